@@ -1,0 +1,31 @@
+import createError from '@fastify/error'
+
+// One table of every error the package throws, like Fastify's own lib/errors.js.
+// All of them are programming mistakes caught at registration, construction or start:
+// nothing here is ever thrown into a request handler.
+
+export const FST_ANALYTICS_INVALID_OPTION = createError<[string]>(
+  'FST_ANALYTICS_INVALID_OPTION',
+  'Invalid fastify-analytics option: %s',
+  500,
+  TypeError
+)
+
+export const FST_ANALYTICS_INVALID_MONEY = createError<[string]>(
+  'FST_ANALYTICS_INVALID_MONEY',
+  'Invalid money: %s',
+  500,
+  TypeError
+)
+
+export const FST_ANALYTICS_DUPLICATE_COLLECTOR = createError<[string]>(
+  'FST_ANALYTICS_DUPLICATE_COLLECTOR',
+  'Two analytics collectors are named "%s": collector names must be unique',
+  500
+)
+
+export const FST_ANALYTICS_START_FAILED = createError<[string, string]>(
+  'FST_ANALYTICS_START_FAILED',
+  'Analytics collector "%s" failed to start: %s',
+  500
+)

@@ -1,0 +1,248 @@
+import type { FastifyRequest } from 'fastify'
+import { Money, type MoneyJSON } from './money.js'
+
+/** What an event records: a page request, an action (mutating route) or something the app named. */
+export const EventType = {
+  PageView: 'pageview',
+  Action: 'action',
+  Custom: 'custom'
+} as const
+export type EventType = typeof EventType[keyof typeof EventType]
+
+/** At most this many properties per event (the seed API's limit). */
+export const MAX_PROPERTIES = 64
+/** URL, user agent and referrer are cut to this many code points. */
+export const MAX_FIELD_LENGTH = 2048
+
+/** Property values as stored: strings only. Keys live on a null-prototype object, so `__proto__` is data. */
+export type EventProperties = Record<string, string>
+
+/**
+ * One analytics event, as every collector receives it. Strings that are unknown are empty,
+ * numbers that are unknown are 0. Collectors get it read-only and must copy what they keep.
+ */
+export interface AnalyticsEvent {
+  type: EventType
+  /** Explicit name: set for custom events (and promoted automatic events). */
+  eventName: string
+  /** The action's name for action events: route config `analytics.action`, else `"<METHOD> <pattern>"`. */
+  actionName: string
+  timestamp: Date
+  /** The request this event came from. Valid only during `collect`: never keep it. */
+  request: FastifyRequest | undefined
+  clientIP: string
+  locale: string
+  hostname: string
+  userId: string
+  /** The route pattern (`/users/:id`); empty for 404s. */
+  matchedPattern: string
+  /** Absolute URL (`https://host/path?query`), at most 2048 code points. */
+  url: string
+  path: string
+  method: string
+  userAgent: string
+  referrer: string
+  durationMs: number
+  statusCode: number
+  properties: EventProperties
+  revenue: Money | undefined
+}
+
+/** A property value as callers may give it; numbers and booleans are converted to strings. */
+export type PropertyValue = string | number | boolean
+
+/** What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). */
+export interface AnalyticsEventInput {
+  type: EventType
+  eventName?: string
+  actionName?: string
+  timestamp?: Date
+  clientIP?: string
+  locale?: string
+  hostname?: string
+  userId?: string
+  matchedPattern?: string
+  url?: string
+  path?: string
+  method?: string
+  userAgent?: string
+  referrer?: string
+  durationMs?: number
+  statusCode?: number
+  properties?: Record<string, PropertyValue>
+  revenue?: Money
+}
+
+/** The JSON form of an event (stdout lines, webhook bodies, `memoryCollector` snapshots). */
+export interface AnalyticsEventJSON {
+  type: EventType
+  eventName: string
+  actionName: string
+  timestamp: string
+  clientIP: string
+  locale: string
+  hostname: string
+  userId: string
+  matchedPattern: string
+  url: string
+  path: string
+  method: string
+  userAgent: string
+  referrer: string
+  durationMs: number
+  statusCode: number
+  properties: EventProperties
+  revenue: MoneyJSON | null
+}
+
+export function isEventType (value: unknown): value is EventType {
+  return value === 'pageview' || value === 'action' || value === 'custom'
+}
+
+/** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
+export function createEvent (type: EventType, timestamp: Date): AnalyticsEvent {
+  return {
+    type,
+    eventName: '',
+    actionName: '',
+    timestamp,
+    request: undefined,
+    clientIP: '',
+    locale: '',
+    hostname: '',
+    userId: '',
+    matchedPattern: '',
+    url: '',
+    path: '',
+    method: '',
+    userAgent: '',
+    referrer: '',
+    durationMs: 0,
+    statusCode: 0,
+    properties: Object.create(null) as EventProperties,
+    revenue: undefined
+  }
+}
+
+/** Cuts a string to `max` code points without splitting a surrogate pair. */
+export function truncateCodePoints (value: string, max: number = MAX_FIELD_LENGTH): string {
+  // Length in UTF-16 units bounds the code-point count from above: the common case costs nothing.
+  if (value.length <= max) return value
+  let units = 0
+  let points = 0
+  while (units < value.length && points < max) {
+    const code = value.charCodeAt(units)
+    units += code >= 0xd800 && code <= 0xdbff && units + 1 < value.length ? 2 : 1
+    points++
+  }
+  return value.slice(0, units)
+}
+
+/** Converts a property value to its stored string, or undefined when the type is not allowed. */
+export function propertyString (value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string': return value
+    case 'number': return Number.isFinite(value) ? String(value) : undefined
+    case 'boolean': return value ? 'true' : 'false'
+    default: return undefined
+  }
+}
+
+/**
+ * Adds one property under the 64-key cap. Returns false when it was dropped (bad value,
+ * or a new key beyond the cap); overwriting an existing key always works.
+ */
+export function setProperty (properties: EventProperties, key: unknown, value: unknown): boolean {
+  if (typeof key !== 'string' || key.length === 0) return false
+  const text = propertyString(value)
+  if (text === undefined) return false
+  if (!(key in properties)) {
+    // Counting keys is O(n) on a 64-entry object: cheaper than keeping a counter in sync.
+    let count = 0
+    for (const _ in properties) count++
+    if (count >= MAX_PROPERTIES) return false
+  }
+  properties[key] = text
+  return true
+}
+
+const STRING_FIELDS = [
+  'eventName', 'actionName', 'clientIP', 'locale', 'hostname', 'userId', 'matchedPattern',
+  'url', 'path', 'method', 'userAgent', 'referrer'
+] as const
+const TRUNCATED_FIELDS = new Set(['url', 'userAgent', 'referrer'])
+
+/** Why `normalizeEventInput` refused an input. */
+export type InvalidEventReason = string
+
+export interface NormalizedEvent {
+  event: AnalyticsEvent
+  /** Properties dropped for a bad value or beyond the 64 cap. */
+  droppedProperties: number
+}
+
+/**
+ * Validates what application code passed to `track()` and copies it into a fresh event
+ * (the caller's object is never kept or mutated). Returns a reason string when it is unusable.
+ */
+export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent | InvalidEventReason {
+  if (input === null || typeof input !== 'object') return 'event must be an object'
+  const source = input as Record<string, unknown>
+  if (!isEventType(source.type)) return 'event.type must be "pageview", "action" or "custom"'
+  const timestamp = source.timestamp
+  if (timestamp !== undefined && !(timestamp instanceof Date && Number.isFinite(timestamp.getTime()))) {
+    return 'event.timestamp must be a valid Date'
+  }
+  const event = createEvent(source.type, (timestamp as Date | undefined) ?? now)
+  for (const field of STRING_FIELDS) {
+    const value = source[field]
+    if (value === undefined || value === null) continue
+    if (typeof value !== 'string') return `event.${field} must be a string`
+    event[field] = TRUNCATED_FIELDS.has(field) ? truncateCodePoints(value) : value
+  }
+  if (event.type === EventType.Custom && event.eventName === '') return 'a custom event needs an eventName'
+  for (const field of ['durationMs', 'statusCode'] as const) {
+    const value = source[field]
+    if (value === undefined || value === null) continue
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `event.${field} must be a finite number ≥ 0`
+    event[field] = value
+  }
+  if (source.revenue !== undefined && source.revenue !== null) {
+    if (!Money.isMoney(source.revenue)) return 'event.revenue must be a Money (Money.fromMinor / Money.fromDecimal)'
+    event.revenue = source.revenue
+  }
+  let droppedProperties = 0
+  const properties = source.properties
+  if (properties !== undefined && properties !== null) {
+    if (typeof properties !== 'object') return 'event.properties must be an object'
+    // Object.keys gives own keys only; `__proto__` given through JSON.parse is an own key and stays data.
+    for (const key of Object.keys(properties)) {
+      if (!setProperty(event.properties, key, (properties as Record<string, unknown>)[key])) droppedProperties++
+    }
+  }
+  return { event, droppedProperties }
+}
+
+/** The JSON form of an event, shared by the stdout and webhook collectors and the memory collector. */
+export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSON {
+  return {
+    type: event.type,
+    eventName: event.eventName,
+    actionName: event.actionName,
+    timestamp: event.timestamp.toISOString(),
+    clientIP: event.clientIP,
+    locale: event.locale,
+    hostname: event.hostname,
+    userId: event.userId,
+    matchedPattern: event.matchedPattern,
+    url: event.url,
+    path: event.path,
+    method: event.method,
+    userAgent: event.userAgent,
+    referrer: event.referrer,
+    durationMs: event.durationMs,
+    statusCode: event.statusCode,
+    properties: { ...event.properties },
+    revenue: event.revenue === undefined ? null : event.revenue.toJSON()
+  }
+}

@@ -1,0 +1,52 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+/** The logging surface the package needs: Fastify's logger (pino) satisfies it. */
+export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug' | 'child'>
+
+const noop = (): void => {}
+/** Used before a collector is started with the app's logger. */
+export const silentLogger: Logger = {
+  info: noop,
+  warn: noop,
+  error: noop,
+  debug: noop,
+  child: () => silentLogger as FastifyBaseLogger
+} as unknown as Logger
+
+/** One warning line per key per window, so an outage does not flood the log. */
+export const DEFAULT_LOG_WINDOW_MS = 10_000
+
+/**
+ * Rate-limits log lines by key: the first line of a window is written, the rest are counted
+ * and reported (`suppressed`) on the next line written for that key.
+ */
+export class RateLimitedLog {
+  readonly #windowMs: number
+  readonly #last = new Map<string, { at: number, suppressed: number }>()
+  log: Logger
+
+  constructor (log: Logger, windowMs: number = DEFAULT_LOG_WINDOW_MS) {
+    this.log = log
+    this.#windowMs = windowMs
+  }
+
+  warn (key: string, fields: Record<string, unknown>, message: string): void {
+    this.#write('warn', key, fields, message)
+  }
+
+  error (key: string, fields: Record<string, unknown>, message: string): void {
+    this.#write('error', key, fields, message)
+  }
+
+  #write (level: 'warn' | 'error', key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now()
+    const entry = this.#last.get(key)
+    if (entry !== undefined && now - entry.at < this.#windowMs) {
+      entry.suppressed++
+      return
+    }
+    const suppressed = entry?.suppressed ?? 0
+    this.#last.set(key, { at: now, suppressed: 0 })
+    this.log[level](suppressed > 0 ? { ...fields, suppressed } : fields, message)
+  }
+}
