@@ -1,0 +1,257 @@
+import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
+import { DROP_REASONS } from './collector.js'
+import type { AnalyticsEvent } from './event.js'
+import { RateLimitedLog, type Logger } from './log.js'
+import { FST_ANALYTICS_START_FAILED } from './errors.js'
+
+/** Unsettled `collect` promises allowed per collector before its new events are dropped (`queueFull`). */
+export const MAX_PENDING_COLLECTS = 1024
+
+function emptyDrops (): DropCounts {
+  return { queueFull: 0, invalid: 0, rejected: 0, destination: 0, failed: 0, shutdown: 0, closed: 0 }
+}
+
+function isThenable (value: unknown): value is PromiseLike<void> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
+}
+
+function describe (error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+/** Rejects when the signal fires, so one hung member never holds the others. */
+function untilAborted (signal: AbortSignal): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('aborted')
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true })
+  })
+}
+
+type Member = 'start' | 'flush' | 'close' | 'stats'
+
+/**
+ * One collector as the dispatcher sees it: its accounting, its bound on pending work, and
+ * calls into it that can never throw into the caller.
+ */
+class CollectorSlot {
+  readonly collector: AnalyticsCollector
+  readonly name: string
+  readonly #log: RateLimitedLog
+  readonly #reports: boolean
+  accepted = 0
+  #delivered = 0
+  readonly #dropped = emptyDrops()
+  #pending = 0
+  #closed = false
+  /** Set once close has finished or timed out: late settlements of pending collects are ignored. */
+  #final = false
+
+  constructor (collector: AnalyticsCollector, log: Logger) {
+    this.collector = collector
+    this.name = collector.name
+    this.#log = new RateLimitedLog(log)
+    this.#reports = typeof collector.stats === 'function'
+  }
+
+  get log (): Logger { return this.#log.log }
+
+  deliver (event: Readonly<AnalyticsEvent>): void {
+    this.accepted++
+    if (this.#closed) {
+      this.#dropped.closed++
+      return
+    }
+    if (this.#pending >= MAX_PENDING_COLLECTS) {
+      this.#dropped.queueFull++
+      this.#log.warn('pending', { pending: this.#pending }, 'analytics collector has too many pending collect() calls; dropping events')
+      return
+    }
+    let result: void | Promise<void>
+    try {
+      result = this.collector.collect(event)
+    } catch (error) {
+      this.#dropped.failed++
+      this.#log.error('collect', { err: error }, 'analytics collector threw in collect()')
+      return
+    }
+    if (isThenable(result)) {
+      this.#pending++
+      result.then(this.#onCollected, this.#onCollectFailed)
+    } else if (!this.#reports) {
+      this.#delivered++
+    }
+  }
+
+  // Arrow properties: one function per collector, not one closure per event.
+  readonly #onCollected = (): void => {
+    if (this.#final) return
+    this.#pending--
+    if (!this.#reports) this.#delivered++
+  }
+
+  readonly #onCollectFailed = (error: unknown): void => {
+    if (this.#final) return
+    this.#pending--
+    this.#dropped.failed++
+    this.#log.error('collect', { err: error }, 'analytics collector rejected in collect()')
+  }
+
+  /** Calls a lifecycle member; resolves with the error (or 'aborted'), never rejects. */
+  async call (member: Exclude<Member, 'stats'>, signal: AbortSignal, context?: { log: Logger }): Promise<unknown> {
+    try {
+      const result = member === 'start'
+        ? this.collector.start(signal, context as { log: Logger })
+        : this.collector[member](signal)
+      if (!isThenable(result)) return undefined
+      const settled = Promise.resolve(result).then(() => undefined, (error: unknown) => error ?? new Error(`${member}() rejected`))
+      return await Promise.race([settled, untilAborted(signal)])
+    } catch (error) {
+      return error ?? new Error(`${member}() threw`)
+    }
+  }
+
+  markClosed (): void {
+    this.#closed = true
+  }
+
+  /** Ends the accounting: collects still pending at the deadline are counted `shutdown`. */
+  finalize (): void {
+    if (this.#final) return
+    this.#final = true
+    this.#dropped.shutdown += this.#pending
+    this.#pending = 0
+  }
+
+  stats (): CollectorStats {
+    const dropped = { ...this.#dropped }
+    let delivered = this.#delivered
+    let retries = 0
+    let queued = 0
+    let inFlight = this.#pending
+    if (this.#reports) {
+      const report = this.#report()
+      if (report !== undefined) {
+        delivered = report.delivered
+        retries = report.retries
+        queued = report.queued
+        inFlight += report.inFlight
+        for (const reason of DROP_REASONS) dropped[reason] += report.dropped[reason] ?? 0
+      }
+    }
+    return { accepted: this.accepted, delivered, dropped, retries, queued, inFlight }
+  }
+
+  #report (): DeliveryReport | undefined {
+    try {
+      const report = this.collector.stats?.()
+      return report !== null && typeof report === 'object' ? report : undefined
+    } catch (error) {
+      this.#log.error('stats', { err: error }, 'analytics collector threw in stats()')
+      return undefined
+    }
+  }
+}
+
+function sumDropped (dropped: DropCounts): number {
+  let total = 0
+  for (const reason of DROP_REASONS) total += dropped[reason]
+  return total
+}
+
+/**
+ * Fans each event out to every collector, isolates them from each other and from the
+ * request path, and runs their lifecycle within deadlines.
+ */
+export class Dispatcher {
+  readonly #slots: CollectorSlot[]
+  readonly #log: Logger
+  #closing: Promise<void> | undefined
+
+  constructor (collectors: readonly AnalyticsCollector[], log: Logger) {
+    this.#log = log
+    this.#slots = collectors.map((collector) =>
+      new CollectorSlot(collector, log.child({ plugin: 'analytics', collector: collector.name }) as Logger))
+  }
+
+  get size (): number { return this.#slots.length }
+
+  /** Hands one event to every collector. Never throws, never awaits. */
+  dispatch (event: AnalyticsEvent): void {
+    const slots = this.#slots
+    for (let i = 0; i < slots.length; i++) slots[i].deliver(event)
+    // The request is valid only during collect(): drop our reference so nothing retains it through the event.
+    event.request = undefined
+  }
+
+  async start (timeoutMs: number): Promise<void> {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+    timer.unref()
+    try {
+      const results = await Promise.all(this.#slots.map((slot) =>
+        slot.call('start', controller.signal, { log: slot.log })))
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i]
+        if (result === undefined) continue
+        const reason = result === 'aborted' ? `start() did not finish within startTimeoutMs (${timeoutMs} ms)` : describe(result)
+        const error = new FST_ANALYTICS_START_FAILED(this.#slots[i].name, reason)
+        if (result !== 'aborted') error.cause = result
+        throw error
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Flushes every collector in parallel; resolves at the deadline whatever they do. */
+  async flush (timeoutMs: number): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    await Promise.all(this.#slots.map(async (slot) => this.#report(slot, 'flush', await slot.call('flush', signal))))
+  }
+
+  /** flush then close every collector in parallel, all within one deadline. Idempotent. */
+  close (timeoutMs: number): Promise<void> {
+    this.#closing ??= this.#close(timeoutMs)
+    return this.#closing
+  }
+
+  async #close (timeoutMs: number): Promise<void> {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error(`shutdown deadline of ${timeoutMs} ms reached`)), timeoutMs)
+    timer.unref()
+    const signal = controller.signal
+    try {
+      await Promise.all(this.#slots.map(async (slot) => {
+        this.#report(slot, 'flush', await slot.call('flush', signal))
+        slot.markClosed()
+        this.#report(slot, 'close', await slot.call('close', signal))
+      }))
+    } finally {
+      clearTimeout(timer)
+    }
+    for (const slot of this.#slots) {
+      slot.markClosed()
+      slot.finalize()
+      const stats = slot.stats()
+      const lost = sumDropped(stats.dropped)
+      const line = { accepted: stats.accepted, delivered: stats.delivered, dropped: stats.dropped, retries: stats.retries, unaccounted: stats.queued + stats.inFlight }
+      if (lost > 0 || line.unaccounted > 0) slot.log.warn(line, 'analytics collector closed with dropped events')
+      else slot.log.info(line, 'analytics collector closed')
+    }
+  }
+
+  #report (slot: CollectorSlot, member: Member, result: unknown): void {
+    if (result === undefined) return
+    if (result === 'aborted') slot.log.warn({ member }, `analytics collector ${member}() did not finish before the deadline`)
+    else slot.log.error({ err: result, member }, `analytics collector ${member}() failed`)
+  }
+
+  stats (): Record<string, CollectorStats> {
+    const result: Record<string, CollectorStats> = {}
+    for (const slot of this.#slots) result[slot.name] = slot.stats()
+    return result
+  }
+
+  get log (): Logger { return this.#log }
+}

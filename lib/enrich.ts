@@ -1,0 +1,93 @@
+import type { FastifyRequest } from 'fastify'
+import { truncateCodePoints, type AnalyticsEvent } from './event.js'
+
+/** Request-derived values that come from user callbacks (`locale`, `userId` options). */
+export interface EnrichOptions {
+  locale: ((request: FastifyRequest) => string | undefined) | undefined
+  userId: ((request: FastifyRequest) => string | number | undefined) | undefined
+  /** Called when a user callback throws: enrichment never throws. */
+  onCallbackError: (option: 'locale' | 'userId', error: unknown) => void
+}
+
+// A BCP 47-shaped tag; the header is cut before matching so a hostile header costs nothing.
+const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,7}$/
+const MAX_ACCEPT_LANGUAGE_SCAN = 128
+
+/** The first language of an `Accept-Language` header (`en-GB,en;q=0.9` → `en-GB`), or ''. */
+export function firstLanguageTag (header: string | string[] | undefined): string {
+  if (Array.isArray(header)) header = header[0]
+  if (typeof header !== 'string' || header.length === 0) return ''
+  const scan = header.length > MAX_ACCEPT_LANGUAGE_SCAN ? header.slice(0, MAX_ACCEPT_LANGUAGE_SCAN) : header
+  let end = scan.length
+  const comma = scan.indexOf(',')
+  if (comma !== -1) end = comma
+  const semicolon = scan.indexOf(';')
+  if (semicolon !== -1 && semicolon < end) end = semicolon
+  const tag = scan.slice(0, end).trim()
+  return LANGUAGE_TAG.test(tag) ? tag : ''
+}
+
+function header (request: FastifyRequest, name: string): string {
+  const value = request.headers[name]
+  if (typeof value === 'string') return value
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''
+}
+
+/** `request.user.id` or `.sub` when an auth plugin set one (strings and numbers only). */
+function userFromRequest (request: FastifyRequest): string {
+  const user = (request as { user?: unknown }).user
+  if (user === null || typeof user !== 'object') return ''
+  const { id, sub } = user as { id?: unknown, sub?: unknown }
+  const value = id ?? sub
+  if (typeof value === 'string') return value
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : ''
+}
+
+function stringOrEmpty (value: unknown): string {
+  if (typeof value === 'string') return value
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : ''
+}
+
+export function resolveUserId (request: FastifyRequest, options: EnrichOptions): string {
+  if (options.userId === undefined) return userFromRequest(request)
+  try {
+    return stringOrEmpty(options.userId(request))
+  } catch (error) {
+    options.onCallbackError('userId', error)
+    return ''
+  }
+}
+
+export function resolveLocale (request: FastifyRequest, options: EnrichOptions): string {
+  if (options.locale === undefined) return firstLanguageTag(request.headers['accept-language'])
+  try {
+    return stringOrEmpty(options.locale(request))
+  } catch (error) {
+    options.onCallbackError('locale', error)
+    return ''
+  }
+}
+
+/** The query-less path of a request URL. */
+export function pathOf (url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/**
+ * Fills the empty fields of an event from its request; explicit values are kept.
+ * The client IP is strictly `request.ip`: Fastify's `trustProxy` decides which proxies to believe.
+ */
+export function enrichFromRequest (event: AnalyticsEvent, request: FastifyRequest, matchedPattern: string, options: EnrichOptions): void {
+  event.request = request
+  if (event.clientIP === '') event.clientIP = request.ip ?? ''
+  if (event.locale === '') event.locale = resolveLocale(request, options)
+  if (event.hostname === '') event.hostname = request.hostname ?? ''
+  if (event.userId === '') event.userId = resolveUserId(request, options)
+  if (event.matchedPattern === '') event.matchedPattern = matchedPattern
+  if (event.url === '') event.url = truncateCodePoints(`${request.protocol}://${request.host ?? ''}${request.url}`)
+  if (event.path === '') event.path = truncateCodePoints(pathOf(request.url))
+  if (event.method === '') event.method = request.method
+  if (event.userAgent === '') event.userAgent = truncateCodePoints(header(request, 'user-agent'))
+  if (event.referrer === '') event.referrer = truncateCodePoints(header(request, 'referer'))
+}

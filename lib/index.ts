@@ -1,0 +1,23 @@
+import { analytics } from './plugin.js'
+
+export { analytics, analytics as fastifyAnalytics }
+export default analytics
+
+export type { AnalyticsInstanceApi } from './plugin.js'
+export type { AnalyticsOptions, AutomaticEventType, RouteAnalyticsConfig } from './options.js'
+export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './options.js'
+export type { AnalyticsStats, EventCounters } from './tracker.js'
+export type { RequestAnalyticsApi } from './request-analytics.js'
+export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'
+export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue } from './event.js'
+export { Money } from './money.js'
+export type { MoneyJSON } from './money.js'
+export type { AnalyticsCollector, CollectorContext, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
+export type { Logger } from './log.js'
+export { trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName } from './helpers.js'
+export {
+  FST_ANALYTICS_INVALID_OPTION,
+  FST_ANALYTICS_INVALID_MONEY,
+  FST_ANALYTICS_DUPLICATE_COLLECTOR,
+  FST_ANALYTICS_START_FAILED
+} from './errors.js'

@@ -1,0 +1,162 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AnalyticsCollector } from './collector.js'
+import { isEventType } from './event.js'
+
+/** The types an automatic event can have without an explicit name. */
+export type AutomaticEventType = 'pageview' | 'action'
+import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
+
+export const DEFAULT_START_TIMEOUT_MS = 10_000
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
+/** Options of the plugin: `app.register(analytics, options)`. */
+export interface AnalyticsOptions {
+  /** Where events go. Required; an empty array makes the plugin inert. */
+  collectors: AnalyticsCollector[]
+  /** Emit a page view for each GET. Default true. */
+  pageViews?: boolean
+  /** Emit an action for each POST/PUT/PATCH/DELETE. Default true. */
+  actions?: boolean
+  /**
+   * Overrides the automatic classification of a finished request: return `'pageview'` or
+   * `'action'`, `null` for no event, or `undefined` to keep the default. (Custom events are
+   * named with `request.analytics.setEventName`.)
+   */
+  classify?: (request: FastifyRequest, reply: FastifyReply) => AutomaticEventType | null | undefined
+  /** Return true to emit no automatic event for this request (health checks, bots). */
+  ignore?: (request: FastifyRequest) => boolean
+  /** The locale of a request. Default: the first tag of `Accept-Language`. */
+  locale?: (request: FastifyRequest) => string | undefined
+  /** The user of a request. Default: `request.user.id`, else `request.user.sub`, when present. */
+  userId?: (request: FastifyRequest) => string | number | undefined
+  /** Deadline for every collector's `start` at `onReady`. Default 10 000 ms. */
+  startTimeoutMs?: number
+  /** Deadline for flushing and closing every collector at `onClose`. Default 10 000 ms. */
+  shutdownTimeoutMs?: number
+}
+
+/** Per-route config: `{ config: { analytics: … } }`. */
+export type RouteAnalyticsConfig =
+  | false
+  | { type: 'pageview' | 'action', action?: string }
+  | { action: string, type?: 'action' }
+
+export interface NormalizedOptions {
+  collectors: readonly AnalyticsCollector[]
+  pageViews: boolean
+  actions: boolean
+  classify: AnalyticsOptions['classify'] | undefined
+  ignore: AnalyticsOptions['ignore'] | undefined
+  locale: AnalyticsOptions['locale'] | undefined
+  userId: AnalyticsOptions['userId'] | undefined
+  startTimeoutMs: number
+  shutdownTimeoutMs: number
+}
+
+const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
+
+function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = options[key]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a boolean`)
+  return value
+}
+
+function optionalFunction<F> (options: Record<string, unknown>, key: string): F | undefined {
+  const value = options[key]
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a function`)
+  return value as F
+}
+
+function timeout (options: Record<string, unknown>, key: string, fallback: number): number {
+  const value = options[key]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 2_147_483_647) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a positive integer number of milliseconds`)
+  }
+  return value
+}
+
+function validateCollector (collector: unknown, index: number): AnalyticsCollector {
+  if (collector === null || typeof collector !== 'object') {
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] must be an object`)
+  }
+  const candidate = collector as Record<string, unknown>
+  if (typeof candidate.name !== 'string' || candidate.name.length === 0) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name must be a non-empty string`)
+  }
+  for (const member of MEMBERS) {
+    if (typeof candidate[member] !== 'function') {
+      throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${candidate.name}") has no ${member}() method`)
+    }
+  }
+  if (candidate.stats !== undefined && typeof candidate.stats !== 'function') {
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${candidate.name}").stats must be a method`)
+  }
+  return collector as AnalyticsCollector
+}
+
+/** Checks and completes the options once, at registration; hooks never read raw options. */
+export function normalizeOptions (raw: unknown): NormalizedOptions {
+  if (raw === null || typeof raw !== 'object') throw new FST_ANALYTICS_INVALID_OPTION('options must be an object')
+  const options = raw as Record<string, unknown>
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new FST_ANALYTICS_INVALID_OPTION(`unknown option "${key}"`)
+  }
+  if (!Array.isArray(options.collectors)) throw new FST_ANALYTICS_INVALID_OPTION('collectors must be an array of collectors')
+  const collectors = options.collectors.map(validateCollector)
+  const names = new Set<string>()
+  for (const collector of collectors) {
+    if (names.has(collector.name)) throw new FST_ANALYTICS_DUPLICATE_COLLECTOR(collector.name)
+    names.add(collector.name)
+  }
+  return {
+    collectors,
+    pageViews: optionalBoolean(options, 'pageViews', true),
+    actions: optionalBoolean(options, 'actions', true),
+    classify: optionalFunction(options, 'classify'),
+    ignore: optionalFunction(options, 'ignore'),
+    locale: optionalFunction(options, 'locale'),
+    userId: optionalFunction(options, 'userId'),
+    startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
+    shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS)
+  }
+}
+
+/** A route's analytics config, resolved once per route. */
+export interface RouteDescriptor {
+  disabled: boolean
+  /** Forced type; undefined → by method. */
+  type: 'pageview' | 'action' | undefined
+  actionName: string
+}
+
+export const DEFAULT_ROUTE: RouteDescriptor = Object.freeze({ disabled: false, type: undefined, actionName: '' })
+const DISABLED_ROUTE: RouteDescriptor = Object.freeze({ disabled: true, type: undefined, actionName: '' })
+
+/** Validates `config.analytics` of a route; throws FST_ANALYTICS_INVALID_OPTION naming the route. */
+export function routeDescriptor (value: unknown, route: string): RouteDescriptor {
+  if (value === undefined || value === null || value === true) return DEFAULT_ROUTE
+  if (value === false) return DISABLED_ROUTE
+  if (typeof value !== 'object') {
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} must be false or an object`)
+  }
+  const config = value as Record<string, unknown>
+  for (const key of Object.keys(config)) {
+    if (key !== 'type' && key !== 'action') throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} has unknown key "${key}"`)
+  }
+  if (config.type !== undefined && config.type !== 'pageview' && config.type !== 'action') {
+    const hint = isEventType(config.type) ? ' (custom events are named with request.analytics.setEventName)' : ''
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics.type of route ${route} must be "pageview" or "action"${hint}`)
+  }
+  if (config.action !== undefined && (typeof config.action !== 'string' || config.action.length === 0)) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics.action of route ${route} must be a non-empty string`)
+  }
+  if (config.type === 'pageview' && config.action !== undefined) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} cannot be a pageview with an action name`)
+  }
+  const type = config.action !== undefined ? 'action' : config.type as 'pageview' | 'action' | undefined
+  return Object.freeze({ disabled: false, type, actionName: (config.action as string | undefined) ?? '' })
+}

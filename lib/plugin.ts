@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { fastifyRequestContext } from '@fastify/request-context'
+import type { AnalyticsEventInput } from './event.js'
+import { CONTEXT_KEY } from './helpers.js'
+import type { Logger } from './log.js'
+import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
+import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
+import { Tracker, type AnalyticsStats } from './tracker.js'
+
+/** `app.analytics`. */
+export interface AnalyticsInstanceApi {
+  /** Tracks an event outside any request (jobs, queues): no request enrichment, timestamp now. */
+  track (event: AnalyticsEventInput): void
+  /** Asks every collector to deliver what it holds; resolves by the deadline (default `shutdownTimeoutMs`). */
+  flush (options?: { timeoutMs?: number }): Promise<void>
+  /** Per-collector delivery figures and event-level counters. */
+  stats (): AnalyticsStats
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's analytics: revenue, properties, promotion to a custom event, explicit events. */
+    analytics: RequestAnalyticsApi
+  }
+  interface FastifyInstance {
+    analytics: AnalyticsInstanceApi
+  }
+  interface FastifyContextConfig {
+    /** `false`: no automatic event; `{ type: 'pageview' }`; `{ action: 'name' }`. */
+    analytics?: RouteAnalyticsConfig
+  }
+}
+
+const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
+  track () {},
+  async flush () {},
+  stats: () => ({ events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+})
+
+async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: AnalyticsOptions): Promise<void> {
+  const options = normalizeOptions(rawOptions)
+
+  // Validate route configs as routes are declared, so a typo fails at startup, not silently.
+  fastify.addHook('onRoute', function analyticsCheckRoute (route) {
+    routeDescriptor((route.config as { analytics?: unknown } | undefined)?.analytics, `${String(route.method)} ${route.url}`)
+  })
+
+  if (options.collectors.length === 0) {
+    // Inert: no hook on the request path, but the API stays callable.
+    fastify.decorateRequest('analytics', { getter: () => INERT_REQUEST_ANALYTICS })
+    fastify.decorate('analytics', INERT_INSTANCE)
+    return
+  }
+
+  if (!fastify.hasPlugin('@fastify/request-context')) {
+    await fastify.register(fastifyRequestContext)
+  }
+
+  const tracker = new Tracker(options, fastify.log as Logger)
+  const { shutdownTimeoutMs } = options
+
+  // null, then a fresh object per request in onRequest: an object here would be shared by every request.
+  fastify.decorateRequest('analytics', null as unknown as RequestAnalyticsApi)
+  fastify.decorate('analytics', {
+    track (event: AnalyticsEventInput) { tracker.track(event, undefined) },
+    flush (flushOptions?: { timeoutMs?: number }) { return tracker.dispatcher.flush(flushOptions?.timeoutMs ?? shutdownTimeoutMs) },
+    stats () { return tracker.stats() }
+  } satisfies AnalyticsInstanceApi)
+
+  fastify.addHook('onRequest', function analyticsOnRequest (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
+    const state = new RequestAnalytics(tracker, request)
+    request.analytics = state
+    // Snapshot into the request context so the module helpers find it from any async depth.
+    const store = request.requestContext.getStore() as Record<string, unknown> | undefined
+    if (store !== undefined) store[CONTEXT_KEY] = state
+    done()
+  })
+
+  fastify.addHook('onResponse', function analyticsOnResponse (request: FastifyRequest, reply: FastifyReply, done: () => void) {
+    tracker.automatic(request, reply, request.analytics as RequestAnalytics | null)
+    done()
+  })
+
+  fastify.addHook('onRequestAbort', function analyticsOnRequestAbort (request: FastifyRequest, done: () => void) {
+    const state = request.analytics as RequestAnalytics | null
+    if (state !== null) tracker.automatic(request, undefined, state)
+    done()
+  })
+
+  fastify.addHook('onReady', async function analyticsOnReady () {
+    await tracker.dispatcher.start(options.startTimeoutMs)
+  })
+
+  fastify.addHook('onClose', async function analyticsOnClose () {
+    await tracker.dispatcher.close(shutdownTimeoutMs)
+  })
+}
+
+export const analytics = fp(fastifyAnalytics, {
+  fastify: '5.x',
+  name: 'fastify-analytics'
+})

@@ -1,0 +1,86 @@
+import type { FastifyRequest } from 'fastify'
+import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
+import { Money } from './money.js'
+import type { RequestState, Tracker } from './tracker.js'
+
+/**
+ * `request.analytics`: shapes this request's automatic event and tracks explicit ones.
+ * Nothing here throws: bad input is dropped, counted in `stats().events` and logged.
+ */
+export interface RequestAnalyticsApi {
+  /** Attaches revenue to this request's automatic event (last call wins). */
+  setRevenue (revenue: Money): void
+  /** Adds a property to the automatic event; beyond 64 distinct keys it is dropped (overwrites still work). */
+  addProperty (key: string, value: PropertyValue): void
+  /** Promotes this request's automatic event to a custom event with this name (no second event). */
+  setEventName (name: string): void
+  /** The user of this request, overriding the `userId` option and `request.user`. */
+  setUserId (id: string | number): void
+  /** No automatic event for this request. */
+  skip (): void
+  /** Tracks an explicit event now, enriched from this request. */
+  track (event: AnalyticsEventInput): void
+}
+
+/** One per request, created in `onRequest`; a class so no closure is made per request. */
+export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
+  eventName = ''
+  revenue: Money | undefined = undefined
+  properties: EventProperties | undefined = undefined
+  userId = ''
+  skipped = false
+  done = false
+  readonly startedAt: number
+  readonly #tracker: Tracker
+  readonly #request: FastifyRequest
+
+  constructor (tracker: Tracker, request: FastifyRequest) {
+    this.#tracker = tracker
+    this.#request = request
+    this.startedAt = Date.now()
+  }
+
+  setRevenue (revenue: Money): void {
+    if (!Money.isMoney(revenue)) {
+      this.#tracker.invalid('setRevenue', 'revenue must be a Money (Money.fromMinor / Money.fromDecimal)')
+      return
+    }
+    this.revenue = revenue
+  }
+
+  addProperty (key: string, value: PropertyValue): void {
+    this.properties ??= Object.create(null) as EventProperties
+    if (!setProperty(this.properties, key, value)) this.#tracker.propertiesDropped(1)
+  }
+
+  setEventName (name: string): void {
+    if (typeof name !== 'string' || name.length === 0) {
+      this.#tracker.invalid('setEventName', 'the event name must be a non-empty string')
+      return
+    }
+    this.eventName = name
+  }
+
+  setUserId (id: string | number): void {
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) this.userId = String(id)
+    else this.#tracker.invalid('setUserId', 'the user id must be a string or a finite number')
+  }
+
+  skip (): void {
+    this.skipped = true
+  }
+
+  track (event: AnalyticsEventInput): void {
+    this.#tracker.track(event, this.#request)
+  }
+}
+
+/** What `request.analytics` is when the plugin has no collectors: every call does nothing. */
+export const INERT_REQUEST_ANALYTICS: RequestAnalyticsApi = Object.freeze({
+  setRevenue () {},
+  addProperty () {},
+  setEventName () {},
+  setUserId () {},
+  skip () {},
+  track () {}
+})

@@ -1,0 +1,71 @@
+import type { AnalyticsCollector } from './collector.js'
+import { eventToJSON, type AnalyticsEvent, type AnalyticsEventJSON } from './event.js'
+
+export interface MemoryCollectorOptions {
+  /** Default 'memory'. */
+  name?: string
+  /** Oldest events are forgotten beyond this many (the count still grows). Default 10 000. */
+  maxEvents?: number
+}
+
+/** A collector for your own tests: it keeps every event it receives, as JSON snapshots. */
+export interface MemoryCollector extends AnalyticsCollector {
+  /** The events received so far, oldest first (snapshots: no request, revenue as `{ amount, currency }`). */
+  readonly events: AnalyticsEventJSON[]
+  /** Lifecycle calls seen, in order: 'start', 'flush', 'close'. */
+  readonly calls: string[]
+  /** Resolves with the events once at least `count` have arrived; rejects after `timeoutMs` (default 2000). */
+  waitFor (count: number, options?: { timeoutMs?: number }): Promise<AnalyticsEventJSON[]>
+  /** Forgets the events received so far. */
+  clear (): void
+}
+
+/**
+ * `memoryCollector()`: register it in a test app, make requests with `app.inject`, and assert on
+ * `collector.events` (or `await collector.waitFor(n)` for events tracked asynchronously).
+ */
+export function memoryCollector (options: MemoryCollectorOptions = {}): MemoryCollector {
+  const name = options.name ?? 'memory'
+  const maxEvents = options.maxEvents ?? 10_000
+  const events: AnalyticsEventJSON[] = []
+  const calls: string[] = []
+  let waiters: Array<{ count: number, resolve: (events: AnalyticsEventJSON[]) => void }> = []
+  let received = 0
+
+  return {
+    name,
+    events,
+    calls,
+    start () { calls.push('start') },
+    collect (event: Readonly<AnalyticsEvent>) {
+      events.push(eventToJSON(event))
+      if (events.length > maxEvents) events.shift()
+      received++
+      if (waiters.length > 0) {
+        waiters = waiters.filter((waiter) => {
+          if (received < waiter.count) return true
+          waiter.resolve(events)
+          return false
+        })
+      }
+    },
+    flush () { calls.push('flush') },
+    close () { calls.push('close') },
+    waitFor (count: number, waitOptions?: { timeoutMs?: number }) {
+      if (received >= count) return Promise.resolve(events)
+      const timeoutMs = waitOptions?.timeoutMs ?? 2000
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((waiter) => waiter.resolve !== done)
+          reject(new Error(`memoryCollector "${name}" received ${received} of ${count} events within ${timeoutMs} ms`))
+        }, timeoutMs)
+        const done = (result: AnalyticsEventJSON[]): void => { clearTimeout(timer); resolve(result) }
+        waiters.push({ count, resolve: done })
+      })
+    },
+    clear () {
+      events.length = 0
+      received = 0
+    }
+  }
+}

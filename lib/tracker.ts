@@ -1,0 +1,186 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { CollectorStats } from './collector.js'
+import { Dispatcher } from './dispatcher.js'
+import { enrichFromRequest, type EnrichOptions } from './enrich.js'
+import { createEvent, EventType, normalizeEventInput, type AnalyticsEvent, type EventProperties } from './event.js'
+import { RateLimitedLog, type Logger } from './log.js'
+import type { Money } from './money.js'
+import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
+
+/** Event-level counters: what never reached a collector. */
+export interface EventCounters {
+  /** Events handed to the collectors (automatic and tracked). */
+  emitted: number
+  /** Events refused before fan-out (bad input to `track`, `setRevenue`, …). */
+  invalid: number
+  /** Properties dropped: a value that is not a string/number/boolean, or a key beyond the 64 cap. */
+  propertiesDropped: number
+}
+
+/** `app.analytics.stats()`. */
+export interface AnalyticsStats {
+  events: EventCounters
+  collectors: Record<string, CollectorStats>
+}
+
+/** What the request decorator hands over when the request ends. */
+export interface RequestState {
+  eventName: string
+  revenue: Money | undefined
+  properties: EventProperties | undefined
+  userId: string
+  skipped: boolean
+  /** The automatic event was emitted (or abandoned): at most one per request. */
+  done: boolean
+  startedAt: number
+}
+
+/** nginx's code for a client that closed the request before the response. */
+export const CLIENT_CLOSED_REQUEST = 499
+
+/**
+ * The plugin's runtime: builds events from requests, counts what is refused, and hands the
+ * rest to the dispatcher. One per plugin registration.
+ */
+export class Tracker {
+  readonly dispatcher: Dispatcher
+  readonly counters: EventCounters = { emitted: 0, invalid: 0, propertiesDropped: 0 }
+  readonly #options: NormalizedOptions
+  readonly #enrich: EnrichOptions
+  readonly #log: RateLimitedLog
+  // Keyed by the route's config object, which Fastify keeps for the life of the route.
+  readonly #routes = new WeakMap<object, RouteDescriptor>()
+
+  constructor (options: NormalizedOptions, log: Logger) {
+    this.#options = options
+    const child = log.child({ plugin: 'analytics' }) as Logger
+    this.#log = new RateLimitedLog(child)
+    this.dispatcher = new Dispatcher(options.collectors, log)
+    this.#enrich = {
+      locale: options.locale,
+      userId: options.userId,
+      onCallbackError: (option, error) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`)
+    }
+  }
+
+  get enrichOptions (): EnrichOptions { return this.#enrich }
+
+  /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
+  invalid (what: string, reason: string): void {
+    this.counters.invalid++
+    this.#log.warn(`invalid:${what}`, { reason }, `analytics ${what} ignored: ${reason}`)
+  }
+
+  propertiesDropped (count: number): void {
+    if (count === 0) return
+    this.counters.propertiesDropped += count
+    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)')
+  }
+
+  emit (event: AnalyticsEvent): void {
+    this.counters.emitted++
+    this.dispatcher.dispatch(event)
+  }
+
+  /** `track()` from application code; `request` enriches it when there is one. */
+  track (input: unknown, request: FastifyRequest | undefined): void {
+    const normalized = normalizeEventInput(input, new Date())
+    if (typeof normalized === 'string') {
+      this.invalid('event', normalized)
+      return
+    }
+    this.propertiesDropped(normalized.droppedProperties)
+    if (request !== undefined) enrichFromRequest(normalized.event, request, request.routeOptions.url ?? '', this.#enrich)
+    this.emit(normalized.event)
+  }
+
+  #route (request: FastifyRequest): { descriptor: RouteDescriptor, pattern: string } {
+    const routeOptions = request.routeOptions
+    const pattern = routeOptions.url ?? ''
+    const config = routeOptions.config as { analytics?: unknown } | undefined
+    if (config === undefined || config === null) return { descriptor: DEFAULT_ROUTE, pattern }
+    let descriptor = this.#routes.get(config)
+    if (descriptor === undefined) {
+      try {
+        descriptor = routeDescriptor(config.analytics, pattern)
+      } catch (error) {
+        // Routes registered before the plugin were not checked at registration: use the default, once.
+        this.invalid('route config', (error as Error).message)
+        descriptor = DEFAULT_ROUTE
+      }
+      this.#routes.set(config, descriptor)
+    }
+    return { descriptor, pattern }
+  }
+
+  #classify (request: FastifyRequest, reply: FastifyReply | undefined, descriptor: RouteDescriptor): EventType | null {
+    const options = this.#options
+    if (options.classify !== undefined && reply !== undefined) {
+      try {
+        const chosen = options.classify(request, reply)
+        if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : null
+      } catch (error) {
+        this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification')
+      }
+    }
+    if (descriptor.disabled) return null
+    const type = descriptor.type ?? byMethod(request.method)
+    if (type === EventType.PageView) return options.pageViews ? type : null
+    if (type === EventType.Action) return options.actions ? type : null
+    return null
+  }
+
+  /**
+   * Builds the one automatic event of a finished (or abandoned) request.
+   * `state` is null when an earlier onRequest hook replied before ours ran.
+   */
+  automatic (request: FastifyRequest, reply: FastifyReply | undefined, state: RequestState | null): void {
+    if (state !== null) {
+      if (state.done || state.skipped) return
+      state.done = true
+    }
+    const options = this.#options
+    if (options.ignore !== undefined) {
+      try {
+        if (options.ignore(request) === true) return
+      } catch (error) {
+        this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked')
+      }
+    }
+    const { descriptor, pattern } = this.#route(request)
+    const promoted = state !== null && state.eventName !== ''
+    const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
+    if (type === null) return
+    const now = Date.now()
+    const durationMs = reply !== undefined ? reply.elapsedTime : now - (state?.startedAt ?? now)
+    const event = createEvent(type, new Date(now - durationMs))
+    event.durationMs = durationMs
+    event.statusCode = reply !== undefined ? reply.statusCode : CLIENT_CLOSED_REQUEST
+    if (promoted) event.eventName = state.eventName
+    if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
+    if (state !== null) {
+      if (state.properties !== undefined) event.properties = state.properties
+      // The event owns them now: a late addProperty must not change what collectors saw.
+      state.properties = undefined
+      event.revenue = state.revenue
+      event.userId = state.userId
+    }
+    enrichFromRequest(event, request, pattern, this.#enrich)
+    this.emit(event)
+  }
+
+  stats (): AnalyticsStats {
+    return { events: { ...this.counters }, collectors: this.dispatcher.stats() }
+  }
+}
+
+function byMethod (method: string): EventType | null {
+  switch (method) {
+    case 'GET': return EventType.PageView
+    case 'POST':
+    case 'PUT':
+    case 'PATCH':
+    case 'DELETE': return EventType.Action
+    default: return null
+  }
+}

@@ -1,0 +1,193 @@
+import { test } from 'tap'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import analytics, { EventType, MAX_FIELD_LENGTH } from '../../lib/index.js'
+import { memoryCollector } from '../../lib/testing.js'
+
+async function build (t: Parameters<Parameters<typeof test>[1]>[0], fastifyOptions: FastifyServerOptions = {}, options: Record<string, unknown> = {}) {
+  const collector = memoryCollector()
+  const app = Fastify(fastifyOptions)
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector], ...options })
+  return { app, collector }
+}
+
+const browserHeaders = {
+  'user-agent': 'Mozilla/5.0 (Test)',
+  referer: 'https://search.example/?q=shoes',
+  'accept-language': 'en-GB,en;q=0.9,fr;q=0.8',
+  host: 'shop.example:8443'
+}
+
+test('every field of an automatic event comes from the request', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/products/:slug', async () => 'ok')
+  const before = Date.now()
+  await app.inject({ url: '/products/red-shoes?page=2', headers: browserHeaders, remoteAddress: '203.0.113.7' })
+  const event = collector.events[0]
+  t.match(event, {
+    type: 'pageview',
+    eventName: '',
+    actionName: '',
+    clientIP: '203.0.113.7',
+    locale: 'en-GB',
+    hostname: 'shop.example',
+    matchedPattern: '/products/:slug',
+    url: 'http://shop.example:8443/products/red-shoes?page=2',
+    path: '/products/red-shoes',
+    method: 'GET',
+    userAgent: 'Mozilla/5.0 (Test)',
+    referrer: 'https://search.example/?q=shoes',
+    statusCode: 200,
+    userId: ''
+  })
+  t.ok(event.durationMs > 0, 'duration is reply.elapsedTime')
+  const timestamp = Date.parse(event.timestamp)
+  t.ok(timestamp >= before - 5 && timestamp <= Date.now(), 'timestamp is the request start')
+})
+
+test('without trustProxy, X-Forwarded-For and X-Forwarded-Proto are ignored', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async () => 'ok')
+  await app.inject({ url: '/', remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', host: 'a.example' } })
+  t.equal(collector.events[0].clientIP, '10.0.0.5')
+  t.equal(collector.events[0].url, 'http://a.example/')
+})
+
+test('with trustProxy set to the proxy CIDR, the forwarded client IP and protocol are used', async (t) => {
+  const { app, collector } = await build(t, { trustProxy: '10.0.0.0/8' })
+  app.get('/', async () => 'ok')
+  await app.inject({ url: '/', remoteAddress: '10.0.0.5', headers: { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', host: 'a.example' } })
+  // A forged hop from an untrusted address is not believed: the client cannot pick its IP.
+  await app.inject({ url: '/', remoteAddress: '192.0.2.9', headers: { 'x-forwarded-for': '198.51.100.1', host: 'a.example' } })
+  t.equal(collector.events[0].clientIP, '198.51.100.1')
+  t.equal(collector.events[0].url, 'https://a.example/')
+  t.equal(collector.events[1].clientIP, '192.0.2.9')
+})
+
+test('locale: first Accept-Language tag, garbage ignored, the locale option wins', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async () => 'ok')
+  await app.inject({ url: '/', headers: { 'accept-language': 'fr-CA;q=0.9, en' } })
+  await app.inject({ url: '/', headers: { 'accept-language': '*' } })
+  await app.inject({ url: '/', headers: { 'accept-language': '<script>' } })
+  await app.inject({ url: '/', headers: { 'accept-language': 'a'.repeat(100_000) } })
+  await app.inject('/')
+  t.same(collector.events.map((e) => e.locale), ['fr-CA', '', '', '', ''])
+
+  const custom = await build(t, {}, { locale: (request: { headers: Record<string, string> }) => request.headers['x-locale'] })
+  custom.app.get('/', async () => 'ok')
+  await custom.app.inject({ url: '/', headers: { 'x-locale': 'de', 'accept-language': 'en' } })
+  t.equal(custom.collector.events[0].locale, 'de')
+})
+
+test('userId: request.user.id, then .sub, then the option, then setUserId', async (t) => {
+  const { app, collector } = await build(t)
+  app.decorateRequest('user', null)
+  app.addHook('preHandler', async (request) => {
+    const header = request.headers['x-user']
+    ;(request as unknown as { user: unknown }).user = header === 'id' ? { id: 42 } : header === 'sub' ? { sub: 'auth0|7' } : null
+  })
+  app.get('/', async () => 'ok')
+  app.get('/explicit', async (request) => { request.analytics.setUserId('u-9'); return 'ok' })
+  await app.inject({ url: '/', headers: { 'x-user': 'id' } })
+  await app.inject({ url: '/', headers: { 'x-user': 'sub' } })
+  await app.inject('/')
+  await app.inject({ url: '/explicit', headers: { 'x-user': 'id' } })
+  t.same(collector.events.map((e) => e.userId), ['42', 'auth0|7', '', 'u-9'])
+
+  const custom = await build(t, {}, { userId: () => 'from-option' })
+  custom.app.get('/', async () => 'ok')
+  await custom.app.inject('/')
+  t.equal(custom.collector.events[0].userId, 'from-option')
+})
+
+test('option callbacks that throw leave the field empty and never break the request', async (t) => {
+  const { app, collector } = await build(t, {}, {
+    locale: () => { throw new Error('locale broke') },
+    userId: () => { throw new Error('user broke') },
+    classify: () => { throw new Error('classify broke') },
+    ignore: () => { throw new Error('ignore broke') }
+  })
+  app.get('/', async () => 'ok')
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 200)
+  t.match(collector.events[0], { type: 'pageview', locale: '', userId: '' })
+})
+
+test('URL, user agent and referrer are cut at 2048 code points without splitting a pair', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/*', async () => 'ok')
+  const emoji = '😀'.repeat(3000)
+  await app.inject({ url: '/' + 'p'.repeat(5000), headers: { 'user-agent': emoji, referer: 'r'.repeat(4000) } })
+  const event = collector.events[0]
+  t.equal([...event.userAgent].length, MAX_FIELD_LENGTH)
+  t.equal(event.userAgent, '😀'.repeat(MAX_FIELD_LENGTH))
+  t.equal(event.referrer.length, MAX_FIELD_LENGTH)
+  t.equal(event.url.length, MAX_FIELD_LENGTH)
+})
+
+test('a custom event inside a request gets the request fields and a fresh timestamp', async (t) => {
+  const { app, collector } = await build(t)
+  app.post('/orders/:id', async (request) => {
+    request.analytics.track({ type: EventType.Custom, eventName: 'coupon.applied' })
+    return 'ok'
+  })
+  const before = Date.now()
+  await app.inject({ method: 'POST', url: '/orders/7?x=1', headers: browserHeaders, remoteAddress: '203.0.113.9' })
+  const custom = collector.events.find((e) => e.type === 'custom')
+  t.ok(custom)
+  t.match(custom, {
+    eventName: 'coupon.applied',
+    clientIP: '203.0.113.9',
+    hostname: 'shop.example',
+    locale: 'en-GB',
+    matchedPattern: '/orders/:id',
+    url: 'http://shop.example:8443/orders/7?x=1',
+    path: '/orders/7',
+    method: 'POST',
+    userAgent: 'Mozilla/5.0 (Test)',
+    referrer: 'https://search.example/?q=shoes'
+  })
+  t.ok(Date.parse(custom!.timestamp) >= before - 5)
+})
+
+test('explicit fields are kept, only empty ones are filled', async (t) => {
+  const { app, collector } = await build(t)
+  const timestamp = new Date('2026-01-02T03:04:05.000Z')
+  app.get('/', async (request) => {
+    request.analytics.track({
+      type: EventType.Custom,
+      eventName: 'import',
+      timestamp,
+      clientIP: '192.0.2.1',
+      locale: 'ja',
+      hostname: 'explicit.example',
+      userId: 'explicit-user',
+      matchedPattern: '/explicit',
+      url: 'https://explicit.example/x',
+      path: '/x',
+      method: 'PUT',
+      userAgent: 'ExplicitAgent',
+      referrer: 'https://ref.example/',
+      durationMs: 12,
+      statusCode: 201
+    })
+    return 'ok'
+  })
+  await app.inject({ url: '/', headers: browserHeaders })
+  t.match(collector.events[0], {
+    timestamp: '2026-01-02T03:04:05.000Z',
+    clientIP: '192.0.2.1',
+    locale: 'ja',
+    hostname: 'explicit.example',
+    userId: 'explicit-user',
+    matchedPattern: '/explicit',
+    url: 'https://explicit.example/x',
+    path: '/x',
+    method: 'PUT',
+    userAgent: 'ExplicitAgent',
+    referrer: 'https://ref.example/',
+    durationMs: 12,
+    statusCode: 201
+  })
+})

@@ -1,0 +1,210 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
+import analytics, {
+  EventType, MAX_PROPERTIES, Money,
+  trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName
+} from '../../lib/index.js'
+import { memoryCollector } from '../../lib/testing.js'
+
+async function build (t: Parameters<Parameters<typeof test>[1]>[0]) {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  return { app, collector }
+}
+
+test('revenue and properties land on the automatic event', async (t) => {
+  const { app, collector } = await build(t)
+  app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
+    request.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
+    request.analytics.addProperty('plan', 'annual')
+    request.analytics.addProperty('seats', 3)
+    request.analytics.addProperty('trial', false)
+    return 'ok'
+  })
+  await app.inject({ method: 'POST', url: '/checkout' })
+  t.same(collector.events.length, 1)
+  t.match(collector.events[0], {
+    type: 'action',
+    actionName: 'checkout',
+    revenue: { amount: '29.99', currency: 'GBP' },
+    properties: { plan: 'annual', seats: '3', trial: 'false' }
+  })
+})
+
+test('64 properties at most; overwriting at the cap works; drops are counted', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async (request) => {
+    for (let i = 0; i < MAX_PROPERTIES + 6; i++) request.analytics.addProperty(`k${i}`, `v${i}`)
+    request.analytics.addProperty('k0', 'overwritten')
+    request.analytics.addProperty('object', { no: 1 } as never)
+    return 'ok'
+  })
+  await app.inject('/')
+  const properties = collector.events[0].properties
+  t.equal(Object.keys(properties).length, MAX_PROPERTIES)
+  t.equal(properties.k0, 'overwritten')
+  t.equal(properties.k63, 'v63')
+  t.notOk('k64' in properties)
+  t.equal(app.analytics.stats().events.propertiesDropped, 7)
+})
+
+test('track keeps the first 64 properties and converts numbers and booleans', async (t) => {
+  const { app, collector } = await build(t)
+  const properties: Record<string, unknown> = {}
+  for (let i = 0; i < 70; i++) properties[`p${i}`] = i % 2 === 0 ? i : true
+  properties.bad = () => 1
+  app.analytics.track({ type: EventType.Custom, eventName: 'bulk', properties: properties as Record<string, string> })
+  const kept = collector.events[0].properties
+  t.equal(Object.keys(kept).length, 64)
+  t.equal(kept.p0, '0')
+  t.equal(kept.p1, 'true')
+  t.notOk('p64' in kept)
+  t.equal(app.analytics.stats().events.propertiesDropped, 7)
+})
+
+test('__proto__ and constructor keys are data, never object internals', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async (request) => {
+    request.analytics.addProperty('__proto__', 'polluted')
+    request.analytics.addProperty('constructor', 'c')
+    return 'ok'
+  })
+  await app.inject('/')
+  app.analytics.track({ type: EventType.Custom, eventName: 'json', properties: JSON.parse('{"__proto__":"x","toString":"y"}') })
+  const first = collector.events[0].properties
+  t.equal(Object.getOwnPropertyDescriptor(first, '__proto__')?.value, 'polluted')
+  t.equal(Object.getOwnPropertyDescriptor(first, 'constructor')?.value, 'c')
+  const second = collector.events[1].properties
+  t.equal(Object.getOwnPropertyDescriptor(second, '__proto__')?.value, 'x')
+  t.equal(Object.getOwnPropertyDescriptor(second, 'toString')?.value, 'y')
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+})
+
+test('setEventName promotes the automatic event: exactly one event, custom, with its name', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/search', async (request) => {
+    request.analytics.setEventName('search.submitted')
+    request.analytics.addProperty('q', 'shoes')
+    return 'ok'
+  })
+  await app.inject('/search?q=shoes')
+  t.equal(collector.events.length, 1)
+  t.match(collector.events[0], { type: 'custom', eventName: 'search.submitted', path: '/search', properties: { q: 'shoes' }, statusCode: 200 })
+})
+
+test('an explicit track beside a promoted event gives two events', async (t) => {
+  const { app, collector } = await build(t)
+  app.post('/checkout', async (request) => {
+    request.analytics.setEventName('checkout.completed')
+    request.analytics.track({ type: EventType.Custom, eventName: 'coupon.applied' })
+    return 'ok'
+  })
+  await app.inject({ method: 'POST', url: '/checkout' })
+  t.same(collector.events.map((e) => e.eventName).sort(), ['checkout.completed', 'coupon.applied'])
+})
+
+// Application code far from the handler: no request passed in.
+async function repository (): Promise<void> {
+  await sleep(1)
+  await Promise.resolve()
+  setAnalyticsRevenue(Money.fromDecimal('5.00', 'EUR'))
+  addAnalyticsProperty('source', 'repository')
+  await new Promise<void>((resolve) => setImmediate(resolve))
+  trackAnalyticsEvent({ type: EventType.Custom, eventName: 'order.stored' })
+  setAnalyticsEventName('order.placed')
+}
+async function service (): Promise<void> {
+  await sleep(1)
+  await repository()
+}
+
+test('module helpers work from a deep async chain inside a request', async (t) => {
+  const { app, collector } = await build(t)
+  app.post('/orders', async () => {
+    await service()
+    return 'ok'
+  })
+  await app.inject({ method: 'POST', url: '/orders', headers: { 'user-agent': 'UA' } })
+  t.equal(collector.events.length, 2)
+  const stored = collector.events.find((e) => e.eventName === 'order.stored')
+  const placed = collector.events.find((e) => e.eventName === 'order.placed')
+  t.match(stored, { type: 'custom', path: '/orders', userAgent: 'UA' })
+  t.match(placed, { type: 'custom', revenue: { amount: '5.00', currency: 'EUR' }, properties: { source: 'repository' } })
+})
+
+test('concurrent requests never see each other through the helpers', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/:n', async (request) => {
+    const n = (request.params as { n: string }).n
+    await sleep(Number(n) % 3)
+    addAnalyticsProperty('n', n)
+    return 'ok'
+  })
+  await Promise.all(Array.from({ length: 20 }, (_, n) => app.inject(`/${n}`)))
+  t.equal(collector.events.length, 20)
+  for (const event of collector.events) t.equal(event.properties.n, event.path.slice(1))
+})
+
+test('helpers outside a request are no-ops', async (t) => {
+  const { app, collector } = await build(t)
+  await app.ready()
+  trackAnalyticsEvent({ type: EventType.Custom, eventName: 'outside' })
+  setAnalyticsRevenue(Money.fromMinor(1, 'USD'))
+  addAnalyticsProperty('a', 'b')
+  setAnalyticsEventName('x')
+  t.equal(collector.events.length, 0)
+  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0 })
+})
+
+test('app.analytics.track works outside requests, with no request enrichment', async (t) => {
+  const { app, collector } = await build(t)
+  await app.ready()
+  const before = Date.now()
+  app.analytics.track({ type: EventType.Custom, eventName: 'job.finished', properties: { job: 'nightly' } })
+  t.equal(collector.events.length, 1)
+  t.match(collector.events[0], { type: 'custom', eventName: 'job.finished', url: '', clientIP: '', userAgent: '', properties: { job: 'nightly' } })
+  t.ok(Date.parse(collector.events[0].timestamp) >= before)
+})
+
+test('bad input at request time is dropped, counted and never thrown into the handler', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async (request) => {
+    request.analytics.track(null as never)
+    request.analytics.track({ type: 'bogus' } as never)
+    request.analytics.track({ type: EventType.Custom } as never)
+    request.analytics.track({ type: EventType.Custom, eventName: 'x', url: 42 } as never)
+    request.analytics.track({ type: EventType.Custom, eventName: 'x', timestamp: new Date('nope') })
+    request.analytics.track({ type: EventType.Custom, eventName: 'x', revenue: { amount: 1 } } as never)
+    request.analytics.track({ type: EventType.Custom, eventName: 'x', durationMs: -1 })
+    request.analytics.setRevenue(2999 as never)
+    request.analytics.setEventName('' as never)
+    request.analytics.setUserId({} as never)
+    return 'ok'
+  })
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 200)
+  t.equal(collector.events.length, 1, 'only the automatic event')
+  t.equal(collector.events[0].type, 'pageview')
+  t.equal(app.analytics.stats().events.invalid, 10)
+})
+
+test('with no collectors the plugin is inert and the API stays callable', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [] })
+  app.get('/', async (request) => {
+    request.analytics.setRevenue(Money.fromMinor(1, 'GBP'))
+    request.analytics.addProperty('a', 'b')
+    request.analytics.track({ type: EventType.Custom, eventName: 'x' })
+    trackAnalyticsEvent({ type: EventType.Custom, eventName: 'y' })
+    return 'ok'
+  })
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 200)
+  app.analytics.track({ type: EventType.Custom, eventName: 'z' })
+  await app.analytics.flush()
+  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+})
