@@ -1,0 +1,109 @@
+import { isIP } from 'node:net'
+import type { ReceivedRequest } from '../helpers/sink.js'
+
+// Plausible's published rules for POST /api/event, as a validator for the test sink.
+// Sources: plausible/docs docs/events-api.md and docs/custom-props/introduction.md;
+// plausible/analytics lib/plausible/ingestion/request.ex (url ≤ 2000 bytes and not data:,
+// name ≤ 120, domain not blank, props ≤ 30 with keys ≤ 300 and values ≤ 2000 bytes, blank and
+// list/map values filtered) and lib/plausible_web/remote_ip.ex (X-Forwarded-For holds IPs).
+
+export interface PlausibleRulesOptions {
+  /** The domain the collector was configured with: every event must carry exactly it. */
+  domain: string
+  /** The request path. Default `/api/event`. */
+  path?: string
+}
+
+const KNOWN_FIELDS = new Set(['name', 'url', 'domain', 'referrer', 'props', 'revenue', 'interactive'])
+const CONTROL = /[\x00-\x1f\x7f]/
+
+function isBlank (value: string): boolean {
+  return value.trimStart() === ''
+}
+
+export function plausibleRules (options: PlausibleRulesOptions): (request: ReceivedRequest) => string[] {
+  const path = options.path ?? '/api/event'
+  return function validatePlausible (request: ReceivedRequest): string[] {
+    const violations: string[] = []
+    if (request.method !== 'POST') violations.push(`method ${request.method}, expected POST`)
+    if (request.url !== path) violations.push(`path ${request.url}, expected ${path}`)
+
+    for (let i = 0; i < request.rawHeaders.length; i += 2) {
+      if (CONTROL.test(request.rawHeaders[i + 1])) violations.push(`header ${request.rawHeaders[i]} has a control character`)
+    }
+    const userAgent = request.headers['user-agent']
+    if (typeof userAgent !== 'string' || userAgent.trim() === '') violations.push('User-Agent is required and must not be empty')
+    const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+    if (contentType !== 'application/json' && contentType !== 'text/plain') {
+      violations.push(`Content-Type ${JSON.stringify(request.headers['content-type'])}, expected application/json or text/plain`)
+    }
+    const xff = request.headers['x-forwarded-for']
+    if (xff !== undefined && (typeof xff !== 'string' || isIP(xff) === 0)) violations.push(`X-Forwarded-For ${JSON.stringify(xff)} is not an IP`)
+
+    let body: unknown
+    try {
+      body = JSON.parse(request.body.toString('utf8'))
+    } catch {
+      violations.push('body is not JSON')
+      return violations
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      violations.push('body is not a JSON object')
+      return violations
+    }
+    const fields = body as Record<string, unknown>
+    for (const key of Object.keys(fields)) {
+      if (!KNOWN_FIELDS.has(key)) violations.push(`unknown field ${key}`)
+    }
+
+    const name = fields.name
+    if (typeof name !== 'string' && !Number.isInteger(name)) violations.push('name is required (string)')
+    else if (typeof name === 'string' && (name === '' || [...name].length > 120)) violations.push(`name has ${[...name].length} characters (1–120)`)
+
+    const url = fields.url
+    if (typeof url !== 'string') violations.push('url is required (string)')
+    else {
+      if (Buffer.byteLength(url) > 2000) violations.push(`url has ${Buffer.byteLength(url)} bytes (max 2000)`)
+      if (/^\s*data:/i.test(url)) violations.push('url scheme data: is not allowed')
+    }
+
+    const domain = fields.domain
+    if (typeof domain !== 'string' || domain.trim() === '') violations.push('domain must not be blank')
+    else if (domain !== options.domain) violations.push(`domain ${JSON.stringify(domain)}, configured ${JSON.stringify(options.domain)}`)
+
+    if (fields.referrer !== undefined && typeof fields.referrer !== 'string') violations.push('referrer must be a string')
+    if (fields.interactive !== undefined && typeof fields.interactive !== 'boolean') violations.push('interactive must be a boolean')
+
+    const props = fields.props
+    if (props !== undefined) {
+      if (props === null || typeof props !== 'object' || Array.isArray(props)) violations.push('props must be a flat object')
+      else {
+        const entries = Object.entries(props)
+        if (entries.length > 30) violations.push(`props has ${entries.length} entries (max 30)`)
+        for (const [key, value] of entries) {
+          if (Buffer.byteLength(key) > 300) violations.push(`prop key of ${Buffer.byteLength(key)} bytes (max 300)`)
+          if (isBlank(key)) violations.push('blank prop key')
+          if (value === null || typeof value === 'object') violations.push(`prop ${key.slice(0, 20)} has an object/list value`)
+          else {
+            const text = String(value)
+            if (isBlank(text)) violations.push(`prop ${key.slice(0, 20)} has a blank value`)
+            if (Buffer.byteLength(text) > 2000) violations.push(`prop value of ${Buffer.byteLength(text)} bytes (max 2000)`)
+          }
+        }
+      }
+    }
+
+    const revenue = fields.revenue
+    if (revenue !== undefined) {
+      if (revenue === null || typeof revenue !== 'object' || Array.isArray(revenue)) violations.push('revenue must be an object')
+      else {
+        const { currency, amount } = revenue as Record<string, unknown>
+        if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) violations.push(`revenue.currency ${JSON.stringify(currency)} is not an ISO 4217 code`)
+        if (typeof amount === 'string' ? !/^-?\d+(\.\d+)?$/.test(amount) : typeof amount !== 'number') {
+          violations.push(`revenue.amount ${JSON.stringify(amount)} is not a number or decimal string`)
+        }
+      }
+    }
+    return violations
+  }
+}
