@@ -28,6 +28,15 @@ function untilAborted (signal: AbortSignal): Promise<'aborted'> {
   })
 }
 
+/**
+ * A lifecycle deadline. Deliberately not unref()ed, unlike the background timers: while the app
+ * awaits ready() or close(), a collector stuck on a bare promise holds no handle, and an unref()ed
+ * deadline would let the process exit mid-shutdown without the summary log. It is bounded and cleared.
+ */
+function deadline (controller: AbortController, timeoutMs: number, reason: string): NodeJS.Timeout {
+  return setTimeout(() => controller.abort(new Error(reason)), timeoutMs)
+}
+
 type Member = 'start' | 'flush' | 'close' | 'stats'
 
 /**
@@ -186,8 +195,7 @@ export class Dispatcher {
 
   async start (timeoutMs: number): Promise<void> {
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-    timer.unref()
+    const timer = deadline(controller, timeoutMs, `timed out after ${timeoutMs} ms`)
     try {
       const results = await Promise.all(this.#slots.map((slot) =>
         slot.call('start', controller.signal, { log: slot.log })))
@@ -206,8 +214,13 @@ export class Dispatcher {
 
   /** Flushes every collector in parallel; resolves at the deadline whatever they do. */
   async flush (timeoutMs: number): Promise<void> {
-    const signal = AbortSignal.timeout(timeoutMs)
-    await Promise.all(this.#slots.map(async (slot) => this.#report(slot, 'flush', await slot.call('flush', signal))))
+    const controller = new AbortController()
+    const timer = deadline(controller, timeoutMs, `flush deadline of ${timeoutMs} ms reached`)
+    try {
+      await Promise.all(this.#slots.map(async (slot) => this.#report(slot, 'flush', await slot.call('flush', controller.signal))))
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** flush then close every collector in parallel, all within one deadline. Idempotent. */
@@ -218,8 +231,7 @@ export class Dispatcher {
 
   async #close (timeoutMs: number): Promise<void> {
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new Error(`shutdown deadline of ${timeoutMs} ms reached`)), timeoutMs)
-    timer.unref()
+    const timer = deadline(controller, timeoutMs, `shutdown deadline of ${timeoutMs} ms reached`)
     const signal = controller.signal
     try {
       await Promise.all(this.#slots.map(async (slot) => {

@@ -68,23 +68,21 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     stats () { return tracker.stats() }
   } satisfies AnalyticsInstanceApi)
 
-  fastify.addHook('onRequest', function analyticsOnRequest (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
-    const state = new RequestAnalytics(tracker, request)
+  fastify.addHook('onRequest', function analyticsOnRequest (request: FastifyRequest, reply: FastifyReply, done: () => void) {
+    const state = new RequestAnalytics(tracker, request, reply)
     request.analytics = state
     // Snapshot into the request context so the module helpers find it from any async depth.
     const store = request.requestContext.getStore() as Record<string, unknown> | undefined
     if (store !== undefined) store[CONTEXT_KEY] = state
+    // Fastify's onRequestAbort misses a client that leaves after sending its whole body (measured on
+    // Fastify 5.12 / Node 20: neither onRequestAbort nor onResponse runs). The response's 'close'
+    // event sees every abandonment; onResponse runs before it for completed requests.
+    reply.raw.on('close', state.onResponseClose)
     done()
   })
 
   fastify.addHook('onResponse', function analyticsOnResponse (request: FastifyRequest, reply: FastifyReply, done: () => void) {
     tracker.automatic(request, reply, request.analytics as RequestAnalytics | null)
-    done()
-  })
-
-  fastify.addHook('onRequestAbort', function analyticsOnRequestAbort (request: FastifyRequest, done: () => void) {
-    const state = request.analytics as RequestAnalytics | null
-    if (state !== null) tracker.automatic(request, undefined, state)
     done()
   })
 

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
 import { Money } from './money.js'
 import type { RequestState, Tracker } from './tracker.js'
@@ -33,11 +33,19 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   readonly startedAt: number
   readonly #tracker: Tracker
   readonly #request: FastifyRequest
+  readonly #reply: FastifyReply
 
-  constructor (tracker: Tracker, request: FastifyRequest) {
+  constructor (tracker: Tracker, request: FastifyRequest, reply: FastifyReply) {
     this.#tracker = tracker
     this.#request = request
+    this.#reply = reply
     this.startedAt = Date.now()
+  }
+
+  /** The response closed: if it never finished, the client abandoned the request (499). */
+  readonly onResponseClose = (): void => {
+    if (this.done || this.#reply.raw.writableFinished) return
+    this.#tracker.automatic(this.#request, undefined, this)
   }
 
   setRevenue (revenue: Money): void {

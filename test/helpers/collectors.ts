@@ -1,0 +1,41 @@
+import { Writable } from 'node:stream'
+import type { AnalyticsCollector, AnalyticsEvent } from '../../lib/index.js'
+
+type Member = 'start' | 'collect' | 'flush' | 'close'
+export type Misbehaviour = 'throw' | 'reject' | 'hang'
+
+/** A collector that misbehaves in one member the way a buggy user collector would. */
+export function faultyCollector (name: string, member: Member, how: Misbehaviour): AnalyticsCollector & { collected: number } {
+  const act = (): void | Promise<void> => {
+    if (how === 'throw') throw new Error(`${name} ${member} threw`)
+    if (how === 'reject') return Promise.reject(new Error(`${name} ${member} rejected`))
+    return new Promise<void>(() => {})
+  }
+  const collector = {
+    name,
+    collected: 0,
+    start: () => member === 'start' ? act() : undefined,
+    collect: (_event: Readonly<AnalyticsEvent>) => {
+      collector.collected++
+      return member === 'collect' ? act() : undefined
+    },
+    flush: () => member === 'flush' ? act() : undefined,
+    close: () => member === 'close' ? act() : undefined
+  }
+  return collector
+}
+
+/** Captures every pino line written, parsed. */
+export function logCapture (): { stream: Writable, lines: Array<Record<string, unknown>>, text: () => string } {
+  const chunks: string[] = []
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      const text = chunk.toString()
+      chunks.push(text)
+      for (const line of text.split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      callback()
+    }
+  })
+  return { stream, lines, text: () => chunks.join('') }
+}

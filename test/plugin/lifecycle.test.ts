@@ -1,0 +1,238 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { request as httpRequest } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import analytics, { EventType, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
+import { memoryCollector } from '../../lib/testing.js'
+import { faultyCollector, logCapture, type Misbehaviour } from '../helpers/collectors.js'
+
+function droppedTotal (stats: CollectorStats): number {
+  return Object.values(stats.dropped).reduce((a, b) => a + b, 0)
+}
+
+function assertInvariant (t: Tap.Test, stats: Record<string, CollectorStats>): void {
+  for (const [name, figures] of Object.entries(stats)) {
+    t.equal(figures.accepted, figures.delivered + droppedTotal(figures), `${name}: accepted = delivered + Σ dropped`)
+    t.equal(figures.queued + figures.inFlight, 0, `${name}: nothing left queued or in flight`)
+  }
+}
+
+for (const member of ['collect', 'flush', 'close'] as const) {
+  for (const how of ['throw', 'reject', 'hang'] as Misbehaviour[]) {
+    test(`a collector that ${how}s in ${member}() harms only itself`, async (t) => {
+      const healthy = memoryCollector({ name: 'healthy' })
+      const faulty = faultyCollector('faulty', member, how)
+      const log = logCapture()
+      const app = Fastify({ logger: { level: 'info', stream: log.stream } })
+      await app.register(analytics, { collectors: [faulty, healthy], shutdownTimeoutMs: 200 })
+      app.get('/', async () => 'ok')
+      for (let i = 0; i < 3; i++) {
+        const response = await app.inject('/')
+        t.equal(response.statusCode, 200)
+      }
+      const started = Date.now()
+      await app.close()
+      t.ok(Date.now() - started < 1000, 'close honours the deadline')
+      t.equal(healthy.events.length, 3)
+      t.same(healthy.calls, ['start', 'flush', 'close'])
+      const stats = app.analytics.stats().collectors
+      t.equal(stats.healthy.delivered, 3)
+      assertInvariant(t, stats)
+      if (member === 'collect') {
+        t.equal(stats.faulty.delivered, 0)
+        t.equal(how === 'hang' ? stats.faulty.dropped.shutdown : stats.faulty.dropped.failed, 3)
+      } else {
+        t.equal(stats.faulty.delivered, 3)
+        const reported = log.lines.filter((line) => line.collector === 'faulty' && line.member === member)
+        t.equal(reported.length, 1, `the ${member} failure is logged once`)
+      }
+    })
+  }
+}
+
+test('a collector that throws in start fails app.ready() with FST_ANALYTICS_START_FAILED naming it', async (t) => {
+  for (const how of ['throw', 'reject'] as Misbehaviour[]) {
+    const app = Fastify()
+    await app.register(analytics, { collectors: [memoryCollector(), faultyCollector('broken', 'start', how)] })
+    await t.rejects(app.ready(), { code: 'FST_ANALYTICS_START_FAILED', message: /"broken".*broken start/ })
+    await app.close()
+  }
+})
+
+test('a start that never settles fails at startTimeoutMs', async (t) => {
+  const app = Fastify()
+  await app.register(analytics, { collectors: [faultyCollector('slow', 'start', 'hang')], startTimeoutMs: 100 })
+  const started = Date.now()
+  await t.rejects(app.ready(), { code: 'FST_ANALYTICS_START_FAILED', message: /"slow".*startTimeoutMs \(100 ms\)/ })
+  t.ok(Date.now() - started < 1000)
+  await app.close()
+})
+
+test('start receives a signal and a child logger bound to the collector name', async (t) => {
+  const log = logCapture()
+  let seen: { signal?: AbortSignal, logged?: boolean } = {}
+  const collector: AnalyticsCollector = {
+    name: 'probe',
+    start (signal, context) {
+      seen = { signal, logged: true }
+      context.log.info('probe started')
+    },
+    collect () {},
+    flush () {},
+    close () {}
+  }
+  const app = Fastify({ logger: { stream: log.stream } })
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  t.ok(seen.signal instanceof AbortSignal)
+  t.ok(log.lines.some((line) => line.msg === 'probe started' && line.collector === 'probe' && line.plugin === 'analytics'))
+  await app.close()
+})
+
+test('collect promises are bounded per collector: beyond the bound, events are dropped as queueFull', async (t) => {
+  const hanging = faultyCollector('hanging', 'collect', 'hang')
+  const app = Fastify()
+  await app.register(analytics, { collectors: [hanging], shutdownTimeoutMs: 50 })
+  await app.ready()
+  for (let i = 0; i < 1100; i++) app.analytics.track({ type: EventType.Custom, eventName: 'e' })
+  const during = app.analytics.stats().collectors.hanging
+  t.equal(during.inFlight, 1024)
+  t.equal(during.dropped.queueFull, 1100 - 1024)
+  t.equal(hanging.collected, 1024, 'collect is not even called beyond the bound')
+  await app.close()
+  const after = app.analytics.stats().collectors.hanging
+  t.equal(after.dropped.shutdown, 1024)
+  assertInvariant(t, { hanging: after })
+})
+
+test('events that arrive after close are counted as closed', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  app.analytics.track({ type: EventType.Custom, eventName: 'before' })
+  await app.close()
+  app.analytics.track({ type: EventType.Custom, eventName: 'after' })
+  const stats = app.analytics.stats().collectors.memory
+  t.equal(stats.accepted, 2)
+  t.equal(stats.delivered, 1)
+  t.equal(stats.dropped.closed, 1)
+  assertInvariant(t, { memory: stats })
+  t.equal(collector.events.length, 1)
+})
+
+test('close logs one summary line per collector with its figures', async (t) => {
+  const log = logCapture()
+  const app = Fastify({ logger: { stream: log.stream } })
+  await app.register(analytics, { collectors: [memoryCollector({ name: 'a' }), faultyCollector('b', 'collect', 'throw')] })
+  app.get('/', async () => 'ok')
+  await app.inject('/')
+  await app.close()
+  const summaries = log.lines.filter((line) => typeof line.msg === 'string' && (line.msg as string).startsWith('analytics collector closed'))
+  t.equal(summaries.length, 2)
+  t.match(summaries.find((line) => line.collector === 'a'), { level: 30, accepted: 1, delivered: 1, dropped: { failed: 0 } })
+  t.match(summaries.find((line) => line.collector === 'b'), { level: 40, accepted: 1, delivered: 0, dropped: { failed: 1 } })
+})
+
+test('failure logs are rate-limited: one line per window, however many events fail', async (t) => {
+  const log = logCapture()
+  const app = Fastify({ logger: { stream: log.stream } })
+  await app.register(analytics, { collectors: [faultyCollector('noisy', 'collect', 'throw')] })
+  await app.ready()
+  for (let i = 0; i < 500; i++) app.analytics.track({ type: EventType.Custom, eventName: 'e' })
+  const lines = log.lines.filter((line) => line.collector === 'noisy' && line.msg === 'analytics collector threw in collect()')
+  t.equal(lines.length, 1)
+  t.equal(app.analytics.stats().collectors.noisy.dropped.failed, 500)
+  await app.close()
+})
+
+test('an in-flight request during close() is still delivered (real server)', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  await app.register(analytics, { collectors: [collector] })
+  let entered: () => void = () => {}
+  const inHandler = new Promise<void>((resolve) => { entered = resolve })
+  app.get('/slow', async () => {
+    entered()
+    await sleep(150)
+    return 'done'
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as { port: number }).port
+  const response = new Promise<string>((resolve, reject) => {
+    // agent: false closes the connection after the response, so close() need not wait for keep-alive.
+    httpRequest({ host: '127.0.0.1', port, path: '/slow', agent: false }, (res) => {
+      let body = ''
+      res.on('data', (chunk) => { body += chunk })
+      res.on('end', () => resolve(body))
+    }).on('error', reject).end()
+  })
+  await inHandler
+  await app.close()
+  t.equal(await response, 'done')
+  t.same(collector.calls, ['start', 'flush', 'close'])
+  t.equal(collector.events.length, 1, 'the event was collected before flush and close')
+  t.match(collector.events[0], { path: '/slow', statusCode: 200 })
+})
+
+for (const [label, body] of [['with its whole body sent', 'data'], ['with part of its body sent', null]] as const) {
+test(`a request the client abandons ${label} gives one event with status 499`, async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  let entered: () => void = () => {}
+  const inHandler = new Promise<void>((resolve) => { entered = resolve })
+  app.post('/upload', async () => {
+    entered()
+    await sleep(300)
+    return 'late'
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as { port: number }).port
+  const headers: Record<string, string> = { 'content-type': 'text/plain' }
+  if (body === null) headers['content-length'] = '100'
+  const client = httpRequest({ host: '127.0.0.1', port, path: '/upload', method: 'POST', headers })
+  client.on('error', () => {})
+  if (body === null) {
+    client.write('part')
+    await sleep(50)
+  } else {
+    client.end(body)
+    await inHandler
+  }
+  client.destroy()
+  await collector.waitFor(1)
+  await sleep(400)
+  t.equal(collector.events.length, 1, 'one event, not a second one when the handler finishes')
+  t.match(collector.events[0], { type: 'action', statusCode: 499, path: '/upload' })
+  t.ok(collector.events[0].durationMs >= 0)
+})
+}
+
+test('app.analytics.flush flushes every collector and resolves by its deadline', async (t) => {
+  const healthy = memoryCollector({ name: 'healthy' })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [healthy, faultyCollector('stuck', 'flush', 'hang')], shutdownTimeoutMs: 200 })
+  await app.ready()
+  const started = Date.now()
+  await app.analytics.flush({ timeoutMs: 100 })
+  t.ok(Date.now() - started < 500)
+  t.same(healthy.calls, ['start', 'flush'])
+})
+
+test('the stats invariant holds after close with many events and several collectors', async (t) => {
+  const app = Fastify()
+  await app.register(analytics, {
+    collectors: [memoryCollector({ name: 'm' }), faultyCollector('r', 'collect', 'reject'), faultyCollector('h', 'collect', 'hang')],
+    shutdownTimeoutMs: 100
+  })
+  app.get('/', async () => 'ok')
+  await Promise.all(Array.from({ length: 50 }, () => app.inject('/')))
+  await app.close()
+  const stats = app.analytics.stats()
+  t.equal(stats.events.emitted, 50)
+  for (const name of ['m', 'r', 'h']) t.equal(stats.collectors[name].accepted, 50)
+  assertInvariant(t, stats.collectors)
+})
