@@ -1,0 +1,52 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import analytics, { EventType, Money } from '../../lib/index.js'
+import { stdoutCollector } from '../../lib/collectors/stdout.js'
+import { logCapture } from '../helpers/collectors.js'
+
+test('one NDJSON line per event, written to the destination by the time close() returns', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'events.ndjson')
+  const app = Fastify()
+  await app.register(analytics, { collectors: [stdoutCollector({ destination: file })] })
+  app.post('/checkout', async (request) => {
+    request.analytics.setRevenue(Money.fromMinor(1500, 'KWD'))
+    request.analytics.addProperty('plan', 'annual')
+    return 'ok'
+  })
+  await app.inject({ method: 'POST', url: '/checkout', headers: { host: 'shop.example' } })
+  app.analytics.track({ type: EventType.Custom, eventName: 'job.done' })
+  await app.close()
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.equal(lines.length, 2)
+  t.match(lines[0], {
+    level: 30,
+    msg: 'analytics event',
+    event: { type: 'action', actionName: 'POST /checkout', hostname: 'shop.example', revenue: { amount: '1.500', currency: 'KWD' }, properties: { plan: 'annual' } }
+  })
+  t.notOk('pid' in lines[0], 'no pid/hostname base fields')
+  t.match(lines[1], { event: { type: 'custom', eventName: 'job.done' } })
+  t.equal(app.analytics.stats().collectors.stdout.delivered, 2)
+})
+
+test('a stream the app owns gets the lines and is not closed; level and name are honoured', async (t) => {
+  const capture = logCapture()
+  const app = Fastify()
+  await app.register(analytics, { collectors: [stdoutCollector({ destination: capture.stream, level: 'debug', name: 'dev-log' })] })
+  app.get('/', async () => 'ok')
+  await app.inject('/')
+  await app.close()
+  t.equal(capture.lines.length, 1)
+  t.match(capture.lines[0], { level: 20, event: { type: 'pageview', path: '/' } })
+  t.notOk(capture.stream.destroyed)
+  t.ok(app.analytics.stats().collectors['dev-log'])
+})
+
+test('bad options throw FST_ANALYTICS_INVALID_OPTION', async (t) => {
+  t.throws(() => stdoutCollector({ level: 'loud' as never }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
+  t.throws(() => stdoutCollector({ name: '' }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
+  t.throws(() => stdoutCollector({ destination: {} as never }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
+  t.throws(() => stdoutCollector(null as never), { code: 'FST_ANALYTICS_INVALID_OPTION' })
+})

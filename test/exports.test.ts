@@ -1,0 +1,47 @@
+import { test } from 'tap'
+import { createRequire } from 'node:module'
+
+// Imports go through the package name, so Node resolves them with the `exports` map against
+// dist/ (compiled by tap.config.ts before the tests): this is what users get from npm.
+
+test('the main entry exports the plugin (default and named), Money, EventType, helpers and errors', async (t) => {
+  const entry = await import('fastify-analytics')
+  t.type(entry.default, 'function')
+  t.equal(entry.default, entry.analytics)
+  t.equal(entry.default, entry.fastifyAnalytics)
+  const meta = (entry.default as unknown as Record<symbol, unknown>)[Symbol.for('plugin-meta')] as { name: string, fastify: string }
+  t.match(meta, { name: 'fastify-analytics', fastify: '5.x' })
+  t.same(entry.EventType, { PageView: 'pageview', Action: 'action', Custom: 'custom' })
+  t.type(entry.Money.fromMinor, 'function')
+  for (const helper of ['trackAnalyticsEvent', 'setAnalyticsRevenue', 'addAnalyticsProperty', 'setAnalyticsEventName'] as const) {
+    t.type(entry[helper], 'function', helper)
+  }
+  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED'] as const) {
+    t.equal(new entry[code]('x', 'y').code, code)
+  }
+})
+
+test('every subpath resolves to its factory', async (t) => {
+  t.type((await import('fastify-analytics/stdout')).stdoutCollector, 'function')
+  t.type((await import('fastify-analytics/testing')).memoryCollector, 'function')
+  t.type((await import('fastify-analytics/ga4')).ga4Collector, 'function')
+  t.type((await import('fastify-analytics/plausible')).plausibleCollector, 'function')
+  t.type((await import('fastify-analytics/webhook')).webhookCollector, 'function')
+  t.type((await import('fastify-analytics/batch')).DeliveryEngine, 'function')
+})
+
+test('every exports entry has types that exist, and the webhook schema ships', async (t) => {
+  const require = createRequire(import.meta.url)
+  const pkg = require('fastify-analytics/package.json') as { exports: Record<string, { types?: string } | string> }
+  const { existsSync } = await import('node:fs')
+  const root = new URL('../', import.meta.url)
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') {
+      t.ok(existsSync(new URL(target, root)), `${subpath} → ${target}`)
+      continue
+    }
+    t.ok(target.types !== undefined && existsSync(new URL(target.types, root)), `${subpath} has its .d.ts`)
+  }
+  const schema = require('fastify-analytics/schema/webhook-body.schema.json') as { type: string }
+  t.equal(schema.type, 'object')
+})

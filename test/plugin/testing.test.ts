@@ -1,0 +1,35 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
+import analytics, { EventType } from '../../lib/index.js'
+import { memoryCollector } from '../../lib/testing.js'
+
+test('memoryCollector records snapshots and waits for events tracked later', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  app.post('/signup', async () => {
+    setTimeout(() => app.analytics.track({ type: EventType.Custom, eventName: 'welcome.sent' }), 20)
+    return 'ok'
+  })
+  await app.inject({ method: 'POST', url: '/signup' })
+  const events = await collector.waitFor(2)
+  t.same(events.map((e) => e.type), ['action', 'custom'])
+  t.notOk('request' in events[0], 'snapshots never hold the request')
+  collector.clear()
+  t.equal(collector.events.length, 0)
+  await t.rejects(collector.waitFor(1, { timeoutMs: 30 }), /received 0 of 1 events within 30 ms/)
+})
+
+test('memoryCollector keeps at most maxEvents, oldest forgotten', async (t) => {
+  const collector = memoryCollector({ name: 'small', maxEvents: 3 })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  for (let i = 0; i < 5; i++) app.analytics.track({ type: EventType.Custom, eventName: `e${i}` })
+  await sleep(1)
+  t.same(collector.events.map((e) => e.eventName), ['e2', 'e3', 'e4'])
+  t.equal((await collector.waitFor(5)).length, 3)
+})

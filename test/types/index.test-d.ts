@@ -1,0 +1,71 @@
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expectAssignable, expectError, expectType } from 'tsd'
+import analytics, {
+  EventType, Money, trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName,
+  type AnalyticsCollector, type AnalyticsEvent, type AnalyticsStats, type CollectorStats, type MoneyJSON
+} from 'fastify-analytics'
+import { stdoutCollector } from 'fastify-analytics/stdout'
+import { memoryCollector, type MemoryCollector } from 'fastify-analytics/testing'
+
+const app = Fastify()
+app.register(analytics, { collectors: [stdoutCollector(), memoryCollector()] })
+app.register(analytics, {
+  collectors: [],
+  pageViews: false,
+  actions: true,
+  classify: (request, reply) => reply.statusCode >= 500 ? null : request.method === 'GET' ? 'pageview' : undefined,
+  ignore: (request) => request.url === '/health',
+  locale: (request) => request.headers['x-locale'] as string | undefined,
+  userId: () => 42,
+  startTimeoutMs: 1000,
+  shutdownTimeoutMs: 1000
+})
+expectError(app.register(analytics, { collectors: [], pageview: true }))
+expectError(app.register(analytics, { collectors: [], classify: () => 'custom' }))
+expectError(app.register(analytics, {}))
+
+app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
+  expectType<void>(request.analytics.setRevenue(Money.fromMinor(2999, 'GBP')))
+  request.analytics.addProperty('plan', 'annual')
+  request.analytics.addProperty('seats', 3)
+  expectError(request.analytics.addProperty('bad', { nested: true }))
+  request.analytics.setEventName('checkout.completed')
+  request.analytics.setUserId(7)
+  request.analytics.skip()
+  request.analytics.track({ type: EventType.Custom, eventName: 'coupon.applied', properties: { code: 'X' } })
+  expectError(request.analytics.track({ type: 'other' }))
+  expectError(request.analytics.setRevenue(29.99))
+  return { ok: true }
+})
+app.get('/health', { config: { analytics: false } }, async () => 'ok')
+app.get('/search', { config: { analytics: { type: 'pageview' } } }, async () => 'ok')
+expectError(app.get('/x', { config: { analytics: { type: 'custom' } } }, async () => 'ok'))
+
+expectType<void>(trackAnalyticsEvent({ type: 'custom', eventName: 'x' }))
+setAnalyticsRevenue(Money.fromDecimal('1.00', 'USD'))
+addAnalyticsProperty('k', true)
+setAnalyticsEventName('n')
+
+expectType<AnalyticsStats>(app.analytics.stats())
+expectType<CollectorStats>(app.analytics.stats().collectors.stdout)
+expectType<number>(app.analytics.stats().collectors.stdout.dropped.queueFull)
+expectType<Promise<void>>(app.analytics.flush())
+app.analytics.track({ type: EventType.PageView })
+
+expectType<bigint>(Money.fromMinor(1, 'JPY').minor)
+expectType<MoneyJSON>(Money.fromMinor(1, 'JPY').toJSON())
+
+const custom: AnalyticsCollector = {
+  name: 'mine',
+  start (signal, context) { expectType<AbortSignal>(signal); context.log.info('started') },
+  collect (event) {
+    expectType<Readonly<AnalyticsEvent>>(event)
+    expectType<FastifyRequest | undefined>(event.request)
+    expectType<string>(event.url)
+    expectType<Money | undefined>(event.revenue)
+  },
+  async flush () {},
+  close () {}
+}
+expectAssignable<AnalyticsCollector>(custom)
+expectType<MemoryCollector>(memoryCollector())
