@@ -172,8 +172,10 @@ export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string,
   if (typeof body === 'string') return body
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent }
   // Without it Plausible sees this server's IP: every visitor merges into one and, on Cloud, a
-  // data-centre IP gets the event dropped. Only a real IP (Fastify's trustProxy decided it).
-  if (isIP(event.clientIP) !== 0) headers['x-forwarded-for'] = event.clientIP
+  // data-centre IP gets the event dropped. Only a real IP (Fastify's trustProxy decided it); an
+  // IPv6 zone (`fe80::1%eth0`) is local to this host and means nothing to Plausible.
+  const ip = event.clientIP
+  if (isIP(ip) !== 0 && !ip.includes('%')) headers['x-forwarded-for'] = ip
   return { path, headers, body: JSON.stringify(body), events: 1 }
 }
 

@@ -225,11 +225,11 @@ test('name: 120 characters are kept, 121 are cut to 120', async (t) => {
 
 test('X-Forwarded-For carries the client IP only when it is a valid IP', async (t) => {
   const h = await harness(t)
-  const ips = ['198.51.100.4', '2001:db8::1', 'unknown', '198.51.100.4, 10.0.0.1', '', '999.1.1.1', '1.2.3.4\r\nX-Evil: 1']
+  const ips = ['198.51.100.4', '2001:db8::1', 'unknown', '198.51.100.4, 10.0.0.1', '', '999.1.1.1', '1.2.3.4\r\nX-Evil: 1', 'fe80::1%eth0', '::ffff:192.0.2.1']
   ips.forEach((clientIP, i) => h.collect(pageView({ clientIP, properties: Object.assign(Object.create(null), { i: String(i) }) })))
   await h.finish()
   const byIndex = new Map(h.sink.requests.map((request, i) => [Number(body(h.sink, i).props.i), request.headers['x-forwarded-for']]))
-  t.same([...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, xff]) => xff), ['198.51.100.4', '2001:db8::1', undefined, undefined, undefined, undefined, undefined])
+  t.same([...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, xff]) => xff), ['198.51.100.4', '2001:db8::1', undefined, undefined, undefined, undefined, undefined, undefined, '::ffff:192.0.2.1'])
 })
 
 test('a user agent with CR/LF cannot inject a header', async (t) => {
