@@ -1,0 +1,188 @@
+import { isIP } from 'node:net'
+import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
+import type { AnalyticsEvent } from '../event.js'
+import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
+import { DeliveryEngine } from '../batch/engine.js'
+import { defaultInterpret, redactText, secretValues } from '../http/index.js'
+import { RateLimitedLog, silentLogger } from '../log.js'
+import { ClientIdHasher } from './ga4/client-id.js'
+import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
+import { GA4_DEFAULTS, collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
+import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { SessionTracker } from './ga4/session.js'
+
+export type { Ga4CollectorOptions } from './ga4/options.js'
+export { GA4_DEFAULTS } from './ga4/options.js'
+
+/** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
+const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
+/** Validation messages logged per debug response. */
+const MAX_LOGGED_VALIDATION_MESSAGES = 25
+const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
+
+interface ValidationMessage {
+  fieldPath?: unknown
+  description?: unknown
+  validationCode?: unknown
+}
+
+/** Encodes batches; the path (with the secret) lives here, in a private field, and nowhere else. */
+class Ga4Adapter implements DeliveryAdapter<Ga4Item> {
+  readonly #path: string
+
+  constructor (path: string) {
+    this.#path = path
+  }
+
+  prepare (items: Ga4Item[]): PreparedBatch {
+    return encodeGa4Batch(items, this.#path, Date.now())
+  }
+}
+
+/**
+ * The validation server answers 200 whatever the payload: the verdict is in the body's
+ * `validationMessages`. Any message means GA would not have processed the request as sent.
+ */
+class Ga4DebugAdapter extends Ga4Adapter {
+  readonly #log: RateLimitedLog
+  readonly #secrets: readonly string[]
+
+  constructor (path: string, log: RateLimitedLog) {
+    super(path)
+    this.#log = log
+    this.#secrets = secretValues(path)
+  }
+
+  interpret (response: HttpResponse, request: OutgoingRequest): Verdict {
+    const status = response.statusCode
+    if (status < 200 || status >= 300) return defaultInterpret(response)
+    let messages: unknown
+    try {
+      messages = (JSON.parse(response.body) as { validationMessages?: unknown } | null)?.validationMessages
+    } catch {
+      this.#log.warn('debug-body', { statusCode: status }, 'GA4 validation server answered without a JSON body')
+      return { outcome: 'delivered' }
+    }
+    if (!Array.isArray(messages) || messages.length === 0) return { outcome: 'delivered' }
+    // Every message is logged (not rate-limited): debug mode exists to show them.
+    for (const message of messages.slice(0, MAX_LOGGED_VALIDATION_MESSAGES) as ValidationMessage[]) {
+      this.#log.log.warn({
+        validationCode: this.#text(message?.validationCode),
+        fieldPath: this.#text(message?.fieldPath),
+        description: this.#text(message?.description)
+      }, 'GA4 validation message')
+    }
+    const first = messages[0] as ValidationMessage | null
+    return {
+      outcome: 'delivered',
+      rejected: request.events,
+      detail: `GA4 validation server reported ${messages.length} message(s): ${this.#text(first?.description)}`
+    }
+  }
+
+  #text (value: unknown): string {
+    return typeof value === 'string' ? redactText(value, this.#secrets, 300) : ''
+  }
+}
+
+/**
+ * Sends events to Google Analytics 4 through the Measurement Protocol. Create it with `ga4Collector()`.
+ * The API secret is kept in private fields: it never shows in `util.inspect`, JSON or `stats()`.
+ */
+export class Ga4Collector implements AnalyticsCollector {
+  readonly name: string
+  readonly #engine: DeliveryEngine<Ga4Item>
+  readonly #hasher: ClientIdHasher
+  readonly #sessions = new SessionTracker()
+  readonly #sessionCookie: string
+  readonly #ipOverride: boolean
+  readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
+  readonly #log = new RateLimitedLog(silentLogger)
+
+  constructor (options: Ga4CollectorOptions) {
+    const normalized = normalizeGa4Options(options)
+    this.name = normalized.name
+    this.#hasher = new ClientIdHasher(normalized.apiSecret)
+    this.#sessionCookie = sessionCookieName(normalized.measurementId)
+    this.#ipOverride = normalized.ipOverride
+    this.#clientId = normalized.clientId
+    const path = collectPath(normalized.measurementId, normalized.apiSecret, normalized.debug)
+    this.#engine = new DeliveryEngine<Ga4Item>({
+      ...normalized.batching,
+      name: normalized.name,
+      origin: normalized.origin,
+      adapter: normalized.debug ? new Ga4DebugAdapter(path, this.#log) : new Ga4Adapter(path),
+      defaults: GA4_DEFAULTS
+    })
+  }
+
+  start (signal: AbortSignal, context: CollectorContext): void {
+    this.#log.log = context.log
+    this.#engine.start(signal, context.log)
+  }
+
+  /** Snapshots what GA4 needs (never the event or its request) and queues it. No I/O. */
+  collect (event: Readonly<AnalyticsEvent>): void {
+    const nowMs = Date.now()
+    let atMs = event.timestamp.getTime()
+    // Also true for an invalid Date (NaN): nothing sensible could be sent for it.
+    if (!(nowMs - atMs <= MAX_EVENT_AGE_MS)) {
+      this.#engine.drop('invalid')
+      this.#log.warn('too-old', { timestamp: String(event.timestamp) }, 'analytics event older than GA4 accepts (72 h) not sent')
+      return
+    }
+    // GA refuses events from the future; a caller's clock skew should not lose them.
+    if (atMs > nowMs) atMs = nowMs
+    const headers = event.request?.headers
+    const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
+    const clientId = this.#customClientId(event) ??
+      cookies.clientId ??
+      this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
+    const sessionId = cookies.sessionId ?? this.#sessions.sessionId(clientId, atMs)
+    this.#engine.enqueue({
+      clientId,
+      userId: ga4UserId(event.userId),
+      ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
+      atMs,
+      event: buildGa4Event(event, sessionId, atMs)
+    })
+  }
+
+  flush (signal: AbortSignal): Promise<void> {
+    return this.#engine.flush(signal)
+  }
+
+  close (signal: AbortSignal): Promise<void> {
+    return this.#engine.close(signal)
+  }
+
+  stats (): DeliveryReport {
+    return this.#engine.stats()
+  }
+
+  #customClientId (event: Readonly<AnalyticsEvent>): string | undefined {
+    const pick = this.#clientId
+    if (pick === undefined) return undefined
+    let id: unknown
+    try {
+      id = pick(event)
+    } catch (error) {
+      this.#log.warn('client-id', { error: error instanceof Error ? error.message : String(error) }, 'GA4 clientId option threw; using the default client id')
+      return undefined
+    }
+    if (id === undefined) return undefined
+    if (typeof id !== 'string' || id === '' || id.length > MAX_CUSTOM_CLIENT_ID_LENGTH) {
+      this.#log.warn('client-id', { type: typeof id }, 'GA4 clientId option returned no usable id (a non-empty string of at most 256 characters); using the default client id')
+      return undefined
+    }
+    return id
+  }
+}
+
+/**
+ * A collector for the GA4 Measurement Protocol. Throws `FST_ANALYTICS_INVALID_OPTION` (naming the
+ * option, never quoting the secret) for options that cannot work.
+ */
+export function ga4Collector (options: Ga4CollectorOptions): Ga4Collector {
+  return new Ga4Collector(options)
+}

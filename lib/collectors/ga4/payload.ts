@@ -1,0 +1,146 @@
+import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
+import type { OutgoingRequest, PreparedBatch } from '../../batch/types.js'
+import {
+  MAX_PAGE_LOCATION_LENGTH, MAX_PAGE_REFERRER_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_PARAMS_PER_EVENT,
+  eventName, paramName
+} from './names.js'
+
+/** Events per Measurement Protocol request. */
+export const MAX_EVENTS_PER_REQUEST = 25
+/** A request body must be smaller than 130 kB; measured in encoded bytes, never in characters. */
+export const MAX_BODY_BYTES = 130_000
+/**
+ * GA4 takes events up to 72 h old (older ones are clamped, or refused under ENFORCE_RECOMMENDATIONS).
+ * We stop 10 minutes short: that is the budget for queueing and retries (5 attempts of ≤ 10 s with
+ * ≤ 30 s between them), so no event we send reaches Google past the window.
+ */
+export const MAX_EVENT_AGE_MS = 72 * 3_600_000 - 10 * 60_000
+/** User-ID values are capped at 256 characters (GA support 9267744). */
+export const MAX_USER_ID_LENGTH = 256
+/**
+ * Every event says the visitor was engaged for 1 ms: GA counts no active users without
+ * `engagement_time_msec` ≥ 1, and a server cannot measure engagement, so we claim the minimum.
+ */
+export const ENGAGEMENT_TIME_MSEC = 1
+
+export type Ga4Params = Record<string, string | number>
+
+/** One event as it goes on the wire. Key order is the JSON order. */
+export interface Ga4Event {
+  name: string
+  params: Ga4Params
+  timestamp_micros: number
+}
+
+/** What `collect` keeps of an event: the wire event plus its request-level fields. */
+export interface Ga4Item {
+  clientId: string
+  /** '' when absent. */
+  userId: string
+  /** `ip_override`; '' when absent. */
+  ip: string
+  /** The event's time in ms, for the age check at encoding. */
+  atMs: number
+  event: Ga4Event
+}
+
+/** The wire name of an event: `page_view`, the action's name, or the custom event's name, made valid. */
+export function ga4EventName (event: Readonly<AnalyticsEvent>): string {
+  switch (event.type) {
+    case EventType.PageView: return 'page_view'
+    case EventType.Action: return eventName(event.actionName, 'server_action')
+    default: return eventName(event.eventName, 'custom_event')
+  }
+}
+
+/**
+ * Builds the wire event. The parameters this collector sets come first and always win; properties
+ * follow, renamed when their name is not valid or belongs to a standard parameter, cut to 100
+ * characters, until the event holds 25 parameters. Two properties that map to one name: the first wins.
+ */
+export function buildGa4Event (event: Readonly<AnalyticsEvent>, sessionId: number, atMs: number): Ga4Event {
+  // A plain literal, not Object.create(null): V8 keeps it a fast object, for building and for
+  // JSON.stringify. Names are made valid first, so `__proto__` can never be assigned.
+  const params: Ga4Params = { session_id: sessionId, engagement_time_msec: ENGAGEMENT_TIME_MSEC }
+  let count = 2
+  if (event.url !== '') { params.page_location = truncateCodePoints(event.url, MAX_PAGE_LOCATION_LENGTH); count++ }
+  if (event.referrer !== '') { params.page_referrer = truncateCodePoints(event.referrer, MAX_PAGE_REFERRER_LENGTH); count++ }
+  if (event.locale !== '') { params.language = truncateCodePoints(event.locale, MAX_PARAM_VALUE_LENGTH); count++ }
+  const revenue = event.revenue
+  if (revenue !== undefined) {
+    const value = revenue.toNumber()
+    if (Number.isFinite(value)) {
+      params.value = value
+      params.currency = revenue.currency
+      count += 2
+    }
+  }
+  const properties = event.properties
+  for (const key in properties) {
+    if (count >= MAX_PARAMS_PER_EVENT) break
+    const name = paramName(key)
+    // hasOwn, not `in`: `constructor` is a valid name that every plain object inherits.
+    if (name === '' || Object.hasOwn(params, name)) continue
+    params[name] = truncateCodePoints(properties[key], MAX_PARAM_VALUE_LENGTH)
+    count++
+  }
+  return { name: ga4EventName(event), params, timestamp_micros: atMs * 1000 }
+}
+
+/** `user_id` when it fits: a cut id would merge two users into one, so a longer one is left out. */
+export function ga4UserId (userId: string): string {
+  if (userId.length <= MAX_USER_ID_LENGTH) return userId
+  return [...userId].length <= MAX_USER_ID_LENGTH ? userId : ''
+}
+
+/**
+ * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override),
+ * since those are request-level fields, each cut into chunks of ≤ 25 events and < 130 kB.
+ * Groups keep the order of their first event; events keep their order within a group.
+ */
+export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: number): PreparedBatch {
+  let invalid = 0
+  const groups = new Map<string, Ga4Item[]>()
+  for (const item of items) {
+    if (nowMs - item.atMs > MAX_EVENT_AGE_MS) { invalid++; continue }
+    const key = `${item.clientId}\n${item.userId}\n${item.ip}`
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [item])
+    else group.push(item)
+  }
+  const requests: OutgoingRequest[] = []
+  for (const group of groups.values()) {
+    const first = group[0]
+    let head = `{"client_id":${JSON.stringify(first.clientId)}`
+    if (first.userId !== '') head += `,"user_id":${JSON.stringify(first.userId)}`
+    if (first.ip !== '') head += `,"ip_override":${JSON.stringify(first.ip)}`
+    head += ',"events":['
+    const overhead = Buffer.byteLength(head) + 2 // the closing `]}`
+    let parts: string[] = []
+    let size = overhead
+    for (const item of group) {
+      const json = JSON.stringify(item.event)
+      const bytes = Buffer.byteLength(json)
+      // Unreachable with the caps above (an event is at most a few kB), but never send what GA refuses.
+      if (overhead + bytes >= MAX_BODY_BYTES) { invalid++; continue }
+      if (parts.length === MAX_EVENTS_PER_REQUEST || (parts.length > 0 && size + 1 + bytes >= MAX_BODY_BYTES)) {
+        requests.push(request(path, head, parts))
+        parts = []
+        size = overhead
+      }
+      size += parts.length === 0 ? bytes : bytes + 1
+      parts.push(json)
+    }
+    if (parts.length > 0) requests.push(request(path, head, parts))
+  }
+  return { requests, invalid }
+}
+
+function request (path: string, head: string, parts: string[]): OutgoingRequest {
+  return {
+    path,
+    headers: { 'content-type': 'application/json' },
+    body: `${head}${parts.join(',')}]}`,
+    events: parts.length
+  }
+}

@@ -1,0 +1,62 @@
+/** GA4's default session timeout: 30 minutes without an event ends a session. */
+export const SESSION_TIMEOUT_MS = 30 * 60_000
+/** Visitors whose session is remembered; beyond it the least recently seen is forgotten. */
+export const MAX_TRACKED_SESSIONS = 10_000
+
+interface Session {
+  id: number
+  lastMs: number
+}
+
+/**
+ * Session ids for visitors that have no `_ga_<stream>` cookie, kept per client id in memory.
+ * Like gtag.js, a session id is the session's start in Unix seconds. Time is the events' own
+ * timestamps, so the result does not depend on how late an event is processed.
+ * Per process: two instances behind a load balancer each start their own session for a visitor.
+ */
+export class SessionTracker {
+  readonly #sessions = new Map<string, Session>()
+  readonly #max: number
+  readonly #timeoutMs: number
+
+  constructor (max: number = MAX_TRACKED_SESSIONS, timeoutMs: number = SESSION_TIMEOUT_MS) {
+    this.#max = max
+    this.#timeoutMs = timeoutMs
+  }
+
+  get size (): number {
+    return this.#sessions.size
+  }
+
+  /** The session id for `clientId` at `atMs`, starting a new session after 30 minutes of silence. */
+  sessionId (clientId: string, atMs: number): number {
+    const sessions = this.#sessions
+    let session = sessions.get(clientId)
+    if (session !== undefined) {
+      // An event older than the last one (requests finish out of order) still belongs to the session.
+      if (atMs - session.lastMs <= this.#timeoutMs) {
+        if (atMs > session.lastMs) session.lastMs = atMs
+      } else {
+        session.id = sessionStart(atMs, session.id)
+        session.lastMs = atMs
+      }
+      // Re-inserting keeps the Map in least-recently-seen order, so eviction takes the stalest.
+      sessions.delete(clientId)
+      sessions.set(clientId, session)
+      return session.id
+    }
+    session = { id: sessionStart(atMs, 0), lastMs: atMs }
+    if (sessions.size >= this.#max) {
+      const oldest = sessions.keys().next()
+      if (oldest.done !== true) sessions.delete(oldest.value)
+    }
+    sessions.set(clientId, session)
+    return session.id
+  }
+}
+
+function sessionStart (atMs: number, previous: number): number {
+  const id = Math.max(1, Math.floor(atMs / 1000))
+  // Never reuse the previous id, even for timestamps that run backwards across a timeout.
+  return id === previous ? id + 1 : id
+}

@@ -1,0 +1,109 @@
+// The GA4 Measurement Protocol's published rules, as a validator for the test sink.
+// Written from the documentation, independently of lib/collectors/ga4 (sharing code would make the
+// tests agree with the collector's mistakes). Sources: the MP reference (transport, payload),
+// "sending events" limitations, the reserved names (as in Google's Event Builder, ga-dev-tools
+// formatCheckLib.ts), GA support 7061705 (page_* value caps) and 9267744 (User-ID ≤ 256).
+import type { ReceivedRequest } from '../helpers/sink.js'
+
+const NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/
+const RESERVED_EVENTS = new Set([
+  'ad_activeview', 'ad_click', 'ad_exposure', 'ad_impression', 'ad_query', 'adunit_exposure',
+  'app_clear_data', 'app_install', 'app_update', 'app_remove', 'error', 'first_open', 'first_visit',
+  'in_app_purchase', 'notification_dismiss', 'notification_foreground', 'notification_open',
+  'notification_receive', 'os_update', 'screen_view', 'session_start', 'user_engagement'
+])
+const RESERVED_PARAMS = new Set(['firebase_conversion'])
+const RESERVED_PREFIXES = ['google_', 'ga_', 'firebase_']
+const VALUE_CAPS: Record<string, number> = { page_location: 1000, page_referrer: 420, page_title: 300 }
+const MAX_VALUE = 100
+const MAX_EVENTS = 25
+const MAX_PARAMS = 25
+const MAX_BODY = 130_000
+const WINDOW_US = 72 * 3600 * 1e6
+
+function reservedPrefix (name: string): boolean {
+  const lower = name.toLowerCase()
+  return RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix))
+}
+
+function codePoints (text: string): number {
+  let n = 0
+  for (const _ of text) n++
+  return n
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Every rule `request` breaks, one message each; empty when it is a valid MP request. */
+export function validateGa4Request (req: ReceivedRequest): string[] {
+  const problems: string[] = []
+  if (req.method !== 'POST') problems.push(`method ${req.method}, expected POST`)
+  const url = new URL(req.url, 'http://sink')
+  if (url.pathname !== '/mp/collect' && url.pathname !== '/debug/mp/collect') problems.push(`path ${url.pathname}`)
+  for (const param of ['measurement_id', 'api_secret']) {
+    const value = url.searchParams.get(param)
+    if (value === null || value === '') problems.push(`query parameter ${param} missing`)
+  }
+  const type = req.headers['content-type'] ?? ''
+  if (!type.startsWith('application/json')) problems.push(`content-type "${type}"`)
+  if (req.body.length >= MAX_BODY) problems.push(`body of ${req.body.length} bytes, must be < ${MAX_BODY}`)
+  let body: unknown
+  try {
+    body = JSON.parse(req.body.toString('utf8'))
+  } catch {
+    problems.push('body is not JSON')
+    return problems
+  }
+  if (!isObject(body)) return [...problems, 'body is not a JSON object']
+  if (typeof body.client_id !== 'string' || body.client_id === '') problems.push('client_id missing or not a string')
+  if (body.user_id !== undefined && (typeof body.user_id !== 'string' || codePoints(body.user_id) > 256)) {
+    problems.push('user_id must be a string of at most 256 characters')
+  }
+  if (body.ip_override !== undefined && typeof body.ip_override !== 'string') problems.push('ip_override must be a string')
+  const events = body.events
+  if (!Array.isArray(events) || events.length === 0) return [...problems, 'events missing or empty']
+  if (events.length > MAX_EVENTS) problems.push(`${events.length} events, at most ${MAX_EVENTS}`)
+  const now = Date.now() * 1000
+  events.forEach((event: unknown, i: number) => {
+    const at = `events[${i}]`
+    if (!isObject(event)) { problems.push(`${at} is not an object`); return }
+    const name = event.name
+    if (typeof name !== 'string' || !NAME.test(name)) problems.push(`${at}.name ${JSON.stringify(name)} is not a valid name`)
+    else if (RESERVED_EVENTS.has(name) || reservedPrefix(name)) problems.push(`${at}.name ${name} is reserved`)
+    const micros = event.timestamp_micros
+    if (micros !== undefined) {
+      if (typeof micros !== 'number' || !Number.isInteger(micros)) problems.push(`${at}.timestamp_micros is not an integer`)
+      else if (micros > now) problems.push(`${at}.timestamp_micros is in the future`)
+      else if (now - micros > WINDOW_US) problems.push(`${at}.timestamp_micros is older than 72 h`)
+    }
+    const params = event.params
+    if (!isObject(params)) { problems.push(`${at}.params missing`); return }
+    const names = Object.keys(params)
+    if (names.length > MAX_PARAMS) problems.push(`${at} has ${names.length} params, at most ${MAX_PARAMS}`)
+    for (const key of names) {
+      const value = params[key]
+      if (!NAME.test(key)) problems.push(`${at}.params name ${JSON.stringify(key)} is not valid`)
+      else if (RESERVED_PARAMS.has(key) || reservedPrefix(key)) problems.push(`${at}.params name ${key} is reserved`)
+      if (typeof value === 'string') {
+        const cap = VALUE_CAPS[key] ?? MAX_VALUE
+        if (codePoints(value) > cap) problems.push(`${at}.params.${key} is ${codePoints(value)} characters, at most ${cap}`)
+      } else if (typeof value !== 'number' || !Number.isFinite(value)) {
+        problems.push(`${at}.params.${key} must be a string or a finite number`)
+      }
+    }
+    for (const required of ['session_id', 'engagement_time_msec']) {
+      const value = params[required]
+      const number = typeof value === 'string' ? Number(value) : value
+      if (typeof number !== 'number' || !(number >= 1)) problems.push(`${at}.params.${required} missing or < 1`)
+    }
+    if (params.value !== undefined) {
+      if (typeof params.value !== 'number') problems.push(`${at}.params.value must be a number`)
+      if (typeof params.currency !== 'string' || !/^[A-Z]{3}$/.test(params.currency)) {
+        problems.push(`${at}.params.currency must be 3 uppercase letters when value is set`)
+      }
+    }
+  })
+  return problems
+}
