@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { expectAssignable, expectError, expectType } from 'tsd'
+import { expectAssignable, expectNotAssignable, expectType } from 'tsd'
 import analytics, { type AnalyticsCollector } from 'fastify-analytics'
 import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOptions } from 'fastify-analytics/plausible'
 import { webhookCollector, type WebhookBody, type WebhookCollector, type WebhookCollectorOptions } from 'fastify-analytics/webhook'
@@ -8,16 +8,17 @@ const plausible = plausibleCollector({ domain: 'example.com' })
 expectType<PlausibleCollector>(plausible)
 expectAssignable<AnalyticsCollector>(plausible)
 plausibleCollector({ domain: 'example.com', baseUrl: 'https://stats.example.com/plausible', name: 'plausible-eu', concurrency: 4, retry: { maxAttempts: 3 } })
-expectError(plausibleCollector({}))
-expectError(plausibleCollector({ domain: 'example.com', batchSize: 10 }))
+// expectNotAssignable rather than expectError: the file also compiles under plain `tsc -p tsconfig.json`.
+expectNotAssignable<PlausibleCollectorOptions>({})
+expectNotAssignable<PlausibleCollectorOptions>({ domain: 'example.com', concurrency: '4' })
 expectAssignable<PlausibleCollectorOptions>({ domain: 'example.com', timeoutMs: 5000 })
 
 const webhook = webhookCollector({ url: 'https://hooks.example.com/analytics', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: { authorization: 'Bearer x' } })
 expectType<WebhookCollector>(webhook)
 expectAssignable<AnalyticsCollector>(webhook)
 webhookCollector({ url: 'https://hooks.example.com/', maxBatchSize: 100, flushIntervalMs: 500, maxBodyBytes: 256 * 1024 })
-expectError(webhookCollector({ secret: 'whsec_x' }))
-expectError(webhookCollector({ url: 'https://hooks.example.com/', headers: { 'x-n': 1 } }))
+expectNotAssignable<WebhookCollectorOptions>({ secret: 'whsec_x' })
+expectNotAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/', headers: { 'x-n': 1 } })
 expectAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/', name: 'audit' })
 
 declare const body: WebhookBody
