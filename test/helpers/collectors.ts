@@ -39,3 +39,6 @@ export function logCapture (): { stream: Writable, lines: Array<Record<string, u
   })
   return { stream, lines, text: () => chunks.join('') }
 }
+
+/** The type of `t` in `test('…', async (t) => …)`. */
+export type TapTest = Parameters<Parameters<typeof import('tap').test>[0]>[0]

@@ -2,8 +2,9 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import analytics, { EventType } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
+import type { TapTest } from '../helpers/collectors.js'
 
-async function build (t: Parameters<Parameters<typeof test>[1]>[0], options: Record<string, unknown> = {}) {
+async function build (t: TapTest, options: Record<string, unknown> = {}) {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())

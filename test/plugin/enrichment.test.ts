@@ -2,8 +2,9 @@ import { test } from 'tap'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import analytics, { EventType, MAX_FIELD_LENGTH } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
+import type { TapTest } from '../helpers/collectors.js'
 
-async function build (t: Parameters<Parameters<typeof test>[1]>[0], fastifyOptions: FastifyServerOptions = {}, options: Record<string, unknown> = {}) {
+async function build (t: TapTest, fastifyOptions: FastifyServerOptions = {}, options: Record<string, unknown> = {}) {
   const collector = memoryCollector()
   const app = Fastify(fastifyOptions)
   t.teardown(() => app.close())

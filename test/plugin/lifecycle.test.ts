@@ -4,13 +4,13 @@ import { request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import analytics, { EventType, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { faultyCollector, logCapture, type Misbehaviour } from '../helpers/collectors.js'
+import { faultyCollector, logCapture, type Misbehaviour, type TapTest } from '../helpers/collectors.js'
 
 function droppedTotal (stats: CollectorStats): number {
   return Object.values(stats.dropped).reduce((a, b) => a + b, 0)
 }
 
-function assertInvariant (t: Tap.Test, stats: Record<string, CollectorStats>): void {
+function assertInvariant (t: TapTest, stats: Record<string, CollectorStats>): void {
   for (const [name, figures] of Object.entries(stats)) {
     t.equal(figures.accepted, figures.delivered + droppedTotal(figures), `${name}: accepted = delivered + Σ dropped`)
     t.equal(figures.queued + figures.inFlight, 0, `${name}: nothing left queued or in flight`)
@@ -54,7 +54,7 @@ test('a collector that throws in start fails app.ready() with FST_ANALYTICS_STAR
   for (const how of ['throw', 'reject'] as Misbehaviour[]) {
     const app = Fastify()
     await app.register(analytics, { collectors: [memoryCollector(), faultyCollector('broken', 'start', how)] })
-    await t.rejects(app.ready(), { code: 'FST_ANALYTICS_START_FAILED', message: /"broken".*broken start/ })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"broken".*broken start/ })
     await app.close()
   }
 })
@@ -63,7 +63,7 @@ test('a start that never settles fails at startTimeoutMs', async (t) => {
   const app = Fastify()
   await app.register(analytics, { collectors: [faultyCollector('slow', 'start', 'hang')], startTimeoutMs: 100 })
   const started = Date.now()
-  await t.rejects(app.ready(), { code: 'FST_ANALYTICS_START_FAILED', message: /"slow".*startTimeoutMs \(100 ms\)/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"slow".*startTimeoutMs \(100 ms\)/ })
   t.ok(Date.now() - started < 1000)
   await app.close()
 })

@@ -6,8 +6,9 @@ import analytics, {
   trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName
 } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
+import type { TapTest } from '../helpers/collectors.js'
 
-async function build (t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function build (t: TapTest) {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
