@@ -4,6 +4,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Writable } from 'node:stream'
 import pino from 'pino'
+import Fastify from 'fastify'
 import { Agent, Dispatcher } from 'undici'
 import type { FastifyRequest } from 'fastify'
 import { ga4Collector, GA4_DEFAULTS, type Ga4CollectorOptions } from '../../lib/collectors/ga4.js'
@@ -13,6 +14,7 @@ import { ClientIdHasher } from '../../lib/collectors/ga4/client-id.js'
 import { SessionTracker } from '../../lib/collectors/ga4/session.js'
 import { encodeGa4Batch, MAX_EVENT_AGE_MS, type Ga4Item } from '../../lib/collectors/ga4/payload.js'
 import { EU_ORIGIN, GLOBAL_ORIGIN } from '../../lib/collectors/ga4/options.js'
+import analytics from '../../lib/index.js'
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import type { Logger } from '../../lib/log.js'
@@ -307,7 +309,7 @@ test('options are checked at construction, naming the option and never quoting t
   }
   t.equal(ga4Collector(base).name, 'ga4')
   t.equal(ga4Collector({ ...base, name: 'ga4-eu' }).name, 'ga4-eu')
-  t.same(GA4_DEFAULTS, { maxBatchSize: 500, flushIntervalMs: 2000, concurrency: 4 })
+  t.same(GA4_DEFAULTS, { maxBatchSize: 1000, flushIntervalMs: 2000, concurrency: 4 })
 })
 
 // ---- against the sink --------------------------------------------------------------------
@@ -702,4 +704,116 @@ test('collect keeps no reference to the event or its request', async (t) => {
   t.same(refs.map((ref) => ref.deref()), [undefined, undefined, undefined], 'yet the event, its request and its properties were collected')
   await s.finish()
   t.equal(s.bodies()[0].events[0].params.plan, 'annual')
+})
+
+test('debug mode: non-2xx answers are read as usual, a body that is not JSON counts delivered and is logged', async (t) => {
+  const answers: SinkPolicy = (_request, index) => {
+    if (index === 0) return { kind: 'respond', status: 503 }
+    if (index === 1) return { kind: 'respond', status: 200, body: '{"validationMessages":[]}' }
+    if (index === 2) return { kind: 'respond', status: 200, body: '<html>' }
+    return { kind: 'respond', status: 200, body: '{"validationMessages":[{"fieldPath":7}]}' }
+  }
+  const s = await setup(t, { debug: true }, answers)
+  s.collect(makeEvent(EventType.PageView))
+  await s.collector.flush(AbortSignal.timeout(5000))
+  s.collect(makeEvent(EventType.PageView))
+  await s.collector.flush(AbortSignal.timeout(5000))
+  s.collect(makeEvent(EventType.PageView))
+  await s.finish()
+  const stats = s.collector.stats()
+  t.equal(stats.retries, 1, 'the 503 was retried')
+  t.equal(stats.delivered, 2)
+  t.equal(stats.dropped.rejected, 1)
+  t.ok(s.logs.some((line) => line.includes('without a JSON body')))
+  const logged = s.logs.filter((line) => line.includes('GA4 validation message')).map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.same([logged[0].fieldPath, logged[0].description], ['', ''], 'fields that are not strings are logged empty')
+})
+
+test('the clientId option: unusable answers fall back to the default and are logged', async (t) => {
+  const answers: unknown[] = ['', 42, 'x'.repeat(257)]
+  let call = 0
+  const s = await setup(t, {
+    clientId: () => {
+      const answer = answers[call++]
+      if (answer === undefined) throw 'not an Error' // eslint-disable-line no-throw-literal
+      return answer as string
+    }
+  })
+  for (let i = 0; i < 4; i++) s.collect(makeEvent(EventType.PageView))
+  await s.finish()
+  t.same(s.bodies().map((b) => b.events.length), [4], 'every event fell back to the derived id')
+  t.ok(s.logs.some((line) => line.includes('no usable id')))
+})
+
+test('bounded caches: parameter names, derived ids and cookie headers', async (t) => {
+  let wrong = 0
+  for (let i = 0; i < 1100; i++) if (paramName(`name${i}`) !== `name${i}`) wrong++
+  t.equal(wrong, 0, '1100 names, more than the cache holds')
+  t.equal(paramName('name0'), 'name0', 'still right after the cache was cleared')
+  const hasher = new ClientIdHasher(SECRET)
+  const at = Date.UTC(2026, 0, 15)
+  const first = hasher.id('192.0.2.1', 'UA', 'h', at)
+  for (let i = 0; i < 5000; i++) hasher.id(`10.0.${i >> 8}.${i & 255}`, 'UA', 'h', at)
+  t.equal(hasher.id('192.0.2.1', 'UA', 'h', at), first, 'the same id after the cache was cleared')
+  const stream = sessionCookieName(MEASUREMENT_ID)
+  t.equal(readGaCookies([3, '_ga=GA1.1.5.6'], stream).clientId, '5.6', 'array entries that are not strings are skipped')
+  const many = Array.from({ length: 10_000 }, () => 'x=1')
+  many.push('_ga=GA1.1.5.6')
+  t.equal(readGaCookies(many, stream).clientId, undefined, 'only the first 8 KiB of a header are read')
+  t.equal(readGaCookies(`${'y=2; '.repeat(2000)}_ga=GA1.1.5.6`, stream).clientId, undefined)
+  t.equal(readGaCookies('_ga_TEST1234=GS1.1.0.1.1', stream).sessionId, undefined, 'session id 0 is no session id')
+  t.equal(readGaCookies(`_ga_TEST1234=GS1.1.1700001234.${'1'.repeat(200)}`, stream).sessionId, undefined, 'an overlong value is ignored')
+})
+
+test('user ids: measured in characters; an event too big for any request is invalid', async (t) => {
+  const s = await setup(t)
+  s.collect(makeEvent(EventType.PageView, { userId: '😀'.repeat(200) }))
+  await s.finish()
+  t.equal(s.bodies()[0].user_id, '😀'.repeat(200), '200 characters in 400 UTF-16 units: kept')
+  const now = Date.now()
+  const huge: Ga4Item = { clientId: 'a', userId: '', ip: '', atMs: now, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1, p: 'x'.repeat(130_000) }, timestamp_micros: now * 1000 } }
+  const small: Ga4Item = { ...huge, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 } }
+  const { requests, invalid } = encodeGa4Batch([huge, small], '/mp/collect', now)
+  t.equal(invalid, 1)
+  t.same(requests.map((r) => r.events), [1])
+})
+
+test('more option checks: endpoint type and credentials, options object', async (t) => {
+  const base = { measurementId: MEASUREMENT_ID, apiSecret: SECRET }
+  t.throws(() => ga4Collector(null as unknown as Ga4CollectorOptions), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /options must be an object/ })
+  t.throws(() => ga4Collector({ ...base, endpoint: 42 as unknown as string }), { message: /endpoint must be a string/ })
+  t.throws(() => ga4Collector({ ...base, endpoint: 'https://user:pw@proxy.example' }), { message: /credentials/ })
+  t.equal(ga4Collector({ ...base, endpoint: 'https://proxy.example:8443/' }).name, 'ga4', 'a trailing slash is still an origin')
+})
+
+test('end to end through the plugin: cookies from the real request, accounting in app.analytics.stats()', async (t) => {
+  const sink = await startSink({ validate: validateGa4Request })
+  const app = Fastify()
+  t.teardown(async () => { await app.close(); await sink.close() })
+  await app.register(analytics, {
+    collectors: [ga4Collector({ measurementId: MEASUREMENT_ID, apiSecret: SECRET, endpoint: sink.origin, flushIntervalMs: 5 })]
+  })
+  app.get('/products/:id', async () => 'ok')
+  app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
+    request.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
+    request.analytics.addProperty('plan', 'annual')
+    return 'ok'
+  })
+  const cookie = '_ga=GA1.1.111.1700000000; _ga_TEST1234=GS2.1.s1700009999$o1$g1$t1700009999$j0$l0$h0'
+  await app.inject({ method: 'GET', url: '/products/7', headers: { cookie, 'accept-language': 'en-GB,en;q=0.8', referer: 'https://search.example/' } })
+  await app.inject({ method: 'POST', url: '/checkout', headers: { cookie } })
+  await app.inject({ method: 'GET', url: '/products/8' })
+  await app.close()
+  const bodies = sink.requests.map((r) => JSON.parse(r.body.toString('utf8')) as Ga4Body)
+  t.same(sink.violations, [])
+  t.equal(bodies[0].client_id, '111.1700000000')
+  t.same(bodies[0].events.map((e) => [e.name, e.params.session_id]), [['page_view', 1700009999], ['checkout', 1700009999]])
+  t.match(bodies[0].events[0].params.page_location, /^http:\/\/localhost(:80)?\/products\/7$/, 'inject sends Host: localhost:80')
+  t.equal(bodies[0].events[0].params.language, 'en-GB')
+  t.same([bodies[0].events[1].params.value, bodies[0].events[1].params.currency, bodies[0].events[1].params.plan], [29.99, 'GBP', 'annual'])
+  t.match(bodies[1].client_id, /^\d+\.\d+$/, 'no cookie: the derived id')
+  const stats = app.analytics.stats().collectors.ga4
+  t.equal(stats.accepted, 3)
+  t.equal(stats.delivered, 3)
+  t.equal(stats.queued + stats.inFlight, 0)
 })

@@ -28,16 +28,18 @@ export const EU_ORIGIN = 'https://region1.google-analytics.com'
 
 /**
  * Batching defaults.
- * - maxBatchSize 500: a batch is grouped by visitor before it is cut into requests of ≤ 25 events,
- *   so a batch must span many requests for a visitor's events to share one; 500 keeps the engine's
- *   memory bound modest (10 000 queued + 4 × 500 in flight).
- * - flushIntervalMs 2000: GA's Realtime view stays near real time at low traffic, and a busy
- *   visitor's events of the last 2 s travel together.
+ * - maxBatchSize 1000: a batch is grouped by visitor before it is cut into requests of ≤ 25 events,
+ *   so only events in one batch can share a request. Measured on loopback with 100 busy visitors:
+ *   500 → 5 events a request, 51 000 events/s; 1000 → 10 a request, 70 000 events/s. Memory stays
+ *   bounded by 10 000 queued + 4 × 1000 in flight (a few MB).
+ * - flushIntervalMs 2000: GA's Realtime view stays near real time at low traffic, and a visitor's
+ *   events of the last 2 s travel together.
  * - concurrency 4: four keep-alive connections per process. Throughput is concurrency ÷ round trip ×
- *   events per request: on loopback, 25-event requests carry tens of thousands of events/s; to Google
- *   (20–50 ms) with mostly one-event visitors it is 80–200 requests/s, so raise it for busy sites.
+ *   events per request: ~115 000 events/s for one busy visitor on loopback (CPU-bound: 8 adds
+ *   nothing there); to Google (20–50 ms away) with mostly one-event visitors, 80–200 requests/s,
+ *   so busy sites with many cookieless visitors should raise it.
  */
-export const GA4_DEFAULTS = { maxBatchSize: 500, flushIntervalMs: 2000, concurrency: 4 } as const
+export const GA4_DEFAULTS = { maxBatchSize: 1000, flushIntervalMs: 2000, concurrency: 4 } as const
 
 const MEASUREMENT_ID = /^G-[A-Z0-9]{1,32}$/
 /** Secrets are opaque, but printable, unspaced ASCII: anything else is a paste error. */

@@ -37,7 +37,7 @@ export class SessionTracker {
       if (atMs - session.lastMs <= this.#timeoutMs) {
         if (atMs > session.lastMs) session.lastMs = atMs
       } else {
-        session.id = sessionStart(atMs, session.id)
+        session.id = sessionStart(atMs)
         session.lastMs = atMs
       }
       // Re-inserting keeps the Map in least-recently-seen order, so eviction takes the stalest.
@@ -45,7 +45,7 @@ export class SessionTracker {
       sessions.set(clientId, session)
       return session.id
     }
-    session = { id: sessionStart(atMs, 0), lastMs: atMs }
+    session = { id: sessionStart(atMs), lastMs: atMs }
     if (sessions.size >= this.#max) {
       const oldest = sessions.keys().next()
       if (oldest.done !== true) sessions.delete(oldest.value)
@@ -55,8 +55,7 @@ export class SessionTracker {
   }
 }
 
-function sessionStart (atMs: number, previous: number): number {
-  const id = Math.max(1, Math.floor(atMs / 1000))
-  // Never reuse the previous id, even for timestamps that run backwards across a timeout.
-  return id === previous ? id + 1 : id
+/** A new session's id: its first event's second. It cannot repeat the previous one, 30 minutes earlier at least. */
+function sessionStart (atMs: number): number {
+  return Math.max(1, Math.floor(atMs / 1000))
 }
