@@ -219,7 +219,9 @@ test('the _ga and _ga_<stream> cookies are read in both formats, hostile headers
     const cookies = readGaCookies(header, stream)
     const ms = Number(process.hrtime.bigint() - start) / 1e6
     t.equal(cookies.clientId, undefined)
-    t.ok(ms < 50, `a ${header.length}-character hostile header parsed in ${ms.toFixed(2)} ms`)
+    // Not a speed target (those live in bench/): a bound 20× above normal that only super-linear
+    // parsing (a backtracking regex on a 1 MB header) could cross, on any machine.
+    t.ok(ms < 1000, `a ${header.length}-character hostile header parsed in ${ms.toFixed(2)} ms`)
   }
 })
 
@@ -667,24 +669,19 @@ test('region "eu" sends to region1.google-analytics.com, the default to www; end
   t.equal(s.sink.requests.length, 1, 'an explicit endpoint wins over the region')
 })
 
-test('collect is cheap: a few µs an event', async (t) => {
+test('collect queues thousands of events from many visitors without sending before the interval', async (t) => {
+  // The cost per event is measured in bench/, not here: timed assertions flake on shared machines.
   const s = await setup(t, { maxQueueSize: 100_000, flushIntervalMs: 60_000, maxBatchSize: 100_000 })
   const events = Array.from({ length: 2000 }, (_, i) => makeEvent(EventType.PageView, {
     clientIP: `198.51.${i % 200}.${i % 250}`,
     cookie: i % 2 === 0 ? `_ga=GA1.1.${i}.1700000000` : 'theme=dark',
     properties: Object.assign(Object.create(null) as Record<string, string>, { plan: 'annual', variant: 'b' })
   }))
-  const rounds: number[] = []
   for (let round = 0; round < 6; round++) {
-    const start = process.hrtime.bigint()
     for (const event of events) s.collect(event)
-    rounds.push(Number(process.hrtime.bigint() - start) / events.length / 1000)
   }
-  // The first round warms caches and the JIT; the best of the rest is the steady state. The
-  // bound is generous for slow CI machines under coverage; outside tap it is ~1.5 µs.
-  const perEvent = Math.min(...rounds.slice(1))
-  t.ok(perEvent < 25, `collect costs ${perEvent.toFixed(2)} µs an event`)
   t.equal(s.collector.stats().queued, 12_000)
+  t.equal(s.sink.requests.length, 0)
   await s.finish()
   t.equal(s.collector.stats().delivered, 12_000)
 })
