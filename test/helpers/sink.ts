@@ -36,6 +36,8 @@ export interface Sink {
   readonly requests: ReceivedRequest[]
   /** Rule violations found by the validator, one string each. Tests assert this stays empty. */
   readonly violations: string[]
+  /** TCP connections accepted so far (to check keep-alive reuse). */
+  readonly connections: number
   setPolicy (policy: SinkPolicy): void
   /** Resolves when at least `n` requests have been received. */
   waitForRequests (n: number, timeoutMs?: number): Promise<void>
@@ -61,6 +63,7 @@ export async function startSink (options: SinkOptions = {}): Promise<Sink> {
   let policy: SinkPolicy = options.policy ?? ok()
   const maxBodyBytes = options.maxBodyBytes ?? 2 * 1024 * 1024
   const pendingTimers = new Set<NodeJS.Timeout>()
+  let connections = 0
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
@@ -138,6 +141,7 @@ export async function startSink (options: SinkOptions = {}): Promise<Sink> {
   }
 
   server.on('connection', (socket: Socket) => {
+    connections++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
@@ -149,6 +153,7 @@ export async function startSink (options: SinkOptions = {}): Promise<Sink> {
     port,
     requests,
     violations,
+    get connections () { return connections },
     setPolicy (next: SinkPolicy) { policy = next },
     waitForRequests (n: number, timeoutMs = 5000) {
       if (requests.length >= n) return Promise.resolve()
