@@ -1,0 +1,30 @@
+// Webhook collector with Standard Webhooks signing, against a local receiver that verifies
+// every batch with the `standardwebhooks` package.
+// npm run build && node examples/webhook.js
+import Fastify from 'fastify'
+import { Webhook } from 'standardwebhooks'
+import analytics, { EventType } from 'fastify-analytics'
+import { webhookCollector } from 'fastify-analytics/webhook'
+import { browse, startReceiver } from './receiver.js'
+
+const secret = 'whsec_' + Buffer.from('an example secret of 32 bytes!!').toString('base64')
+const verifier = new Webhook(secret)
+const receiver = await startReceiver('webhook', (req, res, body) => {
+  try {
+    const batch = verifier.verify(body, req.headers)
+    console.log(`  verified batch ${batch.id} with ${batch.events.length} events`)
+    res.writeHead(204).end()
+  } catch (error) {
+    console.log('  signature refused:', error.message)
+    res.writeHead(400).end()
+  }
+})
+const app = Fastify({ logger: { level: 'info', stream: process.stderr } })
+await app.register(analytics, { collectors: [webhookCollector({ url: `${receiver.origin}/hooks/analytics`, secret })] })
+app.get('/docs/:page', async () => 'docs')
+const origin = await app.listen({ port: 0, host: '127.0.0.1' })
+await browse(origin, [['GET', '/docs/intro'], ['GET', '/docs/install']])
+app.analytics.track({ type: EventType.Custom, eventName: 'nightly.report', properties: { rows: 42 } })
+await app.close()
+console.log('stats', JSON.stringify(app.analytics.stats().collectors.webhook))
+await receiver.close()
