@@ -4,10 +4,11 @@ import { createEvent, EventType, type AnalyticsEvent, type EventType as EventTyp
 import { Money } from '../../lib/money.js'
 import type { Logger } from '../../lib/log.js'
 import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
-import {
-  plausibleCollector, plausibleProps, plausibleName, truncateUtf8, sanitizeHeaderValue, interpretPlausibleResponse,
-  type PlausibleCollector, type PlausibleCollectorOptions
-} from '../../lib/collectors/plausible.js'
+import * as plausiblePublic from '../../lib/collectors/plausible.js'
+import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOptions } from '../../lib/collectors/plausible.js'
+import { plausibleName, plausibleProps } from '../../lib/collectors/plausible/payload.js'
+import { interpretPlausibleResponse } from '../../lib/collectors/plausible/response.js'
+import { sanitizeHeaderValue, truncateUtf8 } from '../../lib/collectors/text.js'
 import { defaultInterpret } from '../../lib/http/index.js'
 import { startSink, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
@@ -351,4 +352,18 @@ test('names and keys at the edges: an action without an action name, two long ke
   t.equal(plausibleName(pageView({ actionName: '', eventName: '' }, EventType.Action)), '')
   const long = 'k'.repeat(300)
   t.same(plausibleProps(Object.assign(Object.create(null), { [`${long}a`]: 'first', [`${long}b`]: 'second' })), { [long]: 'first' })
+})
+
+test('fastify-analytics/plausible exports only the public API: the collector, its factory and the documented defaults', async (t) => {
+  t.same(Object.keys(plausiblePublic).sort(), [
+    'DEFAULT_PLAUSIBLE_BASE_URL', 'DEFAULT_PLAUSIBLE_BATCH_SIZE', 'DEFAULT_PLAUSIBLE_CONCURRENCY',
+    'DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS', 'DEFAULT_PLAUSIBLE_NAME', 'PlausibleCollector', 'plausibleCollector'
+  ].sort())
+  t.same({
+    baseUrl: plausiblePublic.DEFAULT_PLAUSIBLE_BASE_URL,
+    name: plausiblePublic.DEFAULT_PLAUSIBLE_NAME,
+    maxBatchSize: plausiblePublic.DEFAULT_PLAUSIBLE_BATCH_SIZE,
+    flushIntervalMs: plausiblePublic.DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
+    concurrency: plausiblePublic.DEFAULT_PLAUSIBLE_CONCURRENCY
+  }, { baseUrl: 'https://plausible.io', name: 'plausible', maxBatchSize: 1, flushIntervalMs: 1, concurrency: 8 })
 })

@@ -7,10 +7,10 @@ import { createEvent, EventType, eventToJSON, type AnalyticsEvent, type EventTyp
 import { Money } from '../../lib/money.js'
 import type { Logger } from '../../lib/log.js'
 import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
-import {
-  webhookCollector, signWebhook, decodeWebhookSecret,
-  type WebhookCollector, type WebhookCollectorOptions, type WebhookBody
-} from '../../lib/collectors/webhook.js'
+import * as webhookPublic from '../../lib/collectors/webhook.js'
+import { webhookCollector, type WebhookCollector, type WebhookCollectorOptions, type WebhookBody } from '../../lib/collectors/webhook.js'
+import { decodeWebhookSecret } from '../../lib/collectors/webhook/secret.js'
+import { signWebhook } from '../../lib/collectors/webhook/sign.js'
 import { startSink, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { webhookRules, webhookBodyValidator } from '../servers/webhook-rules.js'
 
@@ -313,4 +313,19 @@ test('the shipped schema refuses what it should', async (t) => {
   t.notOk(validate({ ...good, events: [{ ...good.events[0], revenue: { amount: 29.99, currency: 'GBP' } }] }), 'revenue amount as a float')
   t.notOk(validate({ ...good, events: [{ ...good.events[0], properties: { n: 1 } }] }), 'a non-string property')
   t.notOk(validate({ ...good, events: [{ ...good.events[0], type: 'click' }] }), 'an unknown event type')
+})
+
+test('fastify-analytics/webhook exports only the public API: the collector, its factory and the documented defaults', async (t) => {
+  t.same(Object.keys(webhookPublic).sort(), [
+    'DEFAULT_WEBHOOK_BATCH_SIZE', 'DEFAULT_WEBHOOK_CONCURRENCY', 'DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS',
+    'DEFAULT_WEBHOOK_MAX_BODY_BYTES', 'DEFAULT_WEBHOOK_NAME', 'DEFAULT_WEBHOOK_TIMEOUT_MS', 'WebhookCollector', 'webhookCollector'
+  ].sort())
+  t.same({
+    name: webhookPublic.DEFAULT_WEBHOOK_NAME,
+    maxBatchSize: webhookPublic.DEFAULT_WEBHOOK_BATCH_SIZE,
+    flushIntervalMs: webhookPublic.DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
+    concurrency: webhookPublic.DEFAULT_WEBHOOK_CONCURRENCY,
+    timeoutMs: webhookPublic.DEFAULT_WEBHOOK_TIMEOUT_MS,
+    maxBodyBytes: webhookPublic.DEFAULT_WEBHOOK_MAX_BODY_BYTES
+  }, { name: 'webhook', maxBatchSize: 500, flushIntervalMs: 1000, concurrency: 1, timeoutMs: 15_000, maxBodyBytes: 1024 * 1024 })
 })

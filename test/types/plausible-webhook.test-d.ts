@@ -3,6 +3,8 @@ import { expectAssignable, expectNotAssignable, expectType } from 'tsd'
 import analytics, { type AnalyticsCollector } from 'fastify-analytics'
 import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOptions } from 'fastify-analytics/plausible'
 import { webhookCollector, type WebhookBody, type WebhookCollector, type WebhookCollectorOptions } from 'fastify-analytics/webhook'
+import * as plausibleModule from 'fastify-analytics/plausible'
+import * as webhookModule from 'fastify-analytics/webhook'
 
 const plausible = plausibleCollector({ domain: 'example.com' })
 expectType<PlausibleCollector>(plausible)
@@ -27,3 +29,15 @@ expectType<string>(body.events[0].timestamp)
 
 const app = Fastify()
 app.register(analytics, { collectors: [plausible, webhook] })
+
+// The subpaths carry the public API only: the collectors' helpers are internal.
+expectAssignable<number>(plausibleModule.DEFAULT_PLAUSIBLE_CONCURRENCY)
+expectAssignable<string>(plausibleModule.DEFAULT_PLAUSIBLE_BASE_URL)
+expectNotAssignable<{ truncateUtf8: unknown }>(plausibleModule)
+expectNotAssignable<{ plausibleBody: unknown }>(plausibleModule)
+expectNotAssignable<{ normalizePlausibleOptions: unknown }>(plausibleModule)
+expectNotAssignable<{ PLAUSIBLE_MAX_PROPS: unknown }>(plausibleModule)
+expectAssignable<number>(webhookModule.DEFAULT_WEBHOOK_MAX_BODY_BYTES)
+expectNotAssignable<{ signWebhook: unknown }>(webhookModule)
+expectNotAssignable<{ decodeWebhookSecret: unknown }>(webhookModule)
+expectNotAssignable<{ normalizeWebhookHeaders: unknown }>(webhookModule)

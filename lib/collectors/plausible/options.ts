@@ -1,0 +1,85 @@
+import type { BatchingOptions } from '../../batch/types.js'
+import { FST_ANALYTICS_INVALID_OPTION } from '../../errors.js'
+import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+
+export interface PlausibleCollectorOptions extends BatchingOptions {
+  /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
+  domain: string
+  /** Plausible's origin, with an optional path prefix for a self-hosted instance. Default `https://plausible.io`. */
+  baseUrl?: string
+  /** Name in logs and `stats()`. Default `'plausible'`. */
+  name?: string
+}
+
+export const DEFAULT_PLAUSIBLE_BASE_URL = 'https://plausible.io'
+export const DEFAULT_PLAUSIBLE_NAME = 'plausible'
+// The Events API takes one event per request and has no timestamp field: Plausible stamps each
+// event when it arrives, so every event is a batch of its own and leaves as soon as a slot is free.
+export const DEFAULT_PLAUSIBLE_BATCH_SIZE = 1
+// With batches of one no batch is ever partial, so the interval only matters if a user raises
+// maxBatchSize; keep it short so queueing delay does not become a timestamp error.
+export const DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS = 1
+// One request per event costs one round trip per event per connection: at a 20–50 ms RTT to
+// plausible.io, 8 keep-alive connections carry 160–400 events/s, enough for most sites that send
+// server-side, while staying polite to a per-site ingest throttle. Raise it for more traffic.
+export const DEFAULT_PLAUSIBLE_CONCURRENCY = 8
+
+const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', ...BATCHING_OPTION_KEYS])
+
+function invalidOption (message: string): Error {
+  return new FST_ANALYTICS_INVALID_OPTION(`plausibleCollector: ${message}`)
+}
+
+const BAD_DOMAIN_CHARS = /[\s/\\?#@:\x00-\x1f\x7f]/
+
+interface NormalizedPlausibleOptions {
+  name: string
+  domain: string
+  fallbackHost: string
+  origin: string
+  path: string
+  batching: BatchingOptions
+}
+
+/** Checks and normalises the options once, at construction. */
+export function normalizePlausibleOptions (options: PlausibleCollectorOptions): NormalizedPlausibleOptions {
+  if (options === null || typeof options !== 'object') throw invalidOption('options must be an object with a domain')
+  for (const key of Object.keys(options)) {
+    if (!OWN_OPTION_KEYS.has(key)) throw invalidOption(`unknown option "${key}"`)
+  }
+  const name = options.name ?? DEFAULT_PLAUSIBLE_NAME
+  if (typeof name !== 'string' || name === '') throw invalidOption('name must be a non-empty string')
+
+  if (typeof options.domain !== 'string' || options.domain.trim() === '') {
+    throw invalidOption('domain is required: the site as added in Plausible, e.g. "example.com"')
+  }
+  const domain = options.domain.trim()
+  const sites = domain.split(',').map((site) => site.trim())
+  for (const site of sites) {
+    if (site === '' || BAD_DOMAIN_CHARS.test(site)) {
+      throw invalidOption(`domain ${JSON.stringify(domain)} is not a site name like "example.com" (no scheme, port or path)`)
+    }
+  }
+
+  const baseUrl = options.baseUrl ?? DEFAULT_PLAUSIBLE_BASE_URL
+  if (typeof baseUrl !== 'string') throw invalidOption('baseUrl must be a string')
+  let parsed: URL
+  try {
+    parsed = new URL(baseUrl)
+  } catch {
+    throw invalidOption(`baseUrl ${JSON.stringify(baseUrl)} is not an absolute URL`)
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalidOption('baseUrl must be http or https')
+  if (parsed.username !== '' || parsed.password !== '') throw invalidOption('baseUrl must not carry credentials')
+  if (parsed.search !== '' || parsed.hash !== '') throw invalidOption('baseUrl must not have a query or fragment')
+  const prefix = parsed.pathname.replace(/\/+$/, '')
+
+  return {
+    name,
+    domain,
+    fallbackHost: sites[0],
+    origin: parsed.origin,
+    path: `${prefix}/api/event`,
+    batching: pickBatchingOptions(options)
+  }
+}

@@ -1,0 +1,83 @@
+import { createSecretKey, type KeyObject } from 'node:crypto'
+import type { BatchingOptions } from '../../batch/types.js'
+import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import { normalizeWebhookHeaders } from './headers.js'
+import { invalidOption } from './invalid-option.js'
+import { decodeWebhookSecret } from './secret.js'
+
+export interface WebhookCollectorOptions extends BatchingOptions {
+  /** Where batches are POSTed: an absolute http(s) URL. */
+  url: string
+  /** Extra request headers (an `authorization`, say). Hop-by-hop, framing and signing headers are refused. */
+  headers?: Record<string, string>
+  /** Standard Webhooks signing secret: `whsec_<base64>` or plain base64 of 24 to 64 random bytes. */
+  secret?: string
+  /** Name in logs and `stats()`. Default `'webhook'`. */
+  name?: string
+  /** Largest request body; a batch is split to stay under it. Default 1 MiB. */
+  maxBodyBytes?: number
+}
+
+export const DEFAULT_WEBHOOK_NAME = 'webhook'
+// 500 events of ~0.7 kB make a ~350 kB body: few requests per event (150 000 events/s is ~300
+// requests/s on one connection), yet far below common receivers' body limits.
+export const DEFAULT_WEBHOOK_BATCH_SIZE = 500
+// A quiet app's events still arrive within a second, without a request per event.
+export const DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS = 1000
+// One request at a time keeps batches in order and never floods a small receiver; batching, not
+// parallel requests, is what carries the throughput.
+export const DEFAULT_WEBHOOK_CONCURRENCY = 1
+// Standard Webhooks recommends giving receivers 15–30 s. 15 s keeps the worst case of 5 attempts
+// (5 × 15 s + 4 × 30 s backoff) inside the 5-minute timestamp tolerance of its verifiers, since a
+// retry re-sends the first attempt's signed timestamp.
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000
+// Fastify's default bodyLimit: a body this size passes a receiver that kept its defaults.
+export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+const MIN_BODY_BYTES = 1024
+
+const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', ...BATCHING_OPTION_KEYS])
+
+interface NormalizedWebhookOptions {
+  name: string
+  origin: string
+  path: string
+  headers: Record<string, string>
+  key: KeyObject | undefined
+  maxBodyBytes: number
+  batching: BatchingOptions
+}
+
+/** Checks and normalises the options once, at construction. */
+export function normalizeWebhookOptions (options: WebhookCollectorOptions): NormalizedWebhookOptions {
+  if (options === null || typeof options !== 'object') throw invalidOption('options must be an object with a url')
+  for (const key of Object.keys(options)) {
+    if (!OWN_OPTION_KEYS.has(key)) throw invalidOption(`unknown option "${key}"`)
+  }
+  const name = options.name ?? DEFAULT_WEBHOOK_NAME
+  if (typeof name !== 'string' || name === '') throw invalidOption('name must be a non-empty string')
+
+  if (typeof options.url !== 'string' || options.url === '') throw invalidOption('url is required: an absolute http(s) URL')
+  let parsed: URL
+  try {
+    parsed = new URL(options.url)
+  } catch {
+    throw invalidOption('url is not an absolute URL')
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalidOption('url must be http or https')
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw invalidOption('url must not carry credentials: pass them as headers (e.g. { authorization: … })')
+  }
+  if (parsed.hash !== '') throw invalidOption('url must not have a fragment (it is never sent)')
+
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < MIN_BODY_BYTES) {
+    throw invalidOption(`maxBodyBytes must be an integer ≥ ${MIN_BODY_BYTES}`)
+  }
+
+  const headers = normalizeWebhookHeaders(options.headers)
+  const key = options.secret === undefined ? undefined : createSecretKey(decodeWebhookSecret(options.secret))
+  const batching = pickBatchingOptions(options)
+  batching.timeoutMs ??= DEFAULT_WEBHOOK_TIMEOUT_MS
+
+  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, batching }
+}
