@@ -1,3 +1,4 @@
+import { Queue } from './queue.js'
 import { setMaxListeners } from 'node:events'
 import { DROP_REASONS, type DeliveryReport, type DropCounts, type DropReason } from '../collector.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
@@ -90,7 +91,7 @@ export class DeliveryEngine<T> {
   readonly #interpret: (response: HttpResponse, request: OutgoingRequest) => Verdict
   readonly #dispatcher: BatchingOptions['dispatcher']
 
-  readonly #queue: T[] = []
+  readonly #queue = new Queue<T>()
   /** Items at the head of the queue whose flush interval has passed. */
   #due = 0
   /** Items ever put in the queue, and items ever taken out of it (sent or dropped at shutdown). */
@@ -323,7 +324,7 @@ export class DeliveryEngine<T> {
 
   #formBatch (): void {
     // Out of the queue before anything else, so nothing sent can be taken twice.
-    const items = this.#queue.splice(0, this.#settings.maxBatchSize)
+    const items = this.#queue.take(this.#settings.maxBatchSize)
     const size = items.length
     const batch: Batch = { firstSeq: this.#taken, open: 0 }
     this.#taken += size
@@ -528,7 +529,7 @@ export class DeliveryEngine<T> {
   #abandon (): void {
     const count = this.#queue.length + this.#inFlight
     this.#dropped.shutdown += count
-    this.#queue.length = 0
+    this.#queue.clear()
     this.#due = 0
     this.#taken = this.#seq
     this.#inFlight = 0

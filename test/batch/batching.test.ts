@@ -164,3 +164,15 @@ test('high concurrency: no listener-leak warning, and all requests open at once'
   t.same(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning')
   checkBalance(t, h)
 })
+
+test('a deep queue drained one item per request keeps FIFO order through queue compaction', async (t) => {
+  // 3000 items and one-item batches: the head index passes the compaction point (1024) twice.
+  const { sink, h } = await setup(t, { adapter: perItemAdapter(), maxBatchSize: 1, concurrency: 1, maxQueueSize: 5000 })
+  h.enqueue(0, 3000)
+  t.equal(h.stats().queued, 3000)
+  await h.engine.close(AbortSignal.timeout(20_000))
+  t.equal(sink.requests.length, 3000)
+  t.same(sink.requests.map((request) => itemsOf(request)[0]), Array.from({ length: 3000 }, (_, i) => i))
+  t.match(h.stats(), { delivered: 3000 })
+  checkBalance(t, h, true)
+})
