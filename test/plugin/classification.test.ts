@@ -133,3 +133,15 @@ test('a request answered by an earlier onRequest hook still gets its event', asy
   t.equal(collector.events.length, 1)
   t.match(collector.events[0], { type: 'pageview', statusCode: 429, matchedPattern: '/limited' })
 })
+
+test('a route declared before the plugin with a bad config gets the default event, and the mistake is counted', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/early', { config: { analytics: { type: 'bogus' } as never } }, async () => 'ok')
+  await app.register(analytics, { collectors: [collector] })
+  await app.inject('/early')
+  await app.inject('/early')
+  t.same(collector.events.map((e) => e.type), ['pageview', 'pageview'])
+  t.equal(app.analytics.stats().events.invalid, 1, 'checked once per route')
+})

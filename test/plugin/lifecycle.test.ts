@@ -236,3 +236,46 @@ test('the stats invariant holds after close with many events and several collect
   for (const name of ['m', 'r', 'h']) t.equal(stats.collectors[name].accepted, 50)
   assertInvariant(t, stats.collectors)
 })
+
+test('an async collect counts as delivered when its promise resolves, pending until then', async (t) => {
+  const resolvers: Array<() => void> = []
+  const collector: AnalyticsCollector = {
+    name: 'async',
+    start () {},
+    collect () { return new Promise<void>((resolve) => { resolvers.push(resolve) }) },
+    flush () {},
+    close () {}
+  }
+  const app = Fastify()
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  app.analytics.track({ type: EventType.Custom, eventName: 'a' })
+  app.analytics.track({ type: EventType.Custom, eventName: 'b' })
+  t.match(app.analytics.stats().collectors.async, { accepted: 2, delivered: 0, inFlight: 2 })
+  resolvers[0]()
+  await sleep(1)
+  t.match(app.analytics.stats().collectors.async, { delivered: 1, inFlight: 1 })
+  resolvers[1]()
+  await app.close()
+  const stats = app.analytics.stats().collectors.async
+  t.match(stats, { delivered: 2, inFlight: 0 })
+  assertInvariant(t, { async: stats })
+})
+
+test('a collector whose stats() throws or returns garbage still gets counted by the dispatcher', async (t) => {
+  const log = logCapture()
+  const make = (name: string, stats: () => unknown): AnalyticsCollector => ({
+    name, start () {}, collect () {}, flush () {}, close () {}, stats: stats as AnalyticsCollector['stats']
+  })
+  const app = Fastify({ logger: { stream: log.stream } })
+  await app.register(analytics, {
+    collectors: [make('throws', () => { throw new Error('stats broke') }), make('garbage', () => 42)]
+  })
+  await app.ready()
+  app.analytics.track({ type: EventType.Custom, eventName: 'a' })
+  const stats = app.analytics.stats().collectors
+  t.match(stats.throws, { accepted: 1, delivered: 0 })
+  t.match(stats.garbage, { accepted: 1, delivered: 0 })
+  t.ok(log.lines.some((line) => line.collector === 'throws' && line.msg === 'analytics collector threw in stats()'))
+  await app.close()
+})
