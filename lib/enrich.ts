@@ -68,6 +68,16 @@ export function resolveLocale (request: FastifyRequest, options: EnrichOptions):
   }
 }
 
+/** `protocol://host/path?query`, without the scheme's default port (`Host: shop.example:443` over https). */
+function absoluteUrl (request: FastifyRequest): string {
+  const protocol = request.protocol
+  let host = request.host ?? ''
+  if ((protocol === 'http' && host.endsWith(':80')) || (protocol === 'https' && host.endsWith(':443'))) {
+    host = host.slice(0, host.lastIndexOf(':'))
+  }
+  return `${protocol}://${host}${request.url}`
+}
+
 /** The query-less path of a request URL. */
 export function pathOf (url: string): string {
   const query = url.indexOf('?')
@@ -85,7 +95,7 @@ export function enrichFromRequest (event: AnalyticsEvent, request: FastifyReques
   if (event.hostname === '') event.hostname = request.hostname ?? ''
   if (event.userId === '') event.userId = resolveUserId(request, options)
   if (event.matchedPattern === '') event.matchedPattern = matchedPattern
-  if (event.url === '') event.url = truncateCodePoints(`${request.protocol}://${request.host ?? ''}${request.url}`)
+  if (event.url === '') event.url = truncateCodePoints(absoluteUrl(request))
   if (event.path === '') event.path = truncateCodePoints(pathOf(request.url))
   if (event.method === '') event.method = request.method
   if (event.userAgent === '') event.userAgent = truncateCodePoints(header(request, 'user-agent'))

@@ -8,3 +8,5 @@ export {
   DEFAULT_RETRY_MAX_ATTEMPTS,
   type DeliveryEngineOptions
 } from './engine.js'
+// What a custom collector's adapter needs from the HTTP layer.
+export { defaultInterpret, parseRetryAfter, redactPath } from '../http/index.js'

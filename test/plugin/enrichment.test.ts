@@ -192,3 +192,13 @@ test('explicit fields are kept, only empty ones are filled', async (t) => {
     statusCode: 201
   })
 })
+
+test('the URL drops the scheme\'s default port and keeps any other', async (t) => {
+  const { app, collector } = await build(t, { trustProxy: '127.0.0.1' })
+  app.get('/', async () => 'ok')
+  await app.inject({ url: '/', headers: { host: 'a.example:80' } })
+  await app.inject({ url: '/', headers: { host: 'a.example:443', 'x-forwarded-proto': 'https' } })
+  await app.inject({ url: '/', headers: { host: 'a.example:443' } })
+  await app.inject({ url: '/', headers: { host: '[::1]:80' } })
+  t.same(collector.events.map((e) => e.url), ['http://a.example/', 'https://a.example/', 'http://a.example:443/', 'http://[::1]/'])
+})
