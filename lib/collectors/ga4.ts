@@ -1,10 +1,10 @@
 import { isIP } from 'node:net'
-import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { DeliveryEngine } from '../batch/engine.js'
 import { defaultInterpret, redactText, secretValues } from '../http/index.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
+import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { GA4_DEFAULTS, collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
@@ -89,36 +89,28 @@ class Ga4DebugAdapter extends Ga4Adapter {
  * Sends events to Google Analytics 4 through the Measurement Protocol. Create it with `ga4Collector()`.
  * The API secret is kept in private fields: it never shows in `util.inspect`, JSON or `stats()`.
  */
-export class Ga4Collector implements AnalyticsCollector {
-  readonly name: string
-  readonly #engine: DeliveryEngine<Ga4Item>
+export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #hasher: ClientIdHasher
   readonly #sessions = new SessionTracker()
   readonly #sessionCookie: string
   readonly #ipOverride: boolean
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
-  readonly #log = new RateLimitedLog(silentLogger)
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
-    this.name = normalized.name
+    const log = new RateLimitedLog(silentLogger)
+    const path = collectPath(normalized.measurementId, normalized.apiSecret, normalized.debug)
+    super(normalized.name, new DeliveryEngine<Ga4Item>({
+      ...normalized.batching,
+      name: normalized.name,
+      origin: normalized.origin,
+      adapter: normalized.debug ? new Ga4DebugAdapter(path, log) : new Ga4Adapter(path),
+      defaults: GA4_DEFAULTS
+    }), log)
     this.#hasher = new ClientIdHasher(normalized.apiSecret)
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
     this.#ipOverride = normalized.ipOverride
     this.#clientId = normalized.clientId
-    const path = collectPath(normalized.measurementId, normalized.apiSecret, normalized.debug)
-    this.#engine = new DeliveryEngine<Ga4Item>({
-      ...normalized.batching,
-      name: normalized.name,
-      origin: normalized.origin,
-      adapter: normalized.debug ? new Ga4DebugAdapter(path, this.#log) : new Ga4Adapter(path),
-      defaults: GA4_DEFAULTS
-    })
-  }
-
-  start (signal: AbortSignal, context: CollectorContext): void {
-    this.#log.log = context.log
-    this.#engine.start(signal, context.log)
   }
 
   /** Snapshots what GA4 needs (never the event or its request) and queues it. No I/O. */
@@ -127,8 +119,7 @@ export class Ga4Collector implements AnalyticsCollector {
     let atMs = event.timestamp.getTime()
     // Also true for an invalid Date (NaN): nothing sensible could be sent for it.
     if (!(nowMs - atMs <= MAX_EVENT_AGE_MS)) {
-      this.#engine.drop('invalid')
-      this.#log.warn('too-old', { timestamp: String(event.timestamp) }, 'analytics event older than GA4 accepts (72 h) not sent')
+      this.refuse('too-old', { timestamp: String(event.timestamp) }, 'analytics event older than GA4 accepts (72 h) not sent')
       return
     }
     // GA refuses events from the future; a caller's clock skew should not lose them.
@@ -139,25 +130,13 @@ export class Ga4Collector implements AnalyticsCollector {
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
     const sessionId = cookies.sessionId ?? this.#sessions.sessionId(clientId, atMs)
-    this.#engine.enqueue({
+    this.enqueue({
       clientId,
       userId: ga4UserId(event.userId),
       ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
       atMs,
       event: buildGa4Event(event, sessionId, atMs)
     })
-  }
-
-  flush (signal: AbortSignal): Promise<void> {
-    return this.#engine.flush(signal)
-  }
-
-  close (signal: AbortSignal): Promise<void> {
-    return this.#engine.close(signal)
-  }
-
-  stats (): DeliveryReport {
-    return this.#engine.stats()
   }
 
   #customClientId (event: Readonly<AnalyticsEvent>): string | undefined {
@@ -167,12 +146,12 @@ export class Ga4Collector implements AnalyticsCollector {
     try {
       id = pick(event)
     } catch (error) {
-      this.#log.warn('client-id', { error: error instanceof Error ? error.message : String(error) }, 'GA4 clientId option threw; using the default client id')
+      this.log.warn('client-id', { error: error instanceof Error ? error.message : String(error) }, 'GA4 clientId option threw; using the default client id')
       return undefined
     }
     if (id === undefined) return undefined
     if (typeof id !== 'string' || id === '' || id.length > MAX_CUSTOM_CLIENT_ID_LENGTH) {
-      this.#log.warn('client-id', { type: typeof id }, 'GA4 clientId option returned no usable id (a non-empty string of at most 256 characters); using the default client id')
+      this.log.warn('client-id', { type: typeof id }, 'GA4 clientId option returned no usable id (a non-empty string of at most 256 characters); using the default client id')
       return undefined
     }
     return id

@@ -1,9 +1,9 @@
-import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { DeliveryEngine } from '../batch/engine.js'
 import { defaultInterpret } from '../http/index.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
+import { EngineCollector } from './engine-collector.js'
 import {
   DEFAULT_PLAUSIBLE_BATCH_SIZE, DEFAULT_PLAUSIBLE_CONCURRENCY, DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
   normalizePlausibleOptions, type PlausibleCollectorOptions
@@ -29,21 +29,14 @@ class PlausibleAdapter implements DeliveryAdapter<OutgoingRequest> {
 }
 
 /** Sends events to Plausible's Events API. Create it with `plausibleCollector()`. */
-export class PlausibleCollector implements AnalyticsCollector {
-  readonly name: string
-  readonly #engine: DeliveryEngine<OutgoingRequest>
+export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
   readonly #domain: string
   readonly #fallbackHost: string
   readonly #path: string
-  readonly #log = new RateLimitedLog(silentLogger)
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
-    this.name = normalized.name
-    this.#domain = normalized.domain
-    this.#fallbackHost = normalized.fallbackHost
-    this.#path = normalized.path
-    this.#engine = new DeliveryEngine<OutgoingRequest>({
+    const engine = new DeliveryEngine<OutgoingRequest>({
       ...normalized.batching,
       name: normalized.name,
       origin: normalized.origin,
@@ -54,33 +47,19 @@ export class PlausibleCollector implements AnalyticsCollector {
         concurrency: DEFAULT_PLAUSIBLE_CONCURRENCY
       }
     })
-  }
-
-  start (signal: AbortSignal, context: CollectorContext): void {
-    this.#log.log = context.log
-    this.#engine.start(signal, context.log)
+    super(normalized.name, engine, new RateLimitedLog(silentLogger))
+    this.#domain = normalized.domain
+    this.#fallbackHost = normalized.fallbackHost
+    this.#path = normalized.path
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
     const request = plausibleRequest(event, this.#path, this.#domain, this.#fallbackHost)
     if (typeof request === 'string') {
-      this.#engine.drop('invalid')
-      this.#log.warn('invalid', { reason: request }, 'analytics event not sent to Plausible')
+      this.refuse('invalid', { reason: request }, 'analytics event not sent to Plausible')
       return
     }
-    this.#engine.enqueue(request)
-  }
-
-  flush (signal: AbortSignal): Promise<void> {
-    return this.#engine.flush(signal)
-  }
-
-  close (signal: AbortSignal): Promise<void> {
-    return this.#engine.close(signal)
-  }
-
-  stats (): DeliveryReport {
-    return this.#engine.stats()
+    this.enqueue(request)
   }
 }
 

@@ -1,7 +1,7 @@
-import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { DeliveryEngine } from '../batch/engine.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
+import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
 import {
   DEFAULT_WEBHOOK_BATCH_SIZE, DEFAULT_WEBHOOK_CONCURRENCY, DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
@@ -16,17 +16,12 @@ export {
 } from './webhook/options.js'
 
 /** POSTs batches of events as JSON to a URL, signed per Standard Webhooks. Create it with `webhookCollector()`. */
-export class WebhookCollector implements AnalyticsCollector {
-  readonly name: string
-  readonly #engine: DeliveryEngine<string>
+export class WebhookCollector extends EngineCollector<string> {
   readonly #maxEventBytes: number
-  readonly #log = new RateLimitedLog(silentLogger)
 
   constructor (options: WebhookCollectorOptions) {
     const normalized = normalizeWebhookOptions(options)
-    this.name = normalized.name
-    this.#maxEventBytes = normalized.maxBodyBytes - ENVELOPE_BYTES
-    this.#engine = new DeliveryEngine<string>({
+    const engine = new DeliveryEngine<string>({
       ...normalized.batching,
       name: normalized.name,
       origin: normalized.origin,
@@ -37,11 +32,8 @@ export class WebhookCollector implements AnalyticsCollector {
         concurrency: DEFAULT_WEBHOOK_CONCURRENCY
       }
     })
-  }
-
-  start (signal: AbortSignal, context: CollectorContext): void {
-    this.#log.log = context.log
-    this.#engine.start(signal, context.log)
+    super(normalized.name, engine, new RateLimitedLog(silentLogger))
+    this.#maxEventBytes = normalized.maxBodyBytes - ENVELOPE_BYTES
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
@@ -50,23 +42,10 @@ export class WebhookCollector implements AnalyticsCollector {
     const json = JSON.stringify(eventToJSON(event))
     // UTF-8 takes 1–3 bytes per UTF-16 unit: measure only when the length alone cannot decide.
     if (json.length * 3 > this.#maxEventBytes && (json.length > this.#maxEventBytes || Buffer.byteLength(json) > this.#maxEventBytes)) {
-      this.#engine.drop('invalid')
-      this.#log.warn('invalid', { bytes: Buffer.byteLength(json), maxBodyBytes: this.#maxEventBytes + ENVELOPE_BYTES }, 'analytics event too large for one webhook body: not sent')
+      this.refuse('invalid', { bytes: Buffer.byteLength(json), maxBodyBytes: this.#maxEventBytes + ENVELOPE_BYTES }, 'analytics event too large for one webhook body: not sent')
       return
     }
-    this.#engine.enqueue(json)
-  }
-
-  flush (signal: AbortSignal): Promise<void> {
-    return this.#engine.flush(signal)
-  }
-
-  close (signal: AbortSignal): Promise<void> {
-    return this.#engine.close(signal)
-  }
-
-  stats (): DeliveryReport {
-    return this.#engine.stats()
+    this.enqueue(json)
   }
 }
 
