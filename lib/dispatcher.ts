@@ -76,27 +76,29 @@ class CollectorSlot {
       this.#log.warn('pending', { pending: this.#pending }, 'analytics collector has too many pending collect() calls; dropping events')
       return
     }
-    let result: void | Promise<void>
     try {
-      result = this.collector.collect(event)
+      const result: unknown = this.collector.collect(event)
+      // Inside the try: reading `then` can throw (a getter). Promise.resolve adopts a thenable
+      // once, so one that calls back twice, or throws from `then`, cannot skew the accounting
+      // or throw into the request path.
+      if (isThenable(result)) {
+        this.#pending++
+        Promise.resolve(result).then(this.#onCollected, this.#onCollectFailed)
+        return
+      }
     } catch (error) {
       this.#dropped.failed++
       this.#log.error('collect', { err: error }, 'analytics collector threw in collect()')
       return
     }
-    if (isThenable(result)) {
-      this.#pending++
-      result.then(this.#onCollected, this.#onCollectFailed)
-    } else if (!this.#reports) {
-      this.#delivered++
-    }
+    this.#delivered++
   }
 
   // Arrow properties: one function per collector, not one closure per event.
   readonly #onCollected = (): void => {
     if (this.#final) return
     this.#pending--
-    if (!this.#reports) this.#delivered++
+    this.#delivered++
   }
 
   readonly #onCollectFailed = (error: unknown): void => {
@@ -134,6 +136,7 @@ class CollectorSlot {
 
   stats (): CollectorStats {
     const dropped = { ...this.#dropped }
+    // Without a usable report, an event counts as delivered when collect returned (or resolved).
     let delivered = this.#delivered
     let retries = 0
     let queued = 0
@@ -151,15 +154,40 @@ class CollectorSlot {
     return { accepted: this.accepted, delivered, dropped, retries, queued, inFlight }
   }
 
+  /** The collector's own report, copied and checked; undefined (logged) when it throws or is not one. */
   #report (): DeliveryReport | undefined {
+    let report: DeliveryReport | undefined
     try {
-      const report = this.collector.stats?.()
-      return report !== null && typeof report === 'object' ? report : undefined
+      report = readReport(this.collector.stats?.())
     } catch (error) {
       this.#log.error('stats', { err: error }, 'analytics collector threw in stats()')
       return undefined
     }
+    if (report === undefined) {
+      this.#log.error('stats', {}, 'analytics collector stats() returned an invalid report (counts must be non-negative integers)')
+    }
+    return report
   }
+}
+
+function isCount (value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+/** A copy of a collector's report when every figure is a non-negative integer, else undefined. May throw (getters). */
+function readReport (value: unknown): DeliveryReport | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  const { delivered, dropped, retries, queued, inFlight } = value as Record<string, unknown>
+  if (!isCount(delivered) || !isCount(retries) || !isCount(queued) || !isCount(inFlight)) return undefined
+  if (dropped === null || typeof dropped !== 'object') return undefined
+  const counts: Partial<DropCounts> = {}
+  for (const reason of DROP_REASONS) {
+    const count = (dropped as Record<string, unknown>)[reason]
+    if (count === undefined) continue
+    if (!isCount(count)) return undefined
+    counts[reason] = count
+  }
+  return { delivered, dropped: counts, retries, queued, inFlight }
 }
 
 function sumDropped (dropped: DropCounts): number {

@@ -84,16 +84,23 @@ function validateCollector (collector: unknown, index: number): AnalyticsCollect
     throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] must be an object`)
   }
   const candidate = collector as Record<string, unknown>
-  if (typeof candidate.name !== 'string' || candidate.name.length === 0) {
+  let name: unknown
+  try {
+    name = candidate.name
+  } catch (error) {
+    // A getter: say which collector, rather than let its error surface from register() unexplained.
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name threw: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (typeof name !== 'string' || name.length === 0) {
     throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name must be a non-empty string`)
   }
   for (const member of MEMBERS) {
     if (typeof candidate[member] !== 'function') {
-      throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${candidate.name}") has no ${member}() method`)
+      throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${name}") has no ${member}() method`)
     }
   }
   if (candidate.stats !== undefined && typeof candidate.stats !== 'function') {
-    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${candidate.name}").stats must be a method`)
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] ("${name}").stats must be a method`)
   }
   return collector as AnalyticsCollector
 }

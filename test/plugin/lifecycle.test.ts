@@ -274,8 +274,9 @@ test('a collector whose stats() throws or returns garbage still gets counted by 
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'a' })
   const stats = app.analytics.stats().collectors
-  t.match(stats.throws, { accepted: 1, delivered: 0 })
-  t.match(stats.garbage, { accepted: 1, delivered: 0 })
+  // Without a usable report the dispatcher's own count stands, as for a collector without stats().
+  t.match(stats.throws, { accepted: 1, delivered: 1 })
+  t.match(stats.garbage, { accepted: 1, delivered: 1 })
   t.ok(log.lines.some((line) => line.collector === 'throws' && line.msg === 'analytics collector threw in stats()'))
   await app.close()
 })
