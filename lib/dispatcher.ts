@@ -1,4 +1,4 @@
-import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
+import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts } from './collector.js'
 import { DROP_REASONS } from './collector.js'
 import type { AnalyticsEvent } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'

@@ -2,8 +2,6 @@ import { test } from 'tap'
 import { inspect } from 'node:util'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import Fastify from 'fastify'
 import { Agent, Dispatcher } from 'undici'
 import type { FastifyRequest } from 'fastify'
@@ -17,7 +15,7 @@ import { EU_ORIGIN, GLOBAL_ORIGIN } from '../../lib/collectors/ga4/options.js'
 import analytics from '../../lib/index.js'
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
-import type { Logger } from '../../lib/log.js'
+import { captureLog, collectorHarness } from '../helpers/collector-harness.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 
@@ -67,57 +65,23 @@ interface Setup {
   bodies: () => Ga4Body[]
 }
 
-function memoryLogger (): { log: Logger, lines: string[] } {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString())
-      callback()
-    }
-  })
-  const log = pino({ level: 'trace' }, stream).child({ plugin: 'analytics', collector: 'ga4' }) as unknown as Logger
-  return { log, lines }
-}
-
 async function setup (t: Test, options: Partial<Ga4CollectorOptions> = {}, policy?: SinkPolicy): Promise<Setup> {
-  const sink = await startSink({ validate: validateGa4Request, policy })
-  const { log, lines } = memoryLogger()
-  const collector = ga4Collector({
+  const h = await collectorHarness(t, { validate: validateGa4Request, policy }, (sink) => ga4Collector({
     measurementId: MEASUREMENT_ID,
     apiSecret: SECRET,
     endpoint: sink.origin,
     flushIntervalMs: 5,
     retry: { baseDelayMs: 1, maxDelayMs: 20 },
     ...options
-  })
-  collector.start(AbortSignal.timeout(1000), { log })
-  let received = 0
-  let finished = false
-  t.teardown(async () => {
-    if (!finished) await collector.close(AbortSignal.timeout(2000))
-    await sink.close()
-  })
+  }), 'every request followed the Measurement Protocol rules')
   return {
-    sink,
-    collector,
-    logs: lines,
-    collect (event) {
-      received++
-      collector.collect(event)
-    },
-    async finish () {
-      await collector.flush(AbortSignal.timeout(5000))
-      await collector.close(AbortSignal.timeout(5000))
-      finished = true
-      const stats = collector.stats()
-      const dropped = Object.values(stats.dropped).reduce((sum: number, n) => sum + (n ?? 0), 0)
-      t.equal(stats.queued, 0, 'nothing left queued')
-      t.equal(stats.inFlight, 0, 'nothing left in flight')
-      t.equal(stats.delivered + dropped, received, 'received = delivered + Σ dropped')
-      t.same(sink.violations, [], 'every request followed the Measurement Protocol rules')
-    },
+    sink: h.sink,
+    collector: h.collector,
+    logs: h.logs.raw,
+    collect: h.collect,
+    async finish () { await h.finish() },
     bodies () {
-      return sink.requests.map((request) => JSON.parse(request.body.toString('utf8')) as Ga4Body)
+      return h.sink.requests.map((request) => JSON.parse(request.body.toString('utf8')) as Ga4Body)
     }
   }
 }
@@ -653,7 +617,7 @@ test('region "eu" sends to region1.google-analytics.com, the default to www; end
     const sink = await startSink({ validate: validateGa4Request })
     const redirect = new Redirect(sink.origin)
     const collector = ga4Collector({ measurementId: MEASUREMENT_ID, apiSecret: SECRET, flushIntervalMs: 5, dispatcher: redirect, ...options })
-    collector.start(AbortSignal.timeout(1000), { log: memoryLogger().log })
+    collector.start(AbortSignal.timeout(1000), { log: captureLog().log })
     collector.collect(makeEvent(EventType.PageView))
     await collector.flush(AbortSignal.timeout(5000))
     await collector.close(AbortSignal.timeout(5000))

@@ -1,16 +1,14 @@
 import { test } from 'tap'
-import { pino } from 'pino'
 import { createEvent, EventType, type AnalyticsEvent, type EventType as EventTypeValue } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
-import type { Logger } from '../../lib/log.js'
-import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
 import * as plausiblePublic from '../../lib/collectors/plausible.js'
 import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOptions } from '../../lib/collectors/plausible.js'
 import { plausibleName, plausibleProps } from '../../lib/collectors/plausible/payload.js'
 import { interpretPlausibleResponse } from '../../lib/collectors/plausible/response.js'
 import { sanitizeHeaderValue, truncateUtf8 } from '../../lib/collectors/text.js'
 import { defaultInterpret } from '../../lib/http/index.js'
-import { startSink, type Sink, type SinkPolicy } from '../helpers/sink.js'
+import type { Sink, SinkPolicy } from '../helpers/sink.js'
+import { collectorHarness, type CollectorHarness } from '../helpers/collector-harness.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
 
 const DOMAIN = 'shop.example'
@@ -18,16 +16,6 @@ const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Geck
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 
 type Test = Parameters<Parameters<typeof test>[0]>[0]
-
-function captureLog (): { log: Logger, lines: () => Array<Record<string, unknown>>, text: () => string } {
-  const chunks: string[] = []
-  const log = pino({ level: 'debug' }, { write (chunk: string) { chunks.push(chunk) } }) as unknown as Logger
-  return {
-    log,
-    lines: () => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
-    text: () => chunks.join('')
-  }
-}
 
 function pageView (overrides: Partial<AnalyticsEvent> = {}, type: EventTypeValue = EventType.PageView): AnalyticsEvent {
   const event = createEvent(type, new Date('2026-11-27T10:00:00.000Z'))
@@ -45,50 +33,14 @@ function body (sink: Sink, index: number): Record<string, any> {
   return JSON.parse(sink.requests[index].body.toString('utf8')) as Record<string, any>
 }
 
-function droppedTotal (report: DeliveryReport): number {
-  let total = 0
-  for (const reason of DROP_REASONS) total += report.dropped[reason] ?? 0
-  return total
-}
-
-interface Harness {
-  sink: Sink
-  collector: PlausibleCollector
-  logs: ReturnType<typeof captureLog>
-  collected: number
-  collect: (event: AnalyticsEvent) => void
-  /** Flushes, closes, and checks accounting and the sink's rule violations. */
-  finish: () => Promise<DeliveryReport>
-}
+type Harness = CollectorHarness<PlausibleCollector>
 
 async function harness (t: Test, options: Partial<PlausibleCollectorOptions> = {}, policy?: SinkPolicy, prefix = ''): Promise<Harness> {
-  const sink = await startSink({
+  return await collectorHarness(t, {
     validate: plausibleRules({ domain: options.domain ?? DOMAIN, path: `${prefix}/api/event` }),
     policy: policy ?? (() => ({ kind: 'respond', status: 202, body: 'ok' }))
-  })
-  t.teardown(() => sink.close())
-  const collector = plausibleCollector({ domain: DOMAIN, baseUrl: prefix === '' ? sink.origin : `${sink.origin}${prefix}/`, retry: FAST_RETRY, ...options })
-  const logs = captureLog()
-  const controller = new AbortController()
-  collector.start(controller.signal, { log: logs.log })
-  const h: Harness = {
-    sink,
-    collector,
-    logs,
-    collected: 0,
-    collect (event) { h.collected++; collector.collect(event) },
-    async finish () {
-      await collector.flush(AbortSignal.timeout(5000))
-      await collector.close(AbortSignal.timeout(5000))
-      const report = collector.stats()
-      t.equal(report.delivered + droppedTotal(report), h.collected, 'accepted = delivered + Σ dropped')
-      t.equal(report.queued, 0, 'nothing left queued')
-      t.equal(report.inFlight, 0, 'nothing left in flight')
-      t.same(sink.violations, [], 'every request follows Plausible\'s rules')
-      return report
-    }
-  }
-  return h
+  }, (sink) => plausibleCollector({ domain: DOMAIN, baseUrl: prefix === '' ? sink.origin : `${sink.origin}${prefix}/`, retry: FAST_RETRY, ...options }),
+  'every request follows Plausible\'s rules')
 }
 
 test('a page view maps to name "pageview" with url, domain, referrer, props and the visitor headers', async (t) => {

@@ -1,17 +1,15 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { test } from 'tap'
-import { pino } from 'pino'
 import { Webhook } from 'standardwebhooks'
 import { createEvent, EventType, eventToJSON, type AnalyticsEvent, type EventType as EventTypeValue } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
-import type { Logger } from '../../lib/log.js'
-import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
 import * as webhookPublic from '../../lib/collectors/webhook.js'
 import { webhookCollector, type WebhookCollector, type WebhookCollectorOptions, type WebhookBody } from '../../lib/collectors/webhook.js'
 import { decodeWebhookSecret } from '../../lib/collectors/webhook/secret.js'
 import { signWebhook } from '../../lib/collectors/webhook/sign.js'
-import { startSink, type Sink, type SinkPolicy } from '../helpers/sink.js'
+import type { Sink, SinkPolicy } from '../helpers/sink.js'
+import { collectorHarness, type CollectorHarness } from '../helpers/collector-harness.js'
 import { webhookRules, webhookBodyValidator } from '../servers/webhook-rules.js'
 
 type Test = Parameters<Parameters<typeof test>[0]>[0]
@@ -19,12 +17,6 @@ type Test = Parameters<Parameters<typeof test>[0]>[0]
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 const SECRET_BYTES = randomBytes(32)
 const SECRET = `whsec_${SECRET_BYTES.toString('base64')}`
-
-function captureLog (): { log: Logger, text: () => string } {
-  const chunks: string[] = []
-  const log = pino({ level: 'debug' }, { write (chunk: string) { chunks.push(chunk) } }) as unknown as Logger
-  return { log, text: () => chunks.join('') }
-}
 
 let counter = 0
 function anEvent (overrides: Partial<AnalyticsEvent> = {}, type: EventTypeValue = EventType.PageView): AnalyticsEvent {
@@ -46,48 +38,14 @@ function bodyOf (sink: Sink, index: number): WebhookBody {
   return JSON.parse(sink.requests[index].body.toString('utf8')) as WebhookBody
 }
 
-function droppedTotal (report: DeliveryReport): number {
-  let total = 0
-  for (const reason of DROP_REASONS) total += report.dropped[reason] ?? 0
-  return total
-}
-
-interface Harness {
-  sink: Sink
-  collector: WebhookCollector
-  logs: ReturnType<typeof captureLog>
-  collected: number
-  collect: (event: AnalyticsEvent) => void
-  finish: () => Promise<DeliveryReport>
-}
+type Harness = CollectorHarness<WebhookCollector>
 
 async function harness (t: Test, options: Partial<WebhookCollectorOptions> = {}, policy?: SinkPolicy, path = '/hooks/analytics?tenant=7'): Promise<Harness> {
-  const sink = await startSink({
+  return await collectorHarness(t, {
     validate: webhookRules({ path, secret: options.secret }),
     policy: policy ?? (() => ({ kind: 'respond', status: 204 }))
-  })
-  t.teardown(() => sink.close())
-  const collector = webhookCollector({ url: `${sink.origin}${path}`, retry: FAST_RETRY, ...options })
-  const logs = captureLog()
-  collector.start(new AbortController().signal, { log: logs.log })
-  const h: Harness = {
-    sink,
-    collector,
-    logs,
-    collected: 0,
-    collect (event) { h.collected++; collector.collect(event) },
-    async finish () {
-      await collector.flush(AbortSignal.timeout(5000))
-      await collector.close(AbortSignal.timeout(5000))
-      const report = collector.stats()
-      t.equal(report.delivered + droppedTotal(report), h.collected, 'accepted = delivered + Σ dropped')
-      t.equal(report.queued, 0, 'nothing left queued')
-      t.equal(report.inFlight, 0, 'nothing left in flight')
-      t.same(sink.violations, [], 'every body matches the shipped schema (and verifies when signed)')
-      return report
-    }
-  }
-  return h
+  }, (sink) => webhookCollector({ url: `${sink.origin}${path}`, retry: FAST_RETRY, ...options }),
+  'every body matches the shipped schema (and verifies when signed)')
 }
 
 test('a batch is one POST of { id, schema: 1, sentAt, events } with each event in its JSON form', async (t) => {
