@@ -154,6 +154,7 @@ test('a custom event inside a request gets the request fields and a fresh timest
 
 test('explicit fields are kept, only empty ones are filled', async (t) => {
   const { app, collector } = await build(t)
+  // Every value differs from what the request (browserHeaders) would give.
   const explicit = {
     clientIP: '192.0.2.1',
     locale: 'ja',
@@ -174,8 +175,6 @@ test('explicit fields are kept, only empty ones are filled', async (t) => {
   })
   await app.inject({ url: '/', headers: browserHeaders })
   t.match(collector.events[0], { timestamp: '2026-01-02T03:04:05.000Z', ...explicit })
-  // Every field above differs from what the request would give: none was overwritten.
-  t.not(explicit.hostname, 'shop.example')
 })
 
 test('the URL drops the scheme\'s default port and keeps any other', async (t) => {
