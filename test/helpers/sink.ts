@@ -50,6 +50,8 @@ export interface SinkOptions {
   policy?: SinkPolicy
   /** Largest body read; bigger bodies are a violation and get a 413. Default 2 MiB. */
   maxBodyBytes?: number
+  /** Listen on this port (to bring a closed sink back where a collector expects it). Default 0. */
+  port?: number
 }
 
 export const ok = (status = 200, body = ''): SinkPolicy => () => ({ kind: 'respond', status, body })
@@ -145,7 +147,10 @@ export async function startSink (options: SinkOptions = {}): Promise<Sink> {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', resolve)
+  })
   const port = (server.address() as AddressInfo).port
 
   return {
