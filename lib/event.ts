@@ -132,7 +132,9 @@ export function truncateCodePoints (value: string, max: number = MAX_FIELD_LENGT
   let points = 0
   while (units < value.length && points < max) {
     const code = value.charCodeAt(units)
-    units += code >= 0xd800 && code <= 0xdbff && units + 1 < value.length ? 2 : 1
+    // A pair only when a low surrogate follows: a lone high surrogate is a code point of its own.
+    const next = code >= 0xd800 && code <= 0xdbff ? value.charCodeAt(units + 1) : 0
+    units += next >= 0xdc00 && next <= 0xdfff ? 2 : 1
     points++
   }
   return value.slice(0, units)
@@ -172,6 +174,15 @@ const STRING_FIELDS = [
 ] as const
 const TRUNCATED_FIELDS = new Set(['url', 'userAgent', 'referrer'])
 
+// The JSON form writes timestamps as ISO 8601 with a four-digit year (the shipped webhook schema
+// checks it): Date's range reaches ±275 760, where toISOString writes `+275760-…`.
+const MIN_ISO_MS = Date.parse('0000-01-01T00:00:00.000Z')
+const MAX_ISO_MS = Date.parse('9999-12-31T23:59:59.999Z')
+
+function isIsoYear (ms: number): boolean {
+  return ms >= MIN_ISO_MS && ms <= MAX_ISO_MS
+}
+
 /** Why `normalizeEventInput` refused an input. */
 export type InvalidEventReason = string
 
@@ -190,8 +201,8 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
   const source = input as Record<string, unknown>
   if (!isEventType(source.type)) return 'event.type must be "pageview", "action" or "custom"'
   const timestamp = source.timestamp
-  if (timestamp !== undefined && !(timestamp instanceof Date && Number.isFinite(timestamp.getTime()))) {
-    return 'event.timestamp must be a valid Date'
+  if (timestamp !== undefined && !(timestamp instanceof Date && isIsoYear(timestamp.getTime()))) {
+    return 'event.timestamp must be a valid Date between the years 0000 and 9999'
   }
   const event = createEvent(source.type, (timestamp as Date | undefined) ?? now)
   for (const field of STRING_FIELDS) {
@@ -207,6 +218,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `event.${field} must be a finite number ≥ 0`
     event[field] = value
   }
+  if (!Number.isSafeInteger(event.statusCode)) return 'event.statusCode must be an integer'
   if (source.revenue !== undefined && source.revenue !== null) {
     if (!Money.isMoney(source.revenue)) return 'event.revenue must be a Money (Money.fromMinor / Money.fromDecimal)'
     event.revenue = source.revenue

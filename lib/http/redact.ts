@@ -20,8 +20,9 @@ export function isSecretName (name: string): boolean {
   return false
 }
 
-// `scheme://user:pass@host` anywhere in a text.
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
+// `scheme://user:pass@host` anywhere in a text. Anchored on `://`, not on the scheme: a scheme
+// pattern would be retried from every letter of a long word (quadratic on hostile response text).
+const USERINFO = /(:\/\/)[^\s/?#@]+@/g
 // A query parameter: the separator, its name and its value up to the next separator.
 const PARAM = /([?&;])([^=&;#?\s]+)=([^&;#\s]*)/g
 
