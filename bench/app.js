@@ -1,0 +1,146 @@
+// The Fastify app under test. Config from argv[2]:
+//   bare | discard | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
+//   (diagnosis: ga4 | webhook alone; requestcontext = bare + the @fastify/request-context the plugin registers)
+// Sink URLs come from BENCH_SINKS (JSON). The orchestrator talks to it over IPC:
+//   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
+//   { cmd: 'close' }    → app.close(), timed, then the final figures; the process then exits.
+// stdout is /dev/null (the stdout collector writes its NDJSON there); nothing else is printed.
+import Fastify from 'fastify'
+
+const config = process.argv[2] ?? 'bare'
+const sinks = JSON.parse(process.env.BENCH_SINKS ?? '{}')
+const shutdownTimeoutMs = Number(process.env.BENCH_SHUTDOWN_MS ?? 10_000)
+
+const app = Fastify({ logger: false })
+let handled = 0
+let generated = 0
+let thirdParty
+
+const discardCollector = {
+  name: 'discard',
+  start () {},
+  collect () {},
+  flush () {},
+  close () {}
+}
+
+async function collectors (names) {
+  const list = []
+  for (const name of names) {
+    if (name === 'discard') list.push(discardCollector)
+    if (name === 'stdout') {
+      const { stdoutCollector } = await import('fastify-analytics/stdout')
+      list.push(stdoutCollector())
+    }
+    if (name === 'ga4') {
+      const { ga4Collector } = await import('fastify-analytics/ga4')
+      list.push(ga4Collector({ measurementId: 'G-BENCH01', apiSecret: 'bench-secret', endpoint: sinks.ga4 }))
+    }
+    if (name === 'plausible') {
+      const { plausibleCollector } = await import('fastify-analytics/plausible')
+      list.push(plausibleCollector({ domain: 'bench.example', baseUrl: sinks.plausible }))
+    }
+    if (name === 'webhook') {
+      const { webhookCollector } = await import('fastify-analytics/webhook')
+      list.push(webhookCollector({ url: sinks.webhook }))
+    }
+  }
+  return list
+}
+
+const PLUGIN_CONFIGS = {
+  discard: ['discard'],
+  stdout: ['stdout'],
+  three: ['stdout', 'ga4', 'webhook'],
+  four: ['stdout', 'ga4', 'plausible', 'webhook'],
+  plausible: ['plausible'],
+  ga4: ['ga4'],
+  webhook: ['webhook']
+}
+
+if (PLUGIN_CONFIGS[config] !== undefined) {
+  const { default: analytics } = await import('fastify-analytics')
+  await app.register(analytics, { collectors: await collectors(PLUGIN_CONFIGS[config]), shutdownTimeoutMs })
+} else if (config === 'posthog') {
+  // One capture() per request in onResponse, their defaults except the host.
+  const { PostHog } = await import('posthog-node')
+  const client = new PostHog('phc_bench', { host: sinks.posthog })
+  thirdParty = () => client.shutdown()
+  app.addHook('onResponse', function posthogOnResponse (request, reply, done) {
+    generated++
+    client.capture({
+      distinctId: request.ip,
+      event: '$pageview',
+      properties: {
+        $current_url: `${request.protocol}://${request.host}${request.url}`,
+        $pathname: request.url,
+        $referrer: request.headers.referer,
+        $ip: request.ip,
+        $raw_user_agent: request.headers['user-agent'],
+        status: reply.statusCode,
+        duration_ms: reply.elapsedTime
+      }
+    })
+    done()
+  })
+} else if (config === 'segment') {
+  const { Analytics } = await import('@segment/analytics-node')
+  const client = new Analytics({ writeKey: 'bench', host: sinks.segment })
+  thirdParty = () => client.closeAndFlush({ timeout: shutdownTimeoutMs })
+  app.addHook('onResponse', function segmentOnResponse (request, reply, done) {
+    generated++
+    client.page({
+      anonymousId: request.ip,
+      name: request.routeOptions.url,
+      properties: {
+        url: `${request.protocol}://${request.host}${request.url}`,
+        path: request.url,
+        referrer: request.headers.referer,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime
+      },
+      context: { ip: request.ip, userAgent: request.headers['user-agent'] }
+    })
+    done()
+  })
+} else if (config === 'requestcontext') {
+  // Diagnosis: only the @fastify/request-context the plugin registers, to separate its cost.
+  const { fastifyRequestContext } = await import('@fastify/request-context')
+  await app.register(fastifyRequestContext)
+} else if (config !== 'bare') {
+  throw new Error(`unknown config ${config}`)
+}
+
+app.get('/products/:id', async (request) => {
+  handled++
+  return { id: request.params.id, name: 'Bench product', price: 2999, currency: 'GBP' }
+})
+
+function snapshot () {
+  const usage = process.resourceUsage()
+  return {
+    handled,
+    generated,
+    cpuUs: usage.userCPUTime + usage.systemCPUTime,
+    rss: process.memoryUsage.rss(),
+    maxRssKb: usage.maxRSS,
+    hrMs: Number(process.hrtime.bigint()) / 1e6,
+    stats: app.analytics?.stats()
+  }
+}
+
+process.on('message', async (message) => {
+  if (message.cmd === 'snapshot') {
+    process.send({ id: message.id, ...snapshot() })
+  } else if (message.cmd === 'close') {
+    const before = snapshot()
+    const started = performance.now()
+    await app.close()
+    if (thirdParty !== undefined) await thirdParty()
+    const closeMs = performance.now() - started
+    process.send({ id: message.id, closeMs, before, ...snapshot() }, () => process.exit(0))
+  }
+})
+
+await app.listen({ port: 0, host: '127.0.0.1' })
+process.send({ ready: true, port: app.server.address().port })

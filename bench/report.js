@@ -1,0 +1,262 @@
+// Turns run.js's raw results into the one summary table (stdout) and bench/RESULTS.md.
+import { median, range } from './common.js'
+
+const LABEL = {
+  bare: 'bare Fastify',
+  discard: 'plugin + discarding collector',
+  stdout: 'plugin + stdout',
+  three: 'plugin + stdout, GA4, webhook',
+  four: 'plugin + stdout, GA4, Plausible, webhook',
+  plausible: 'plugin + Plausible',
+  posthog: 'posthog-node, capture() per request',
+  segment: '@segment/analytics-node, page() per request'
+}
+
+function stat (values) {
+  const { min, max } = range(values)
+  return { median: median(values), min, max, values }
+}
+
+/** Per-round figure from a config's run and the bare run of the same round. */
+function paired (runs, config, f) {
+  return stat(runs[config].map((run, i) => f(run, runs.bare[i])))
+}
+
+const foreignCell = (run) => (run.foreign ? `${Math.round(run.foreign.appCore * 100)}/${Math.round(run.foreign.loadCore * 100)}` : '—')
+const disturbed = (run) => run.foreign !== null && run.foreign !== undefined && Math.max(run.foreign.appCore, run.foreign.loadCore) > 0.05
+const fmt = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—')
+const int = (value) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—')
+
+/**
+ * A target check. Where the min–max range crosses the threshold the verdict says so: differences
+ * inside the run-to-run noise are not a result either way.
+ */
+function verdict (s, op, threshold) {
+  if (!Number.isFinite(s.median)) return 'no data'
+  const ok = (v) => (op === '≥' ? v >= threshold : op === '≤' ? v <= threshold : v < threshold)
+  const met = ok(s.median)
+  const straddles = ok(s.min) !== ok(s.max)
+  return `${met ? 'met' : 'MISSED'}${straddles ? ' (range straddles target)' : ''}`
+}
+
+export function render (results, machine) {
+  const rows = []
+  const row = (section, measure, s, digits, target, check) => {
+    rows.push({
+      section,
+      measure,
+      median: typeof s === 'string' ? s : fmt(s.median, digits),
+      range: typeof s === 'string' || s.values.length < 2 ? '' : `${fmt(s.min, digits)}–${fmt(s.max, digits)}`,
+      target: target ?? '',
+      result: check ?? ''
+    })
+  }
+  const lossCheck = (lost) => (lost.every((v) => v === 0) ? 'met' : 'MISSED')
+
+  const sat = results.saturation
+  if (sat !== undefined) {
+    row('1', 'bare Fastify req/s (reference)', stat(sat.bare.map((r) => r.rps)), 0)
+    row('1', 'bare Fastify app CPU busy (1.00 = app core saturated)', stat(sat.bare.map((r) => r.cpuBusy)), 2)
+    for (const config of Object.keys(sat)) {
+      if (config === 'bare') continue
+      const ratio = paired(sat, config, (r, b) => r.rps / b.rps)
+      const target = config === 'discard' ? 0.95 : config === 'three' ? 0.70 : undefined
+      row('1', `${config}: throughput × bare`, ratio, 3, target === undefined ? '' : `≥ ${target.toFixed(2)}`, target === undefined ? '' : verdict(ratio, '≥', target))
+    }
+    // What the throughput ratio would be if the app core were the only limit: immune to a load
+    // generator that cannot quite saturate bare Fastify, and to the app core's idle time.
+    for (const config of Object.keys(sat)) {
+      if (config === 'bare') continue
+      row('1', `${config}: CPU capacity × bare (bare µs/req ÷ ${config} µs/req)`, paired(sat, config, (r, b) => b.cpuPerRequestUs / r.cpuPerRequestUs), 3)
+    }
+    for (const config of Object.keys(sat)) {
+      row('1', `${config}: p99 ms`, stat(sat[config].map((r) => r.p99)), 2)
+    }
+    for (const config of Object.keys(sat)) {
+      row('1', `${config}: RSS MB (peak of samples)`, stat(sat[config].map((r) => r.rssMB)), 0)
+    }
+    if (sat.three !== undefined) {
+      for (const name of ['ga4', 'webhook']) {
+        const lost = sat.three.map((r) => r.collectors[name].accepted - r.collectors[name].sinkEvents)
+        row('1', `three: ${name} events lost (generated − received by sink)`, stat(lost), 0, '0', lossCheck(lost))
+      }
+    }
+    if (sat.four !== undefined) {
+      const p = sat.four.map((r) => r.collectors.plausible)
+      row('1', 'four: Plausible peak queue (maxQueueSize 10 000)', stat(p.map((c) => c.peakQueued)), 0, '≤ 10 000', verdict(stat(p.map((c) => c.peakQueued)), '≤', 10_000))
+      row('1', 'four: Plausible queueFull drops counted', stat(p.map((c) => c.dropped.queueFull ?? 0)), 0)
+      const off = p.map((c) => Math.abs(c.unaccounted) + Math.abs(c.delivered - c.sinkEvents))
+      row('1', 'four: Plausible |accepted − delivered − dropped| + |delivered − sink|', stat(off), 0, '0', lossCheck(off))
+      for (const name of ['ga4', 'webhook']) {
+        const lost = sat.four.map((r) => r.collectors[name].accepted - r.collectors[name].sinkEvents)
+        row('1', `four: ${name} events lost`, stat(lost), 0, '0', lossCheck(lost))
+      }
+    }
+    for (const config of ['posthog', 'segment']) {
+      if (sat[config] === undefined) continue
+      row('1', `${config}: events lost (captured − received by sink)`, stat(sat[config].map((r) => r.collectors[config].lost)), 0)
+    }
+  }
+
+  const fixed = results.fixed
+  if (fixed !== undefined) {
+    row('2', `bare: achieved req/s (asked ${machine.settings.RATE})`, stat(fixed.bare.map((r) => r.rps)), 0)
+    row('2', 'bare: CPU µs per request (reference)', stat(fixed.bare.map((r) => r.cpuPerRequestUs)), 1)
+    row('2', 'bare: p99 ms (reference)', stat(fixed.bare.map((r) => r.p99)), 2)
+    for (const config of Object.keys(fixed)) {
+      if (config === 'bare') continue
+      const cpu = paired(fixed, config, (r, b) => r.cpuPerRequestUs - b.cpuPerRequestUs)
+      const cpuTarget = config === 'three' ? 10 : config === 'plausible' ? 30 : undefined
+      row('2', `${config}: added CPU µs per request${config === 'plausible' ? ' (= per event)' : ''}`, cpu, 1,
+        cpuTarget === undefined ? '' : `≤ ${cpuTarget}`, cpuTarget === undefined ? '' : verdict(cpu, '≤', cpuTarget))
+      const p99 = paired(fixed, config, (r, b) => r.p99 - b.p99)
+      row('2', `${config}: added p99 ms`, p99, 2, config === 'three' ? '≤ 1' : '', config === 'three' ? verdict(p99, '≤', 1) : '')
+    }
+    for (const config of ['three', 'four', 'plausible']) {
+      if (fixed[config] === undefined) continue
+      for (const name of Object.keys(fixed[config][0].collectors)) {
+        const lost = fixed[config].map((r) => {
+          const c = r.collectors[name]
+          // stdout has no sink: its delivered count is the collector's own.
+          return c.accepted - (c.sinkEvents ?? c.delivered)
+        })
+        const drops = fixed[config].map((r) => r.collectors[name].accepted - r.collectors[name].delivered)
+        row('2', `${config}: ${name} lost (generated − delivered at sink)`, stat(lost.map((v, i) => Math.max(v, drops[i]))), 0, '0', lossCheck(lost.map((v, i) => Math.max(v, drops[i]))))
+      }
+    }
+    for (const config of ['posthog', 'segment']) {
+      if (fixed[config] === undefined) continue
+      row('2', `${config}: events lost (captured − received by sink)`, stat(fixed[config].map((r) => r.collectors[config].lost)), 0)
+    }
+  }
+
+  const delivery = results.delivery
+  if (delivery !== undefined) {
+    const targets = { webhook: 150_000, ga4: 50_000 }
+    for (const [kind, d] of Object.entries(delivery)) {
+      const s = stat(d.runs.map((r) => r.eventsPerSec))
+      row('3', `${kind}: events/s delivered`, s, 0, targets[kind] ? `≥ ${int(targets[kind])}` : '', targets[kind] ? verdict(s, '≥', targets[kind]) : '')
+    }
+  }
+
+  const outage = results.outage
+  if (outage !== undefined && outage.outage.length > 0) {
+    const growth = stat(outage.outage.map((r) => r.rssGrowthMB))
+    row('4', `outage (${machine.settings.OUTAGE_S} s): RSS growth MB`, growth, 1, '≤ 30', verdict(growth, '≤', 30))
+    row('4', `healthy (${machine.settings.OUTAGE_S} s): RSS growth MB`, stat(outage.healthy.map((r) => r.rssGrowthMB)), 1)
+    const ratio = stat(outage.outage.map((r, i) => r.rps / outage.healthy[i].rps))
+    row('4', 'outage: throughput × healthy', ratio, 3, '≥ 0.99 (same rate)', verdict(ratio, '≥', 0.99))
+    row('4', 'outage: added p99 ms vs healthy', stat(outage.outage.map((r, i) => r.p99 - outage.healthy[i].p99)), 2)
+    row('4', 'outage: added CPU µs per request vs healthy', stat(outage.outage.map((r, i) => r.cpuPerRequestUs - outage.healthy[i].cpuPerRequestUs)), 1)
+  }
+
+  const shutdown = results.shutdown
+  if (shutdown !== undefined) {
+    for (const [name, s] of Object.entries(shutdown.shutdown)) {
+      const times = stat(s.runs.map((r) => r.closeMs))
+      if (name.startsWith('dead')) {
+        const limit = shutdown.deadTimeoutMs + 100
+        row('5', `${name}: close() ms (shutdownTimeoutMs ${shutdown.deadTimeoutMs})`, times, 0, `≤ ${limit}`, verdict(times, '≤', limit))
+      } else {
+        const lost = s.runs.flatMap((r) => Object.entries(r.collectors).map(([c, v]) => shutdown.queued - (c === 'stdout' ? v.delivered : Math.min(v.delivered, v.sinkEvents))))
+        const ok = lost.every((v) => v === 0)
+        row('5', `${name}: close() ms delivering ${int(shutdown.queued)} queued${name === 'three' ? ' (each)' : ''}`, times, 0, '< 500', `${verdict(times, '<', 500)}${ok ? '' : ', NOT ALL DELIVERED'}`)
+      }
+    }
+  }
+
+  const all = [...Object.values(results.saturation ?? {}).flat(), ...Object.values(results.fixed ?? {}).flat(), ...(results.outage?.healthy ?? []), ...(results.outage?.outage ?? [])]
+  const bad = all.filter(disturbed).length
+  rows.push({ section: '—', measure: 'runs disturbed by other processes (> 5 % of a core)', median: `${bad} of ${all.length}`, range: '', target: '0', result: bad === 0 ? 'clean' : 'figures of those runs are suspect' })
+
+  const headers = ['§', 'measure', 'median', 'min–max', 'target', 'result']
+  const cells = rows.map((r) => [r.section, r.measure, r.median, r.range, r.target, r.result])
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c) => c.map((v, i) => (i >= 2 && i <= 3 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ')
+  const table = [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n')
+  const mdTable = [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i >= 2 && i <= 3 ? '---:' : '---')).join('|')}|`,
+    ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n')
+
+  return { table, markdown: markdown(results, machine, mdTable) }
+}
+
+function markdown (results, machine, mdTable) {
+  const s = machine.settings
+  const out = []
+  out.push('# Benchmark results', '')
+  out.push('Latest figures from `npm run bench` (see [README.md](README.md) for what each section measures).', '')
+  out.push(`- Machine: ${machine.cores} cores (\`nproc\`), ${machine.cpu}`)
+  out.push(`- Node ${machine.node}, date ${results.startedAt}`)
+  out.push(`- Pinning: ${machine.pinned ? 'app under test on core 1 (`taskset -c 1`); autocannon, the orchestrator and the sinks on core 0' : 'NOT pinned (taskset unavailable or fewer than 2 cores): figures are indicative only'}`)
+  out.push(`- Load: autocannon on 127.0.0.1, ${s.CONNECTIONS} connections, GET /products/:id cycling 50 visitors (user agents); warm-up ${s.WARMUP_S} s, then ${s.SATURATION_S} s at saturation / ${s.FIXED_S} s at ${s.RATE} req/s`)
+  out.push(`- Each figure: median of ${s.ROUNDS} alternating runs (A B C … A B C …), each run a fresh app process; min–max shown. Ratios and added costs are paired per round (config run i vs bare run i), so they come from one run of the benchmark.`)
+  out.push(`- Outage shortened from 60 s to ${s.OUTAGE_S} s per run to keep \`npm run bench\` under 10 minutes.`)
+  out.push(`- Total time of this run: ${results.totalSeconds.toFixed(0)} s (of which ${results.quietWaitSeconds.toFixed(0)} s waiting for other processes on the machine to go quiet)`)
+  out.push('- "Other processes": the share of a core used by processes outside the benchmark during a measured window (from /proc/stat minus our own CPU time). This machine is shared; runs above 5 % are flagged and their figures are suspect.', '')
+  out.push('## Summary', '', mdTable, '')
+
+  const configTable = (title, runs, extra) => {
+    out.push(`## ${title}`, '')
+    out.push('Median (every run, in order):', '')
+    out.push('| config | req/s | p50 ms | p99 ms | CPU µs/req | app CPU busy | RSS MB | errors | other processes % of app core / load core |', '|---|---:|---:|---:|---:|---:|---:|---:|---|')
+    for (const [config, list] of Object.entries(runs)) {
+      const m = (f, d) => `${fmt(median(list.map(f)), d)} (${list.map((r) => fmt(f(r), d)).join(', ')})`
+      out.push(`| ${LABEL[config] ?? config} | ${m((r) => r.rps, 0)} | ${m((r) => r.p50, 2)} | ${m((r) => r.p99, 2)} | ${m((r) => r.cpuPerRequestUs, 1)} | ${m((r) => r.cpuBusy, 2)} | ${m((r) => r.rssMB, 0)} | ${list.map((r) => r.errors).join(', ')} | ${list.map(foreignCell).join(', ')} |`)
+    }
+    out.push('', 'Per collector, every run (accepted by the collector → delivered; drops by reason; events and requests counted by the sink; peak queue while loaded):', '')
+    out.push('| config | run | collector | accepted | delivered | dropped | sink events | sink requests | peak queued |', '|---|---:|---|---:|---:|---|---:|---:|---:|')
+    for (const [config, list] of Object.entries(runs)) {
+      list.forEach((run, i) => {
+        for (const [name, c] of Object.entries(run.collectors)) {
+          out.push(`| ${config} | ${i + 1} | ${name} | ${int(c.accepted)} | ${int(c.delivered)} | ${JSON.stringify(c.dropped ?? {})} | ${int(c.sinkEvents)} | ${int(c.sinkRequests)} | ${int(c.peakQueued)} |`)
+        }
+      })
+    }
+    if (extra) out.push('', extra)
+    out.push('')
+  }
+
+  if (results.saturation) configTable(`1. Request-path cost at saturation (${s.CONNECTIONS} connections)`, results.saturation)
+  if (results.fixed) configTable(`2. Fixed rate (${s.RATE} req/s)`, results.fixed, 'CPU µs/req is the app process\'s own CPU time (user + system, `process.resourceUsage()`) over the measured window divided by the requests it handled in it; it includes the collectors\' background delivery.')
+
+  if (results.delivery) {
+    out.push('## 3. Delivery throughput (events/s from app.analytics.track to a local sink)', '')
+    out.push('| collector | events/s (median) | runs (events/s) | events per run | sink requests per run | events per request |', '|---|---:|---|---:|---:|---:|')
+    for (const [kind, d] of Object.entries(results.delivery)) {
+      const r0 = d.runs[0]
+      out.push(`| ${kind} | ${int(d.median)} | ${d.runs.map((r) => int(r.eventsPerSec)).join(', ')} | ${int(r0.produced)} | ${int(r0.sinkRequests)} | ${fmt(r0.sinkEvents / r0.sinkRequests, 1)} |`)
+    }
+    out.push('', 'Defaults of each collector (webhook: batches of 500, one connection; GA4: batches of 500 cut per visitor into requests of ≤ 25, 4 connections; Plausible: one event per request, 8 connections). Events cycle through 50 visitors.', '')
+  }
+
+  if (results.outage) {
+    out.push(`## 4. Outage: all sinks hanging for ${s.OUTAGE_S} s under ${s.RATE} req/s (config: four collectors)`, '')
+    out.push('| state | run | req/s | p99 ms | RSS at start MB | RSS growth MB | CPU µs/req | other processes % | per collector at the end: queued / in flight / dropped |', '|---|---:|---:|---:|---:|---:|---:|---|---|')
+    for (const state of ['healthy', 'outage']) {
+      results.outage[state].forEach((r, i) => {
+        const per = Object.entries(r.collectors).map(([n, c]) => `${n}: ${c.queued} / ${c.inFlight} / ${JSON.stringify(c.dropped)}`).join('; ')
+        out.push(`| ${state} | ${i + 1} | ${fmt(r.rps, 0)} | ${fmt(r.p99, 2)} | ${fmt(r.rssStartMB, 0)} | ${fmt(r.rssGrowthMB, 1)} | ${fmt(r.cpuPerRequestUs, 1)} | ${foreignCell(r)} | ${per} |`)
+      })
+    }
+    out.push('')
+  }
+
+  if (results.shutdown) {
+    const sd = results.shutdown
+    out.push(`## 5. Shutdown (${int(sd.queued)} events queued per collector, then app.close())`, '')
+    out.push('| case | close() ms, median | runs (ms) | per collector: delivered / shutdown-dropped (last run) |', '|---|---:|---|---|')
+    for (const [name, e] of Object.entries(sd.shutdown)) {
+      const last = e.runs[e.runs.length - 1]
+      const per = Object.entries(last.collectors).map(([n, c]) => `${n}: ${c.delivered} / ${c.shutdown}`).join('; ')
+      out.push(`| ${name} | ${fmt(e.median, 0)} | ${e.runs.map((r) => fmt(r.closeMs, 0)).join(', ')} | ${per} |`)
+    }
+    out.push('', `Dead sinks: "hanging" accepts and never answers; "refused" is a closed port. shutdownTimeoutMs ${sd.deadTimeoutMs} ms for those; 10 000 ms for the healthy cases.`, '')
+  }
+
+  if (results.profile) {
+    out.push(`## Profile of \`${results.profile.config}\` at ${results.profile.rate === undefined ? 'saturation' : `${results.profile.rate} req/s`} (self time)`, '', '| share | self ms | frame |', '|---:|---:|---|')
+    for (const f of results.profile.frames) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | \`${f.frame}\` |`)
+    out.push('')
+  }
+  return out.join('\n')
+}
