@@ -1,0 +1,100 @@
+// An app with the three HTTP collectors, each pointed at its own validating sink: the oracle for
+// the hostile-input properties. Whatever the visitor sends and whatever the app passes to the
+// request API, no request may break the destination's published rules (test/servers/*-rules.ts),
+// carry a header the collector did not mean to send, or hold a control character in a header value.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import analytics, { type CollectorStats } from '../../lib/index.js'
+import { ga4Collector } from '../../lib/collectors/ga4.js'
+import { plausibleCollector } from '../../lib/collectors/plausible.js'
+import { webhookCollector } from '../../lib/collectors/webhook.js'
+import { logCapture, type TapTest } from '../helpers/collectors.js'
+import { startSink, type ReceivedRequest, type Sink } from '../helpers/sink.js'
+import { validateGa4Request } from '../servers/ga4-rules.js'
+import { plausibleRules } from '../servers/plausible-rules.js'
+import { webhookRules } from '../servers/webhook-rules.js'
+
+export const DOMAIN = 'shop.example'
+export const WEBHOOK_PATH = '/hooks/analytics'
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('hostile input signing key 32 by!').toString('base64')}`
+export const GA4_SECRET = 'hostileInputApiSecret'
+
+/** The header names each collector sends (undici adds host, connection and content-length). */
+const TRANSPORT_HEADERS = ['host', 'connection', 'content-length', 'content-type']
+export const ALLOWED_HEADERS: Record<string, ReadonlySet<string>> = {
+  ga4: new Set(TRANSPORT_HEADERS),
+  plausible: new Set([...TRANSPORT_HEADERS, 'user-agent', 'x-forwarded-for']),
+  webhook: new Set([...TRANSPORT_HEADERS, 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-tenant'])
+}
+
+/** No header the collector did not mean to send, no control character in any header value. */
+function headerRules (allowed: ReadonlySet<string>): (request: ReceivedRequest) => string[] {
+  return (request) => {
+    const problems: string[] = []
+    for (let i = 0; i < request.rawHeaders.length; i += 2) {
+      const name = request.rawHeaders[i].toLowerCase()
+      if (!allowed.has(name)) problems.push(`unexpected header ${JSON.stringify(request.rawHeaders[i])} (injected?)`)
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(request.rawHeaders[i + 1])) problems.push(`header ${name} has a control character`)
+    }
+    return problems
+  }
+}
+
+function both (...validators: Array<(request: ReceivedRequest) => string[]>): (request: ReceivedRequest) => string[] {
+  return (request) => validators.flatMap((validate) => validate(request))
+}
+
+export interface Destinations {
+  app: FastifyInstance
+  sinks: Record<'ga4' | 'plausible' | 'webhook', Sink>
+  log: ReturnType<typeof logCapture>
+  /** Flushes and closes, then asserts the oracle: no violation, the accounting balanced. */
+  finish: () => Promise<Record<string, CollectorStats>>
+}
+
+/**
+ * Builds the app; `routes` declares the routes the properties drive. Queues are large and
+ * batches leave at once, so every event that can be sent reaches its sink.
+ */
+export async function destinations (t: TapTest, server: FastifyServerOptions, routes: (app: FastifyInstance) => void): Promise<Destinations> {
+  const sinks = {
+    ga4: await startSink({ validate: both(validateGa4Request, headerRules(ALLOWED_HEADERS.ga4)) }),
+    plausible: await startSink({ validate: both(plausibleRules({ domain: DOMAIN }), headerRules(ALLOWED_HEADERS.plausible)) }),
+    webhook: await startSink({
+      validate: both(webhookRules({ path: WEBHOOK_PATH, secret: WEBHOOK_SECRET }), headerRules(ALLOWED_HEADERS.webhook)),
+      maxBodyBytes: 4 * 1024 * 1024
+    })
+  }
+  for (const sink of Object.values(sinks)) t.teardown(() => sink.close())
+  const fast = { flushIntervalMs: 5, maxQueueSize: 100_000, timeoutMs: 5000 }
+  const log = logCapture()
+  const app = Fastify({ ...server, logger: { level: 'warn', stream: log.stream } })
+  t.teardown(() => app.close())
+  await app.register(analytics, {
+    shutdownTimeoutMs: 10_000,
+    collectors: [
+      ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: GA4_SECRET, endpoint: sinks.ga4.origin, ...fast }),
+      plausibleCollector({ domain: DOMAIN, baseUrl: sinks.plausible.origin, ...fast, concurrency: 16 }),
+      webhookCollector({ url: `${sinks.webhook.origin}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET, headers: { 'x-tenant': 'seven' }, ...fast, maxBatchSize: 50 })
+    ]
+  })
+  routes(app)
+  await app.ready()
+  return {
+    app,
+    sinks,
+    log,
+    async finish () {
+      await app.close()
+      const stats = app.analytics.stats().collectors
+      for (const [name, figures] of Object.entries(stats)) {
+        const dropped = Object.values(figures.dropped).reduce((a, b) => a + b, 0)
+        t.equal(figures.accepted, figures.delivered + dropped, `${name}: accepted = delivered + Σ dropped`)
+        t.equal(figures.queued + figures.inFlight, 0, `${name}: nothing left`)
+        t.equal(figures.dropped.failed + figures.dropped.rejected + figures.dropped.shutdown, 0, `${name}: nothing failed, rejected or cut by the deadline`, { figures })
+        t.same(sinks[name as keyof typeof sinks].violations.slice(0, 10), [], `${name}: every request followed the destination's rules`)
+      }
+      return stats
+    }
+  }
+}
