@@ -226,3 +226,34 @@ test('every member misbehaving at once in one collector: the others and the requ
   assertBalanced(t, 'chaos', stats.chaos)
   assertBalanced(t, 'healthy', stats.healthy)
 })
+
+test('start, flush and close returning odd values (numbers, objects, thenables that call back twice or throw) are harmless', async (t) => {
+  const odd: unknown[] = [
+    42,
+    { not: 'a promise' },
+    { then (resolve: () => void, reject: (error: Error) => void) { resolve(); reject(new Error('and rejected')); resolve() } },
+    { then (_resolve: () => void, reject: (error: Error) => void) { reject(new Error('rejected twice')); reject(new Error('again')) } },
+    { then () { throw new Error('then threw') } },
+    { get then () { throw new Error('then getter threw') } }
+  ]
+  for (const [index, value] of odd.entries()) {
+    const bad: AnalyticsCollector = { ...base('odd'), start: () => (index < 3 ? value : undefined) as void, flush: () => value as void, close: () => value as void }
+    const log = logCapture()
+    const healthy = memoryCollector({ name: 'healthy' })
+    const app = Fastify({ logger: { level: 'trace', stream: log.stream } })
+    await app.register(analytics, { collectors: [bad, healthy], shutdownTimeoutMs: 300 })
+    app.get('/', async () => 'ok')
+    await app.ready()
+    t.equal((await app.inject('/')).statusCode, 200)
+    await app.analytics.flush({ timeoutMs: 300 })
+    const began = Date.now()
+    await app.close()
+    t.ok(Date.now() - began < 1000, `close() is not held (${JSON.stringify(String(value))})`)
+    t.same(healthy.calls, ['start', 'flush', 'flush', 'close'])
+    for (const [member, calls] of [['flush', 2], ['close', 1]] as const) {
+      const reports = log.lines.filter((line) => line.collector === 'odd' && line.member === member)
+      t.ok(reports.length <= calls, `${member}: reported at most once per call (${reports.length} lines for ${calls} calls)`)
+    }
+    assertBalanced(t, 'odd', app.analytics.stats().collectors.odd)
+  }
+})
