@@ -9,6 +9,10 @@ export interface EnrichOptions {
   onCallbackError: (option: 'locale' | 'userId', error: unknown) => void
 }
 
+// A DNS name has at most 253 characters; the Host header is the client's to choose, and collectors
+// key caches on it (GA4's client-id cache), so it is bounded like every visitor-controlled field.
+export const MAX_HOSTNAME_LENGTH = 255
+
 // A BCP 47-shaped tag; the header is cut before matching so a hostile header costs nothing.
 const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,7}$/
 const MAX_ACCEPT_LANGUAGE_SCAN = 128
@@ -92,7 +96,7 @@ export function enrichFromRequest (event: AnalyticsEvent, request: FastifyReques
   event.request = request
   if (event.clientIP === '') event.clientIP = request.ip ?? ''
   if (event.locale === '') event.locale = resolveLocale(request, options)
-  if (event.hostname === '') event.hostname = request.hostname ?? ''
+  if (event.hostname === '') event.hostname = truncateCodePoints(request.hostname ?? '', MAX_HOSTNAME_LENGTH)
   if (event.userId === '') event.userId = resolveUserId(request, options)
   if (event.matchedPattern === '') event.matchedPattern = matchedPattern
   if (event.url === '') event.url = truncateCodePoints(absoluteUrl(request))

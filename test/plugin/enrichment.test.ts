@@ -186,3 +186,11 @@ test('the URL drops the scheme\'s default port and keeps any other', async (t) =
   await app.inject({ url: '/', headers: { host: '[::1]:80' } })
   t.same(collector.events.map((e) => e.url), ['http://a.example/', 'https://a.example/', 'http://a.example:443/', 'http://[::1]/'])
 })
+
+test('a hostile Host header is cut to 255 characters in hostname', async (t) => {
+  const { app, collector } = await build(t)
+  app.get('/', async () => 'ok')
+  await app.inject({ url: '/', headers: { host: 'a'.repeat(10_000) + '.example' } })
+  t.equal(collector.events[0].hostname.length, 255)
+  t.ok(collector.events[0].url.length <= 2048)
+})
