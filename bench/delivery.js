@@ -7,7 +7,7 @@ import { ga4Collector } from 'fastify-analytics/ga4'
 import { plausibleCollector } from 'fastify-analytics/plausible'
 import { webhookCollector } from 'fastify-analytics/webhook'
 import { sinkAdmin } from './sinks.js'
-import { median, report, sleep, tick, trackedEvent } from './common.js'
+import { cpuTicks, median, report, sleep, tick, trackedEvent } from './common.js'
 
 const sinks = JSON.parse(process.env.BENCH_SINKS)
 const admin = sinkAdmin(sinks.admin)
@@ -33,6 +33,7 @@ async function measure (kind, total) {
   await admin.reset()
   const stats = () => app.analytics.stats().collectors[kind]
   const cpu0 = process.cpuUsage()
+  const core0 = cpuTicks()
   const started = performance.now()
   const deadline = started + limitMs
   let produced = 0
@@ -55,6 +56,7 @@ async function measure (kind, total) {
   }
   const elapsedMs = performance.now() - started
   const cpu = process.cpuUsage(cpu0)
+  const core1 = cpuTicks()
   await app.close()
   const final = stats()
   const { counts } = await admin.counts()
@@ -66,6 +68,8 @@ async function measure (kind, total) {
     // Process CPU time (track, encoding, HTTP client) per delivered event: what bounds the rate on one core.
     cpuPerEventUs: (cpu.user + cpu.system) / s.delivered,
     elapsedMs,
+    // Core 0 holds the sinks (and an idle orchestrator): near 1 means the sink, not the collector, set the pace.
+    sinkCoreBusy: core0 === null ? null : (core1[0].busy - core0[0].busy) / (elapsedMs / 10),
     complete: s.delivered === produced,
     dropped: final.dropped,
     sinkEvents: counts[kind].events,

@@ -8,6 +8,7 @@ const LABEL = {
   three: 'plugin + stdout, GA4, webhook',
   four: 'plugin + stdout, GA4, Plausible, webhook',
   plausible: 'plugin + Plausible',
+  requestcontext: 'bare + @fastify/request-context only (what the plugin registers)',
   posthog: 'posthog-node, capture() per request',
   segment: '@segment/analytics-node, page() per request'
 }
@@ -56,7 +57,8 @@ export function render (results, machine) {
   const sat = results.saturation
   if (sat !== undefined) {
     row('1', 'bare Fastify req/s (reference)', stat(sat.bare.map((r) => r.rps)), 0)
-    row('1', 'bare Fastify app CPU busy (1.00 = app core saturated)', stat(sat.bare.map((r) => r.cpuBusy)), 2)
+    const busy = stat(sat.bare.map((r) => r.cpuBusy))
+    row('1', 'bare Fastify app core busy (1.00 = saturated)', busy, 2, '', busy.median < 0.9 ? 'load generator limits bare: see CPU capacity rows' : '')
     for (const config of Object.keys(sat)) {
       if (config === 'bare') continue
       const ratio = paired(sat, config, (r, b) => r.rps / b.rps)
@@ -137,6 +139,10 @@ export function render (results, machine) {
       const s = stat(d.runs.map((r) => r.eventsPerSec))
       row('3', `${kind}: events/s delivered`, s, 0, targets[kind] ? `≥ ${int(targets[kind])}` : '', targets[kind] ? verdict(s, '≥', targets[kind]) : '')
     }
+    for (const [kind, d] of Object.entries(delivery)) {
+      const s = stat(d.runs.map((r) => r.cpuPerEventUs))
+      row('3', `${kind}: app CPU µs per delivered event (track + encode + HTTP)`, s, 1, kind === 'plausible' ? '≤ 30' : '', kind === 'plausible' ? verdict(s, '≤', 30) : '')
+    }
   }
 
   const outage = results.outage
@@ -188,9 +194,10 @@ function markdown (results, machine, mdTable) {
   out.push(`- Machine: ${machine.cores} cores (\`nproc\`), ${machine.cpu}`)
   out.push(`- Node ${machine.node}, date ${results.startedAt}`)
   out.push(`- Pinning: ${machine.pinned ? 'app under test on core 1 (`taskset -c 1`); autocannon, the orchestrator and the sinks on core 0' : 'NOT pinned (taskset unavailable or fewer than 2 cores): figures are indicative only'}`)
-  out.push(`- Load: autocannon on 127.0.0.1, ${s.CONNECTIONS} connections, GET /products/:id cycling 50 visitors (user agents); warm-up ${s.WARMUP_S} s, then ${s.SATURATION_S} s at saturation / ${s.FIXED_S} s at ${s.RATE} req/s`)
+  out.push(`- Load: autocannon on 127.0.0.1, GET /products/:id cycling 50 visitors (user agents); warm-up ${s.WARMUP_S} s, then ${s.SATURATION_S} s at saturation (${s.CONNECTIONS} connections${s.PIPELINING > 1 ? `, pipelining ${s.PIPELINING}` : ''}) / ${s.FIXED_S} s at ${s.RATE} req/s (autocannon \`overallRate\` spread over ${s.STAGGER} instances of 2 connections started ${Math.round(1000 / s.STAGGER)} ms apart: one instance sends each second's quota as one burst)`)
   out.push(`- Each figure: median of ${s.ROUNDS} alternating runs (A B C … A B C …), each run a fresh app process; min–max shown. Ratios and added costs are paired per round (config run i vs bare run i), so they come from one run of the benchmark.`)
   out.push(`- Outage shortened from 60 s to ${s.OUTAGE_S} s per run to keep \`npm run bench\` under 10 minutes.`)
+  if (results.skipped?.length > 0) out.push(`- Time budget reached: later rounds of ${results.skipped.join(', ')} were skipped (fewer runs behind those medians).`)
   out.push(`- Total time of this run: ${results.totalSeconds.toFixed(0)} s (of which ${results.quietWaitSeconds.toFixed(0)} s waiting for other processes on the machine to go quiet)`)
   out.push('- "Other processes": the share of a core used by processes outside the benchmark during a measured window (from /proc/stat minus our own CPU time). This machine is shared; runs above 5 % are flagged and their figures are suspect.', '')
   out.push('## Summary', '', mdTable, '')
@@ -221,12 +228,13 @@ function markdown (results, machine, mdTable) {
 
   if (results.delivery) {
     out.push('## 3. Delivery throughput (events/s from app.analytics.track to a local sink)', '')
-    out.push('| collector | events/s (median) | runs (events/s) | events per run | sink requests per run | events per request |', '|---|---:|---|---:|---:|---:|')
+    out.push('| collector | events/s (median) | runs (events/s) | CPU µs per event (runs) | sink core busy (runs) | events per run | sink requests per run | events per request | delivered = sink count |', '|---|---:|---|---|---|---:|---:|---:|---|')
     for (const [kind, d] of Object.entries(results.delivery)) {
       const r0 = d.runs[0]
-      out.push(`| ${kind} | ${int(d.median)} | ${d.runs.map((r) => int(r.eventsPerSec)).join(', ')} | ${int(r0.produced)} | ${int(r0.sinkRequests)} | ${fmt(r0.sinkEvents / r0.sinkRequests, 1)} |`)
+      const exact = d.runs.every((r) => r.complete && r.sinkEvents === r.delivered && r.sinkMismatches === 0)
+      out.push(`| ${kind} | ${int(d.median)} | ${d.runs.map((r) => int(r.eventsPerSec)).join(', ')} | ${d.runs.map((r) => fmt(r.cpuPerEventUs, 1)).join(', ')} | ${d.runs.map((r) => fmt(r.sinkCoreBusy, 2)).join(', ')} | ${int(r0.produced)} | ${int(r0.sinkRequests)} | ${fmt(r0.sinkEvents / r0.sinkRequests, 1)} | ${exact ? 'yes' : 'NO'} |`)
     }
-    out.push('', 'Defaults of each collector (webhook: batches of 500, one connection; GA4: batches of 500 cut per visitor into requests of ≤ 25, 4 connections; Plausible: one event per request, 8 connections). Events cycle through 50 visitors.', '')
+    out.push('', 'Defaults of each collector (webhook: batches of 500, one connection; GA4: batches of 500 cut per visitor into requests of ≤ 25, 4 connections; Plausible: one event per request, 8 connections). Events cycle through 50 visitors. CPU µs per event is the delivering process\'s own CPU time (track, encoding, HTTP client) per delivered event. "Sink core busy" is core 0\'s busy share while the sinks received: near 1.00 means the local sink, not the collector, set the pace.', '')
   }
 
   if (results.outage) {
@@ -254,8 +262,13 @@ function markdown (results, machine, mdTable) {
   }
 
   if (results.profile) {
-    out.push(`## Profile of \`${results.profile.config}\` at ${results.profile.rate === undefined ? 'saturation' : `${results.profile.rate} req/s`} (self time)`, '', '| share | self ms | frame |', '|---:|---:|---|')
-    for (const f of results.profile.frames) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | \`${f.frame}\` |`)
+    const pr = results.profile
+    const perRequest = (f) => fmt(f.selfMs * 1000 / pr.handled, 2)
+    out.push(`## Profile of \`${pr.config}\` at ${pr.rate === undefined ? 'saturation' : `${pr.rate} req/s`} (${int(pr.handled)} requests)`, '')
+    out.push('Self time (wall-clock samples of the main thread):', '', '| share | ms | µs per request | frame |', '|---:|---:|---:|---|')
+    for (const f of pr.frames) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | ${perRequest(f)} | \`${f.frame}\` |`)
+    out.push('', 'Inclusive time of the plugin\'s own frames (dist/lib):', '', '| share | ms | µs per request | frame |', '|---:|---:|---:|---|')
+    for (const f of pr.plugin) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | ${perRequest(f)} | \`${f.frame}\` |`)
     out.push('')
   }
   return out.join('\n')
