@@ -192,7 +192,7 @@ function markdown (results, machine, mdTable) {
   out.push('# Benchmark results', '')
   out.push('Latest figures from `npm run bench` (see [README.md](README.md) for what each section measures).', '')
   out.push(`- Machine: ${machine.cores} cores (\`nproc\`), ${machine.cpu}`)
-  out.push(`- Node ${machine.node}, date ${results.startedAt}`)
+  out.push(`- Node ${machine.node}, date ${results.startedAt}, code measured: ${machine.commit}`)
   out.push(`- Pinning: ${machine.pinned ? 'app under test on core 1 (`taskset -c 1`); autocannon, the orchestrator and the sinks on core 0' : 'NOT pinned (taskset unavailable or fewer than 2 cores): figures are indicative only'}`)
   out.push(`- Load: autocannon on 127.0.0.1, GET /products/:id cycling 50 visitors (user agents); warm-up ${s.WARMUP_S} s, then ${s.SATURATION_S} s at saturation (${s.CONNECTIONS} connections${s.PIPELINING > 1 ? `, pipelining ${s.PIPELINING}` : ''}) / ${s.FIXED_S} s at ${s.RATE} req/s (autocannon \`overallRate\` spread over ${s.STAGGER} instances of 2 connections started ${Math.round(1000 / s.STAGGER)} ms apart: one instance sends each second's quota as one burst)`)
   out.push(`- Each figure: median of ${s.ROUNDS} alternating runs (A B C … A B C …), each run a fresh app process; min–max shown. Ratios and added costs are paired per round (config run i vs bare run i), so they come from one run of the benchmark.`)

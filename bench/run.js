@@ -433,8 +433,13 @@ results.totalSeconds = (performance.now() - began) / 1000
 results.quietWaitSeconds = quietSpentS
 results.skipped = skipped
 
+// Which code was measured: the commit, and whether lib/ had uncommitted changes.
+const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+const head = git('rev-parse', '--short', 'HEAD')
+const commit = head.status === 0 ? `${head.stdout.trim()}${git('diff', '--quiet', 'HEAD', '--', 'lib').status === 1 ? ' with uncommitted changes in lib/' : ''}` : 'unknown (not a git checkout)'
+
 const { table, markdown } = await import('./report.js').then((m) => m.render(results, {
-  cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned,
+  cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, commit,
   settings: { ROUNDS, WARMUP_S, SATURATION_S, FIXED_S, OUTAGE_S, RATE, CONNECTIONS, PIPELINING, STAGGER }
 }))
 process.stdout.write(table + '\n')
