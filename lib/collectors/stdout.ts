@@ -11,9 +11,23 @@ export interface StdoutCollectorOptions {
   destination?: number | string | DestinationStream
   /** pino level of the lines. Default 'info'. */
   level?: Level
+  /**
+   * Lines are buffered up to this many bytes before a write (for a destination the collector
+   * opens). Default 4096; 0 writes every line at once (one write per event: slow at high rates).
+   */
+  bufferBytes?: number
+  /** A buffer that is not full is written at least this often. Default 1000 ms. */
+  flushIntervalMs?: number
   /** Default 'stdout'. */
   name?: string
 }
+
+export const DEFAULT_BUFFER_BYTES = 4096
+export const DEFAULT_FLUSH_INTERVAL_MS = 1000
+// Each flush round writes at least one chunk: this bounds a flush whatever the app keeps writing.
+const MAX_FLUSH_ROUNDS = 1000
+// sonic-boom refuses a minLength at or above its maxWrite (16 KiB).
+const MAX_BUFFER_BYTES = 16_383
 
 const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
 
@@ -29,29 +43,48 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
   if (!LEVELS.has(level)) throw new FST_ANALYTICS_INVALID_OPTION(`stdoutCollector level must be one of ${[...LEVELS].join(', ')}`)
   const name = options.name ?? 'stdout'
   if (typeof name !== 'string' || name.length === 0) throw new FST_ANALYTICS_INVALID_OPTION('stdoutCollector name must be a non-empty string')
+  const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES
+  if (!Number.isInteger(bufferBytes) || bufferBytes < 0 || bufferBytes > MAX_BUFFER_BYTES) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`stdoutCollector bufferBytes must be an integer from 0 to ${MAX_BUFFER_BYTES}`)
+  }
+  const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
+  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs <= 0 || flushIntervalMs > 2_147_483_647) {
+    throw new FST_ANALYTICS_INVALID_OPTION('stdoutCollector flushIntervalMs must be a positive integer number of milliseconds')
+  }
   const destination = options.destination ?? 1
   const owned = typeof destination === 'number' || typeof destination === 'string'
   if (!owned && (destination === null || typeof destination !== 'object' || typeof destination.write !== 'function')) {
     throw new FST_ANALYTICS_INVALID_OPTION('stdoutCollector destination must be a file descriptor, a path or a writable stream')
   }
-  const stream: Flushable = owned ? pino.destination({ dest: destination, sync: false, mkdir: true }) : destination
+  // Without minLength, sonic-boom hands every line to the thread pool as its own write: measured at
+  // 21 µs of CPU per event at 2000 req/s. Buffering a few KiB makes it one write per many lines;
+  // periodicFlush (an unref()ed timer) bounds how long a line waits.
+  const stream: Flushable = owned
+    ? pino.destination({ dest: destination, sync: false, mkdir: true, minLength: bufferBytes, periodicFlush: bufferBytes > 0 ? flushIntervalMs : 0 })
+    : destination
   // No pid/hostname base fields: the event carries its own `hostname`, and these lines are data.
   const logger = pino({ level, base: undefined, messageKey: 'msg' }, stream)
   let closed = false
 
-  function flushStream (): Promise<void> {
+  function flushOnce (): Promise<void> {
     return new Promise((resolve) => {
       if (typeof stream.flush !== 'function') { resolve(); return }
       try {
-        stream.flush((error) => {
-          // sonic-boom reports "not ready" before its first write: nothing to flush then.
-          void error
-          resolve()
-        })
+        // The error (sonic-boom "not ready" before its first write, fsync on a pipe) changes nothing here.
+        stream.flush(() => resolve())
       } catch {
         resolve()
       }
     })
+  }
+
+  async function flushStream (signal?: AbortSignal): Promise<void> {
+    // sonic-boom calls back on 'drain', which fires once it is back under its high-water mark, not
+    // when empty: flush until its buffered length (`_len`, no public equivalent) is zero.
+    for (let round = 0; round < MAX_FLUSH_ROUNDS; round++) {
+      await flushOnce()
+      if (!(((stream as { _len?: number })._len ?? 0) > 0) || signal?.aborted === true) return
+    }
   }
 
   return {
@@ -60,7 +93,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     collect (event: Readonly<AnalyticsEvent>) {
       logger[level]({ event: eventToJSON(event) }, 'analytics event')
     },
-    flush: flushStream,
+    flush: (signal: AbortSignal) => flushStream(signal),
     async close () {
       if (closed) return
       closed = true
