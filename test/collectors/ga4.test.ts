@@ -275,7 +275,7 @@ test('options are checked at construction, naming the option and never quoting t
   }
   t.equal(ga4Collector(base).name, 'ga4')
   t.equal(ga4Collector({ ...base, name: 'ga4-eu' }).name, 'ga4-eu')
-  t.same(GA4_DEFAULTS, { maxBatchSize: 1000, flushIntervalMs: 2000, concurrency: 4 })
+  t.same(GA4_DEFAULTS, { maxBatchSize: 1000, flushIntervalMs: 2000, concurrency: 8 })
 })
 
 // ---- against the sink --------------------------------------------------------------------
