@@ -29,6 +29,12 @@ export interface AnalyticsOptions {
   locale?: (request: FastifyRequest) => string | undefined
   /** The user of a request. Default: `request.user.id`, else `request.user.sub`, when present. */
   userId?: (request: FastifyRequest) => string | number | undefined
+  /**
+   * Register `@fastify/request-context` (when the app has not) so the module helpers
+   * (`trackAnalyticsEvent`, …) find the current request. Default true. Its AsyncLocalStorage costs
+   * every promise of the app something on Node 20: set false if you only use `request.analytics`.
+   */
+  requestContext?: boolean
   /** Deadline for every collector's `start` at `onReady`. Default 10 000 ms. */
   startTimeoutMs?: number
   /** Deadline for flushing and closing every collector at `onClose`. Default 10 000 ms. */
@@ -49,11 +55,12 @@ export interface NormalizedOptions {
   ignore: AnalyticsOptions['ignore'] | undefined
   locale: AnalyticsOptions['locale'] | undefined
   userId: AnalyticsOptions['userId'] | undefined
+  requestContext: boolean
   startTimeoutMs: number
   shutdownTimeoutMs: number
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -127,6 +134,7 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     ignore: optionalFunction(options, 'ignore'),
     locale: optionalFunction(options, 'locale'),
     userId: optionalFunction(options, 'userId'),
+    requestContext: optionalBoolean(options, 'requestContext', true),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
     shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS)
   }

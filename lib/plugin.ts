@@ -53,9 +53,11 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     return
   }
 
-  if (!fastify.hasPlugin('@fastify/request-context')) {
+  const hasContext = fastify.hasPlugin('@fastify/request-context')
+  if (!hasContext && options.requestContext) {
     await fastify.register(fastifyRequestContext)
   }
+  const withContext = hasContext || options.requestContext
 
   const tracker = new Tracker(options, fastify.log as Logger)
   const { shutdownTimeoutMs } = options
@@ -72,8 +74,10 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     const state = new RequestAnalytics(tracker, request, reply)
     request.analytics = state
     // Snapshot into the request context so the module helpers find it from any async depth.
-    const store = request.requestContext.getStore() as Record<string, unknown> | undefined
-    if (store !== undefined) store[CONTEXT_KEY] = state
+    if (withContext) {
+      const store = request.requestContext.getStore() as Record<string, unknown> | undefined
+      if (store !== undefined) store[CONTEXT_KEY] = state
+    }
     // Fastify's onRequestAbort misses a client that leaves after sending its whole body (measured on
     // Fastify 5.12 / Node 20: neither onRequestAbort nor onResponse runs). The response's 'close'
     // event sees every abandonment; onResponse runs before it for completed requests.

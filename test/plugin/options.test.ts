@@ -28,6 +28,7 @@ test('unknown or ill-typed options throw FST_ANALYTICS_INVALID_OPTION at registr
     ['ignore not a function', { collectors: [], ignore: true }, /ignore must be a function/],
     ['locale not a function', { collectors: [], locale: 'en' }, /locale must be a function/],
     ['userId not a function', { collectors: [], userId: 'u' }, /userId must be a function/],
+    ['requestContext not boolean', { collectors: [], requestContext: 'no' }, /requestContext must be a boolean/],
     ['startTimeoutMs negative', { collectors: [], startTimeoutMs: -1 }, /startTimeoutMs must be a positive integer/],
     ['shutdownTimeoutMs fractional', { collectors: [], shutdownTimeoutMs: 1.5 }, /shutdownTimeoutMs must be a positive integer/],
     ['collector not an object', { collectors: [null] }, /collectors\[0\] must be an object/],

@@ -209,3 +209,35 @@ test('with no collectors the plugin is inert and the API stays callable', async 
   await app.analytics.flush()
   t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
 })
+
+test('requestContext: false registers no request context: request.analytics works, the helpers are no-ops', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector], requestContext: false })
+  app.get('/', async (request) => {
+    request.analytics.addProperty('direct', 'yes')
+    addAnalyticsProperty('helper', 'no')
+    trackAnalyticsEvent({ type: EventType.Custom, eventName: 'lost' })
+    return 'ok'
+  })
+  await app.inject('/')
+  t.notOk(app.hasPlugin('@fastify/request-context'))
+  t.equal(collector.events.length, 1)
+  t.same(collector.events[0].properties, { direct: 'yes' })
+})
+
+test('requestContext: false still uses a request context the app registered itself', async (t) => {
+  const { fastifyRequestContext } = await import('@fastify/request-context')
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyRequestContext)
+  await app.register(analytics, { collectors: [collector], requestContext: false })
+  app.get('/', async () => {
+    addAnalyticsProperty('helper', 'yes')
+    return 'ok'
+  })
+  await app.inject('/')
+  t.same(collector.events[0].properties, { helper: 'yes' })
+})

@@ -17,6 +17,7 @@ app.register(analytics, {
   ignore: (request) => request.url === '/health',
   locale: (request) => request.headers['x-locale'] as string | undefined,
   userId: () => 42,
+  requestContext: false,
   startTimeoutMs: 1000,
   shutdownTimeoutMs: 1000
 })
