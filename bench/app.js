@@ -1,5 +1,5 @@
 // The Fastify app under test. Config from argv[2]:
-//   bare | discard | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
+//   bare | discard | discard-noctx | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
 //   (diagnosis: ga4 | webhook alone; requestcontext = bare + the @fastify/request-context the plugin registers)
 // Sink URLs come from BENCH_SINKS (JSON). The orchestrator talks to it over IPC:
 //   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
@@ -50,6 +50,7 @@ async function collectors (names) {
 
 const PLUGIN_CONFIGS = {
   discard: ['discard'],
+  'discard-noctx': ['discard'],
   stdout: ['stdout'],
   three: ['stdout', 'ga4', 'webhook'],
   four: ['stdout', 'ga4', 'plausible', 'webhook'],
@@ -60,7 +61,9 @@ const PLUGIN_CONFIGS = {
 
 if (PLUGIN_CONFIGS[config] !== undefined) {
   const { default: analytics } = await import('fastify-analytics')
-  await app.register(analytics, { collectors: await collectors(PLUGIN_CONFIGS[config]), shutdownTimeoutMs })
+  // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
+  const requestContext = !config.endsWith('-noctx')
+  await app.register(analytics, { collectors: await collectors(PLUGIN_CONFIGS[config]), shutdownTimeoutMs, requestContext })
 } else if (config === 'posthog') {
   // One capture() per request in onResponse, their defaults except the host.
   const { PostHog } = await import('posthog-node')

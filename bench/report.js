@@ -4,6 +4,7 @@ import { median, range } from './common.js'
 const LABEL = {
   bare: 'bare Fastify',
   discard: 'plugin + discarding collector',
+  'discard-noctx': 'plugin (requestContext: false) + discarding collector',
   stdout: 'plugin + stdout',
   three: 'plugin + stdout, GA4, webhook',
   four: 'plugin + stdout, GA4, Plausible, webhook',

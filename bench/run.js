@@ -26,7 +26,7 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 const PIPELINING = env('BENCH_PIPELINING', 1)
 const STAGGER = env('BENCH_STAGGER', 25)
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4,5').split(','))
-const SATURATION_CONFIGS = (process.env.BENCH_SATURATION_CONFIGS ?? 'bare,requestcontext,discard,three,four,posthog,segment').split(',')
+const SATURATION_CONFIGS = (process.env.BENCH_SATURATION_CONFIGS ?? 'bare,requestcontext,discard,discard-noctx,three,four,posthog,segment').split(',')
 const FIXED_CONFIGS = (process.env.BENCH_FIXED_CONFIGS ?? 'bare,discard,three,four,plausible,posthog,segment').split(',')
 const PROFILE = process.env.BENCH_PROFILE // a config: also run it once under --cpu-prof at saturation
 const PROFILE_RATE = process.env.BENCH_PROFILE_RATE === undefined ? undefined : Number(process.env.BENCH_PROFILE_RATE) // … or at this fixed rate
