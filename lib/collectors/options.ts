@@ -1,3 +1,4 @@
+import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import type { BatchingOptions } from '../batch/types.js'
 
 // `satisfies` makes the compiler fail here when BatchingOptions gains a key: the collectors'
@@ -25,4 +26,25 @@ export function pickBatchingOptions (options: BatchingOptions): BatchingOptions 
     if (options[key] !== undefined) picked[key] = options[key]
   }
   return picked as BatchingOptions
+}
+
+/** The error factory of one collector: messages name the collector and the option, never a value. */
+export function optionErrors (collector: string): (message: string) => Error {
+  return (message) => new FST_ANALYTICS_INVALID_OPTION(`${collector}: ${message}`)
+}
+
+/**
+ * The checks every HTTP collector's options start with: an object, no unknown key (a typo must not
+ * be silently ignored), a non-empty name. Returns the name, `defaultName` when unset.
+ */
+export function checkCollectorOptions (
+  options: unknown, ownKeys: ReadonlySet<string>, defaultName: string, invalid: (message: string) => Error, what: string
+): string {
+  if (options === null || typeof options !== 'object') throw invalid(`options must be an object with ${what}`)
+  for (const key of Object.keys(options)) {
+    if (!ownKeys.has(key)) throw invalid(`unknown option "${key.slice(0, 64)}"`)
+  }
+  const name = (options as { name?: unknown }).name ?? defaultName
+  if (typeof name !== 'string' || name === '') throw invalid('name must be a non-empty string')
+  return name
 }

@@ -1,6 +1,5 @@
 import type { BatchingOptions } from '../../batch/types.js'
-import { FST_ANALYTICS_INVALID_OPTION } from '../../errors.js'
-import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
 
 export interface PlausibleCollectorOptions extends BatchingOptions {
   /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
@@ -26,9 +25,7 @@ export const DEFAULT_PLAUSIBLE_CONCURRENCY = 8
 
 const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', ...BATCHING_OPTION_KEYS])
 
-function invalidOption (message: string): Error {
-  return new FST_ANALYTICS_INVALID_OPTION(`plausibleCollector: ${message}`)
-}
+const invalidOption = optionErrors('plausibleCollector')
 
 const BAD_DOMAIN_CHARS = /[\s/\\?#@:\x00-\x1f\x7f]/
 
@@ -43,12 +40,7 @@ interface NormalizedPlausibleOptions {
 
 /** Checks and normalises the options once, at construction. */
 export function normalizePlausibleOptions (options: PlausibleCollectorOptions): NormalizedPlausibleOptions {
-  if (options === null || typeof options !== 'object') throw invalidOption('options must be an object with a domain')
-  for (const key of Object.keys(options)) {
-    if (!OWN_OPTION_KEYS.has(key)) throw invalidOption(`unknown option "${key}"`)
-  }
-  const name = options.name ?? DEFAULT_PLAUSIBLE_NAME
-  if (typeof name !== 'string' || name === '') throw invalidOption('name must be a non-empty string')
+  const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_PLAUSIBLE_NAME, invalidOption, 'a domain')
 
   if (typeof options.domain !== 'string' || options.domain.trim() === '') {
     throw invalidOption('domain is required: the site as added in Plausible, e.g. "example.com"')

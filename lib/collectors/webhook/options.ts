@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { BatchingOptions } from '../../batch/types.js'
-import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, pickBatchingOptions } from '../options.js'
 import { normalizeWebhookHeaders } from './headers.js'
 import { invalidOption } from './invalid-option.js'
 import { decodeWebhookSecret } from './secret.js'
@@ -49,12 +49,7 @@ interface NormalizedWebhookOptions {
 
 /** Checks and normalises the options once, at construction. */
 export function normalizeWebhookOptions (options: WebhookCollectorOptions): NormalizedWebhookOptions {
-  if (options === null || typeof options !== 'object') throw invalidOption('options must be an object with a url')
-  for (const key of Object.keys(options)) {
-    if (!OWN_OPTION_KEYS.has(key)) throw invalidOption(`unknown option "${key}"`)
-  }
-  const name = options.name ?? DEFAULT_WEBHOOK_NAME
-  if (typeof name !== 'string' || name === '') throw invalidOption('name must be a non-empty string')
+  const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_WEBHOOK_NAME, invalidOption, 'a url')
 
   if (typeof options.url !== 'string' || options.url === '') throw invalidOption('url is required: an absolute http(s) URL')
   let parsed: URL
