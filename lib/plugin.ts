@@ -32,6 +32,15 @@ declare module 'fastify' {
   }
 }
 
+/** Where onRequest leaves the request's state on its response, for the one shared 'close' listener. */
+const kRequestState = Symbol('fastify-analytics.requestState')
+type ResponseWithState = FastifyReply['raw'] & { [kRequestState]?: RequestAnalytics }
+
+// One function for every response (EventEmitter calls it with the response as `this`): no closure per request.
+function onResponseClose (this: ResponseWithState): void {
+  this[kRequestState]?.responseClosed()
+}
+
 const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
   track () {},
   async flush () {},
@@ -81,7 +90,8 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     // Fastify's onRequestAbort misses a client that leaves after sending its whole body (measured on
     // Fastify 5.12 / Node 20: neither onRequestAbort nor onResponse runs). The response's 'close'
     // event sees every abandonment; onResponse runs before it for completed requests.
-    reply.raw.on('close', state.onResponseClose)
+    ;(reply.raw as ResponseWithState)[kRequestState] = state
+    reply.raw.on('close', onResponseClose)
     done()
   })
 

@@ -30,7 +30,6 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   userId = ''
   skipped = false
   done = false
-  readonly startedAt: number
   readonly #tracker: Tracker
   readonly #request: FastifyRequest
   readonly #reply: FastifyReply
@@ -39,13 +38,12 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
     this.#tracker = tracker
     this.#request = request
     this.#reply = reply
-    this.startedAt = Date.now()
   }
 
   /** The response closed: if it never finished, the client abandoned the request (499). */
-  readonly onResponseClose = (): void => {
+  responseClosed (): void {
     if (this.done || this.#reply.raw.writableFinished) return
-    this.#tracker.automatic(this.#request, undefined, this)
+    this.#tracker.automatic(this.#request, this.#reply, this, true)
   }
 
   setRevenue (revenue: Money): void {

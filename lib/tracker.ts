@@ -32,7 +32,12 @@ export interface RequestState {
   skipped: boolean
   /** The automatic event was emitted (or abandoned): at most one per request. */
   done: boolean
-  startedAt: number
+}
+
+/** A route's resolved analytics config and its pattern, computed on its first request. */
+interface RouteInfo {
+  descriptor: RouteDescriptor
+  pattern: string
 }
 
 /** nginx's code for a client that closed the request before the response. */
@@ -49,7 +54,7 @@ export class Tracker {
   readonly #enrich: EnrichOptions
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
-  readonly #routes = new WeakMap<object, RouteDescriptor>()
+  readonly #routes = new WeakMap<object, RouteInfo>()
 
   constructor (options: NormalizedOptions, log: Logger) {
     this.#options = options
@@ -94,13 +99,16 @@ export class Tracker {
     this.emit(normalized.event)
   }
 
-  #route (request: FastifyRequest): { descriptor: RouteDescriptor, pattern: string } {
+  /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
+  #route (request: FastifyRequest): RouteInfo {
     const routeOptions = request.routeOptions
-    const pattern = routeOptions.url ?? ''
     const config = routeOptions.config as { analytics?: unknown } | undefined
-    if (config === undefined || config === null) return { descriptor: DEFAULT_ROUTE, pattern }
-    let descriptor = this.#routes.get(config)
-    if (descriptor === undefined) {
+    if (config === undefined || config === null) return { descriptor: DEFAULT_ROUTE, pattern: routeOptions.url ?? '' }
+    let route = this.#routes.get(config)
+    if (route === undefined) {
+      // Fastify builds one config object per route, so the pattern can live beside the descriptor.
+      const pattern = routeOptions.url ?? ''
+      let descriptor: RouteDescriptor
       try {
         descriptor = routeDescriptor(config.analytics, pattern)
       } catch (error) {
@@ -108,14 +116,15 @@ export class Tracker {
         this.invalid('route config', (error as Error).message)
         descriptor = DEFAULT_ROUTE
       }
-      this.#routes.set(config, descriptor)
+      route = { descriptor, pattern }
+      this.#routes.set(config, route)
     }
-    return { descriptor, pattern }
+    return route
   }
 
-  #classify (request: FastifyRequest, reply: FastifyReply | undefined, descriptor: RouteDescriptor): EventType | null {
+  #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | null {
     const options = this.#options
-    if (options.classify !== undefined && reply !== undefined) {
+    if (options.classify !== undefined) {
       try {
         const chosen = options.classify(request, reply)
         if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : null
@@ -131,10 +140,10 @@ export class Tracker {
   }
 
   /**
-   * Builds the one automatic event of a finished (or abandoned) request.
+   * Builds the one automatic event of a finished or `abandoned` request.
    * `state` is null when an earlier onRequest hook replied before ours ran.
    */
-  automatic (request: FastifyRequest, reply: FastifyReply | undefined, state: RequestState | null): void {
+  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, abandoned = false): void {
     if (state !== null) {
       if (state.done || state.skipped) return
       state.done = true
@@ -151,11 +160,11 @@ export class Tracker {
     const promoted = state !== null && state.eventName !== ''
     const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
     if (type === null) return
-    const now = Date.now()
-    const durationMs = reply !== undefined ? reply.elapsedTime : now - (state?.startedAt ?? now)
-    const event = createEvent(type, new Date(now - durationMs))
+    // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
+    const durationMs = reply.elapsedTime
+    const event = createEvent(type, new Date(Date.now() - durationMs))
     event.durationMs = durationMs
-    event.statusCode = reply !== undefined ? reply.statusCode : CLIENT_CLOSED_REQUEST
+    event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
     if (state !== null) {
