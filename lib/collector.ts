@@ -24,6 +24,13 @@ export const DROP_REASONS: readonly DropReason[] = [
   'queueFull', 'invalid', 'rejected', 'destination', 'failed', 'shutdown', 'closed'
 ]
 
+/** Σ dropped: every event counted in one of the drop reasons. */
+export function totalDropped (dropped: Partial<DropCounts>): number {
+  let total = 0
+  for (const reason of DROP_REASONS) total += dropped[reason] ?? 0
+  return total
+}
+
 /**
  * What a buffering collector reports about the events its `collect` accepted.
  * Every event `collect` accepted must end up in `delivered` or in one `dropped` reason.

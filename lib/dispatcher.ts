@@ -1,5 +1,5 @@
 import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts } from './collector.js'
-import { DROP_REASONS } from './collector.js'
+import { DROP_REASONS, totalDropped } from './collector.js'
 import type { AnalyticsEvent } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import { FST_ANALYTICS_START_FAILED } from './errors.js'
@@ -190,12 +190,6 @@ function readReport (value: unknown): DeliveryReport | undefined {
   return { delivered, dropped: counts, retries, queued, inFlight }
 }
 
-function sumDropped (dropped: DropCounts): number {
-  let total = 0
-  for (const reason of DROP_REASONS) total += dropped[reason]
-  return total
-}
-
 /**
  * Fans each event out to every collector, isolates them from each other and from the
  * request path, and runs their lifecycle within deadlines.
@@ -274,7 +268,7 @@ export class Dispatcher {
       slot.markClosed()
       slot.finalize()
       const stats = slot.stats()
-      const lost = sumDropped(stats.dropped)
+      const lost = totalDropped(stats.dropped)
       const line = { accepted: stats.accepted, delivered: stats.delivered, dropped: stats.dropped, retries: stats.retries, unaccounted: stats.queued + stats.inFlight }
       if (lost > 0 || line.unaccounted > 0) slot.log.warn(line, 'analytics collector closed with dropped events')
       else slot.log.info(line, 'analytics collector closed')

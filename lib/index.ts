@@ -13,6 +13,7 @@ export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProp
 export { Money } from './money.js'
 export type { MoneyJSON } from './money.js'
 export type { AnalyticsCollector, CollectorContext, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
+export { totalDropped, DROP_REASONS } from './collector.js'
 export type { Logger } from './log.js'
 export { trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName } from './helpers.js'
 export {

@@ -16,7 +16,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { inspect } from 'node:util'
 import { Agent, type Dispatcher } from 'undici'
 import Fastify, { type FastifyInstance } from 'fastify'
-import analytics, { Money, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
+import analytics, { Money, totalDropped, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
 import type { DropReason } from '../../lib/collector.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
@@ -198,7 +198,7 @@ export const ROWS: Row[] = [
 ]
 
 function droppedTotal (stats: CollectorStats): number {
-  return Object.values(stats.dropped).reduce((a, b) => a + b, 0)
+  return totalDropped(stats.dropped)
 }
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

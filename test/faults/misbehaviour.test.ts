@@ -8,19 +8,7 @@ import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import analytics, { EventType, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { logCapture, type TapTest } from '../helpers/collectors.js'
-
-function droppedTotal (stats: CollectorStats): number {
-  return Object.values(stats.dropped).reduce((a, b) => a + b, 0)
-}
-
-/** accepted = delivered + Σ dropped, every figure a non-negative integer, nothing left over. */
-function assertBalanced (t: TapTest, name: string, stats: CollectorStats): void {
-  const figures = [stats.accepted, stats.delivered, stats.retries, stats.queued, stats.inFlight, ...Object.values(stats.dropped)]
-  t.ok(figures.every((n) => Number.isSafeInteger(n) && n >= 0), `${name}: every figure is a non-negative integer`, { stats })
-  t.equal(stats.accepted, stats.delivered + droppedTotal(stats), `${name}: accepted = delivered + Σ dropped`, { stats })
-  t.equal(stats.queued + stats.inFlight, 0, `${name}: nothing left queued or in flight`)
-}
+import { assertBalanced, logCapture, type TapTest } from '../helpers/collectors.js'
 
 function base (name: string): AnalyticsCollector {
   return { name, start () {}, collect () {}, flush () {}, close () {} }
@@ -101,8 +89,8 @@ test('a collect thenable that calls back twice and then rejects counts its event
   t.equal(during.inFlight, 0)
   await app.close()
   const stats = app.analytics.stats().collectors
-  assertBalanced(t, 'twice', stats.twice)
-  assertBalanced(t, 'healthy', stats.healthy)
+  assertBalanced(t, { twice: stats.twice })
+  assertBalanced(t, { healthy: stats.healthy })
   t.equal(stats.healthy.delivered, 6)
 })
 
@@ -119,8 +107,8 @@ for (const [label, make] of [
     const stats = app.analytics.stats().collectors
     t.equal(stats.thrower.accepted, 6)
     t.equal(stats.thrower.dropped.failed, 6, 'counted failed')
-    assertBalanced(t, 'thrower', stats.thrower)
-    assertBalanced(t, 'healthy', stats.healthy)
+    assertBalanced(t, { thrower: stats.thrower })
+    assertBalanced(t, { healthy: stats.healthy })
     const reports = log.lines.filter((line) => line.collector === 'thrower' && line.level === 50)
     t.equal(reports.length, 1, 'reported once (rate-limited), at error level')
     t.match(JSON.stringify(reports[0]), /exploded/, 'the report carries the error')
@@ -136,7 +124,7 @@ test('collect returning non-promise values (numbers, objects, a non-callable the
   await app.close()
   const stats = app.analytics.stats().collectors
   t.equal(stats.odd.delivered, 8)
-  assertBalanced(t, 'odd', stats.odd)
+  assertBalanced(t, { odd: stats.odd })
   t.equal(healthy.events.length, 8)
 })
 
@@ -148,8 +136,8 @@ test('a stats() that throws: app.analytics.stats() and close() still work, the e
   t.equal(app.analytics.stats().collectors.nostats.delivered, 6)
   await app.close()
   const stats = app.analytics.stats().collectors
-  assertBalanced(t, 'nostats', stats.nostats)
-  assertBalanced(t, 'healthy', stats.healthy)
+  assertBalanced(t, { nostats: stats.nostats })
+  assertBalanced(t, { healthy: stats.healthy })
   const reports = log.lines.filter((line) => line.collector === 'nostats' && /stats\(\)/.test(String(line.msg)))
   t.equal(reports.length, 1, 'reported once, however often stats() is called')
   t.match(JSON.stringify(reports[0]), /stats exploded/)
@@ -174,8 +162,8 @@ for (const [label, garbage] of GARBAGE) {
     t.equal(during?.delivered, 6, 'events count as delivered when collect returned, as for a collector without stats()')
     await t.resolves(app.close(), 'close() resolves')
     const stats = app.analytics.stats().collectors
-    assertBalanced(t, 'garbage', stats.garbage)
-    assertBalanced(t, 'healthy', stats.healthy)
+    assertBalanced(t, { garbage: stats.garbage })
+    assertBalanced(t, { healthy: stats.healthy })
     t.equal(stats.healthy.delivered, 6)
     const reports = log.lines.filter((line) => line.collector === 'garbage' && /stats\(\)/.test(String(line.msg)))
     t.equal(reports.length, 1, 'reported once')
@@ -205,7 +193,7 @@ test('a flush that settles after the deadline: close() returns at the deadline, 
   const reports = log.lines.filter((line) => line.collector === 'late' && line.member === 'flush')
   t.equal(reports.length, 1, 'the flush is reported once (at the deadline), not again when it rejects')
   t.match(reports[0], { level: 40, msg: /did not finish before the deadline/ })
-  assertBalanced(t, 'late', app.analytics.stats().collectors.late)
+  assertBalanced(t, { late: app.analytics.stats().collectors.late })
 })
 
 test('every member misbehaving at once in one collector: the others and the requests are untouched', async (t) => {
@@ -223,8 +211,8 @@ test('every member misbehaving at once in one collector: the others and the requ
   t.equal(healthy.events.length, 6)
   const stats = app.analytics.stats().collectors
   t.equal(stats.chaos.dropped.failed, 6)
-  assertBalanced(t, 'chaos', stats.chaos)
-  assertBalanced(t, 'healthy', stats.healthy)
+  assertBalanced(t, { chaos: stats.chaos })
+  assertBalanced(t, { healthy: stats.healthy })
 })
 
 test('start, flush and close returning odd values (numbers, objects, thenables that call back twice or throw) are harmless', async (t) => {
@@ -254,6 +242,6 @@ test('start, flush and close returning odd values (numbers, objects, thenables t
       const reports = log.lines.filter((line) => line.collector === 'odd' && line.member === member)
       t.ok(reports.length <= calls, `${member}: reported at most once per call (${reports.length} lines for ${calls} calls)`)
     }
-    assertBalanced(t, 'odd', app.analytics.stats().collectors.odd)
+    assertBalanced(t, { odd: app.analytics.stats().collectors.odd })
   }
 })

@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { DROP_REASONS, type AnalyticsCollector, type DeliveryReport } from '../../lib/collector.js'
+import { totalDropped, type AnalyticsCollector, type DeliveryReport } from '../../lib/collector.js'
 import type { AnalyticsEvent } from '../../lib/event.js'
 import type { Logger } from '../../lib/log.js'
 import { startSink, type Sink, type SinkOptions } from './sink.js'
@@ -23,12 +23,6 @@ export function captureLog (): LogCapture {
     lines: () => raw.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
     text: () => raw.join('')
   }
-}
-
-export function droppedTotal (report: DeliveryReport): number {
-  let total = 0
-  for (const reason of DROP_REASONS) total += report.dropped[reason] ?? 0
-  return total
 }
 
 type ReportingCollector = AnalyticsCollector & { stats (): DeliveryReport }
@@ -73,7 +67,7 @@ export async function collectorHarness<C extends ReportingCollector> (
       await collector.close(AbortSignal.timeout(5000))
       finished = true
       const report = collector.stats()
-      t.equal(report.delivered + droppedTotal(report), harness.collected, 'accepted = delivered + Σ dropped')
+      t.equal(report.delivered + totalDropped(report.dropped), harness.collected, 'accepted = delivered + Σ dropped')
       t.equal(report.queued, 0, 'nothing left queued')
       t.equal(report.inFlight, 0, 'nothing left in flight')
       t.same(sink.violations, [], rules)

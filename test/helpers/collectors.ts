@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import type { AnalyticsCollector, AnalyticsEvent } from '../../lib/index.js'
+import { totalDropped, type AnalyticsCollector, type AnalyticsEvent, type CollectorStats } from '../../lib/index.js'
 
 type Member = 'start' | 'collect' | 'flush' | 'close'
 export type Misbehaviour = 'throw' | 'reject' | 'hang'
@@ -42,3 +42,13 @@ export function logCapture (): { stream: Writable, lines: Array<Record<string, u
 
 /** The type of `t` in `test('…', async (t) => …)`. */
 export type TapTest = Parameters<Parameters<typeof import('tap').test>[0]>[0]
+
+/** After close: accepted = delivered + Σ dropped, every figure a non-negative integer, nothing left over. */
+export function assertBalanced (t: TapTest, stats: Record<string, CollectorStats>): void {
+  for (const [name, figures] of Object.entries(stats)) {
+    const all = [figures.accepted, figures.delivered, figures.retries, figures.queued, figures.inFlight, ...Object.values(figures.dropped)]
+    t.ok(all.every((n) => Number.isSafeInteger(n) && n >= 0), `${name}: every figure is a non-negative integer`, { figures })
+    t.equal(figures.accepted, figures.delivered + totalDropped(figures.dropped), `${name}: accepted = delivered + Σ dropped`, { figures })
+    t.equal(figures.queued + figures.inFlight, 0, `${name}: nothing left queued or in flight`)
+  }
+}

@@ -12,6 +12,7 @@ import { fork } from 'node:child_process'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { totalDropped } from 'fastify-analytics'
 
 const SECONDS = positive('SOAK_SECONDS', 300)
 const RATE = positive('SOAK_RATE', 1000)
@@ -304,7 +305,7 @@ function report ({ load, samples, closed, destinations, phases }) {
   let balanced = true
   const collectorRows = [['collector', 'accepted', 'delivered', 'dropped by reason', 'retries', 'left', 'invariant', 'dest. requests / acked events / rule violations']]
   for (const [name, f] of Object.entries(stats.collectors)) {
-    const dropped = Object.values(f.dropped).reduce((a, b) => a + b, 0)
+    const dropped = totalDropped(f.dropped)
     const ok = f.accepted === f.delivered + dropped && f.queued === 0 && f.inFlight === 0 && f.accepted === stats.events.emitted
     balanced &&= ok
     const reasons = Object.entries(f.dropped).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'
