@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { checkBalance, Harness, itemsOf, memoryLogger, never, setup, sleep } from '../helpers/engine-harness.js'
+import { checkBalance, Harness, itemsOf, never, setup, sleep } from '../helpers/engine-harness.js'
+import { logCapture } from '../helpers/collectors.js'
 
 test('close delivers everything queued with a healthy destination', async (t) => {
   const { sink, h } = await setup(t, { maxBatchSize: 4, flushIntervalMs: 60_000 })
@@ -94,7 +95,7 @@ test('close of an engine never started still delivers what was queued', async (t
 
 test('start with a logger: lines go to it; start twice is harmless', async (t) => {
   const { h, sink } = await setup(t, { maxBatchSize: 1 })
-  const other = memoryLogger()
+  const other = logCapture()
   h.engine.start(never(), other.log)
   sink.setPolicy(() => ({ kind: 'respond', status: 422 }))
   h.enqueue(0)

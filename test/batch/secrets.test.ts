@@ -3,7 +3,8 @@ import { DeliveryEngine, type DeliveryEngineOptions } from '../../lib/batch/engi
 import type { OutgoingRequest } from '../../lib/batch/types.js'
 import { redactPath } from '../../lib/http/redact.js'
 import { startSink } from '../helpers/sink.js'
-import { checkBalance, Harness, memoryLogger, never, type Item } from '../helpers/engine-harness.js'
+import { checkBalance, Harness, never, type Item } from '../helpers/engine-harness.js'
+import { logCapture } from '../helpers/collectors.js'
 
 const SECRET = 'S3CRET'
 
@@ -32,7 +33,7 @@ test('no secret reaches a log line, an error or stats() while the destination fa
     { kind: 'hang' }
   ] as const
   sink.setPolicy((_request, index) => behaviours[index % behaviours.length])
-  const logs = memoryLogger()
+  const logs = logCapture()
   const h = new Harness({
     origin: sink.origin,
     adapter: secretAdapter,
@@ -63,7 +64,7 @@ test('a refused connection and a failing adapter log no secret either', async (t
   const dead = await startSink()
   const origin = dead.origin
   await dead.close()
-  const logs = memoryLogger()
+  const logs = logCapture()
   const engine = new DeliveryEngine<Item>({
     name: 'ga4',
     origin,

@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import type { TapTest } from '../helpers/collectors.js'
 import { createEvent, EventType, type AnalyticsEvent, type EventType as EventTypeValue } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import * as plausiblePublic from '../../lib/collectors/plausible.js'
@@ -15,7 +16,6 @@ const DOMAIN = 'shop.example'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 
-type Test = Parameters<Parameters<typeof test>[0]>[0]
 
 function pageView (overrides: Partial<AnalyticsEvent> = {}, type: EventTypeValue = EventType.PageView): AnalyticsEvent {
   const event = createEvent(type, new Date('2026-11-27T10:00:00.000Z'))
@@ -35,7 +35,7 @@ function body (sink: Sink, index: number): Record<string, any> {
 
 type Harness = CollectorHarness<PlausibleCollector>
 
-async function harness (t: Test, options: Partial<PlausibleCollectorOptions> = {}, policy?: SinkPolicy, prefix = ''): Promise<Harness> {
+async function harness (t: TapTest, options: Partial<PlausibleCollectorOptions> = {}, policy?: SinkPolicy, prefix = ''): Promise<Harness> {
   return await collectorHarness(t, {
     validate: plausibleRules({ domain: options.domain ?? DOMAIN, path: `${prefix}/api/event` }),
     policy: policy ?? (() => ({ kind: 'respond', status: 202, body: 'ok' }))

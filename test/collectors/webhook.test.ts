@@ -1,6 +1,7 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { test } from 'tap'
+import type { TapTest } from '../helpers/collectors.js'
 import { Webhook } from 'standardwebhooks'
 import { createEvent, EventType, eventToJSON, type AnalyticsEvent, type EventType as EventTypeValue } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
@@ -12,7 +13,6 @@ import type { Sink, SinkPolicy } from '../helpers/sink.js'
 import { collectorHarness, type CollectorHarness } from '../helpers/collector-harness.js'
 import { webhookRules, webhookBodyValidator } from '../servers/webhook-rules.js'
 
-type Test = Parameters<Parameters<typeof test>[0]>[0]
 
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 const SECRET_BYTES = randomBytes(32)
@@ -40,7 +40,7 @@ function bodyOf (sink: Sink, index: number): WebhookBody {
 
 type Harness = CollectorHarness<WebhookCollector>
 
-async function harness (t: Test, options: Partial<WebhookCollectorOptions> = {}, policy?: SinkPolicy, path = '/hooks/analytics?tenant=7'): Promise<Harness> {
+async function harness (t: TapTest, options: Partial<WebhookCollectorOptions> = {}, policy?: SinkPolicy, path = '/hooks/analytics?tenant=7'): Promise<Harness> {
   return await collectorHarness(t, {
     validate: webhookRules({ path, secret: options.secret }),
     policy: policy ?? (() => ({ kind: 'respond', status: 204 }))

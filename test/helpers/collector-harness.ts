@@ -1,29 +1,7 @@
-import { pino } from 'pino'
 import { totalDropped, type AnalyticsCollector, type DeliveryReport } from '../../lib/collector.js'
 import type { AnalyticsEvent } from '../../lib/event.js'
-import type { Logger } from '../../lib/log.js'
 import { startSink, type Sink, type SinkOptions } from './sink.js'
-import type { TapTest } from './collectors.js'
-
-/** Every line a pino logger wrote, raw and parsed. */
-export interface LogCapture {
-  log: Logger
-  /** Raw lines (one JSON document each). */
-  raw: string[]
-  lines: () => Array<Record<string, unknown>>
-  text: () => string
-}
-
-export function captureLog (): LogCapture {
-  const raw: string[] = []
-  const log = pino({ level: 'debug' }, { write (chunk: string) { raw.push(chunk) } }) as unknown as Logger
-  return {
-    log,
-    raw,
-    lines: () => raw.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
-    text: () => raw.join('')
-  }
-}
+import { logCapture, type LogCapture, type TapTest } from './collectors.js'
 
 type ReportingCollector = AnalyticsCollector & { stats (): DeliveryReport }
 
@@ -46,7 +24,7 @@ export async function collectorHarness<C extends ReportingCollector> (
 ): Promise<CollectorHarness<C>> {
   const sink = await startSink(sinkOptions)
   const collector = create(sink)
-  const logs = captureLog()
+  const logs = logCapture()
   collector.start(new AbortController().signal, { log: logs.log })
   let finished = false
   t.teardown(async () => {

@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import type { Logger } from '../../lib/log.js'
 import { totalDropped, type AnalyticsCollector, type AnalyticsEvent, type CollectorStats } from '../../lib/index.js'
 
 type Member = 'start' | 'collect' | 'flush' | 'close'
@@ -25,19 +27,30 @@ export function faultyCollector (name: string, member: Member, how: Misbehaviour
   return collector
 }
 
-/** Captures every pino line written, parsed. */
-export function logCapture (): { stream: Writable, lines: Array<Record<string, unknown>>, text: () => string } {
-  const chunks: string[] = []
+/** Everything a pino logger wrote: `stream` for Fastify's `logger.stream`, `log` to hand to collectors and engines. */
+export interface LogCapture {
+  stream: Writable
+  log: Logger
+  /** Raw chunks as written (one JSON line each). */
+  raw: string[]
+  /** Parsed lines, filled as they are written. */
+  lines: Array<Record<string, unknown>>
+  text: () => string
+}
+
+export function logCapture (): LogCapture {
+  const raw: string[] = []
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({
     write (chunk: Buffer, _encoding, callback) {
       const text = chunk.toString()
-      chunks.push(text)
+      raw.push(text)
       for (const line of text.split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
       callback()
     }
   })
-  return { stream, lines, text: () => chunks.join('') }
+  const log = pino({ level: 'trace' }, stream).child({ plugin: 'analytics', collector: 'test' }) as unknown as Logger
+  return { stream, log, raw, lines, text: () => raw.join('') }
 }
 
 /** The type of `t` in `test('…', async (t) => …)`. */

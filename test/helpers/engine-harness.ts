@@ -1,17 +1,14 @@
-import { Writable } from 'node:stream'
-import type { test } from 'tap'
-import { pino } from 'pino'
 import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
 import { DeliveryEngine, type DeliveryEngineOptions } from '../../lib/batch/engine.js'
 import type { DeliveryAdapter, OutgoingRequest } from '../../lib/batch/types.js'
-import type { Logger } from '../../lib/log.js'
+import { logCapture } from './collectors.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkOptions } from './sink.js'
 
 /** Items the test adapter sends: a number each, so bodies show exactly which items a request held. */
 export type Item = number
 
-/** The `t` a tap test callback receives. */
-export type TapTest = Parameters<Parameters<typeof test>[0]>[0]
+import type { TapTest } from './collectors.js'
+export type { TapTest }
 
 /** One request per batch: `{"items":[…]}` with an idempotency key, as a webhook collector would. */
 export function batchAdapter (path = '/collect'): DeliveryAdapter<Item> & { prepared: Item[][] } {
@@ -118,19 +115,6 @@ export function checkBalance (t: TapTest, harness: Harness, closed = false): voi
   if (closed) t.match(stats, { queued: 0, inFlight: 0 }, 'nothing queued or in flight after close')
 }
 
-/** A pino logger writing to memory: every line it wrote, as raw text. */
-export function memoryLogger (): { log: Logger, lines: string[], text: () => string } {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString('utf8'))
-      callback()
-    }
-  })
-  const log = pino({ level: 'trace' }, stream).child({ plugin: 'analytics', collector: 'test' })
-  return { log, lines, text: () => lines.join('') }
-}
-
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A signal that never fires. */
@@ -153,12 +137,12 @@ export async function setup (
   t: TapTest,
   engineOptions: Partial<HarnessOptions> = {},
   sinkOptions: SinkOptions = {}
-): Promise<{ sink: Sink, h: Harness, logs: ReturnType<typeof memoryLogger> }> {
+): Promise<{ sink: Sink, h: Harness, logs: ReturnType<typeof logCapture> }> {
   const sink = await startSink(sinkOptions)
   t.teardown(() => sink.close())
   const h = new Harness({ origin: sink.origin, ...engineOptions })
   t.teardown(() => h.engine.close(AbortSignal.timeout(200)))
-  const logs = memoryLogger()
+  const logs = logCapture()
   h.engine.start(never(), logs.log)
   return { sink, h, logs }
 }

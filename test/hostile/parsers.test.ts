@@ -16,7 +16,7 @@ import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { parseRetryAfter } from '../../lib/http/retry-after.js'
 import { redactPath, redactText } from '../../lib/http/redact.js'
 import { startSink } from '../helpers/sink.js'
-import { captureLog } from '../helpers/collector-harness.js'
+import { logCapture, type TapTest } from '../helpers/collectors.js'
 import { webhookBodyValidator } from '../servers/webhook-rules.js'
 import { cookieHeader, eventInput, moneyAttempt, text } from './arbitraries.js'
 
@@ -106,7 +106,7 @@ test('custom webhook headers: a value with CR, LF, a control or non-Latin-1 char
         !String((error as Error).message).includes(headerValue)
     }
     if (/[^\x20-\x7e\x80-\xff]/.test(headerValue)) return false
-    collector.start(new AbortController().signal, { log: captureLog().log })
+    collector.start(new AbortController().signal, { log: logCapture().log })
     const before = sink.requests.length
     collector.collect(createEvent(EventType.PageView, new Date()))
     await collector.flush(AbortSignal.timeout(3000))
@@ -148,7 +148,7 @@ test('Cookie: the _ga and _ga_<stream> values depend only on the first 8 KiB of 
 })
 
 /** Runs `fn` over inputs of growing size; fails only if time grows far faster than the input. */
-async function linear (t: Parameters<Parameters<typeof test>[0]>[0], what: string, make: (n: number) => string, fn: (input: string) => unknown): Promise<void> {
+async function linear (t: TapTest, what: string, make: (n: number) => string, fn: (input: string) => unknown): Promise<void> {
   const input = make(256 * 1024)
   const started = process.hrtime.bigint()
   fn(input)
@@ -192,7 +192,7 @@ test('GA4 debug mode: 60 KiB of hostile validation messages do not stall the eve
   t.ok(body.length < 64 * 1024)
   const sink = await startSink({ policy: () => ({ kind: 'respond', status: 200, body }) })
   t.teardown(() => sink.close())
-  const logs = captureLog()
+  const logs = logCapture()
   const collector = ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: 'debugSecretValue', endpoint: sink.origin, debug: true, flushIntervalMs: 1 })
   collector.start(new AbortController().signal, { log: logs.log })
   const delay = monitorEventLoopDelay({ resolution: 10 })

@@ -3,6 +3,7 @@
 // values) whose handlers hand random events, properties and revenues to the request API. Nothing
 // may throw into a handler, and nothing may reach a destination that its published rules forbid.
 import { test } from 'tap'
+import type { TapTest } from '../helpers/collectors.js'
 import fc from 'fast-check'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { addAnalyticsProperty, setAnalyticsEventName, setAnalyticsRevenue, trackAnalyticsEvent } from '../../lib/index.js'
@@ -55,7 +56,7 @@ function pathOf (raw: string): string {
   return `/r/${encodeURIComponent(wellFormed)}`
 }
 
-async function appWithActions (t: Parameters<Parameters<typeof test>[0]>[0], trustProxy: boolean | string): Promise<{ d: Destinations, runs: Map<string, Action[]> }> {
+async function appWithActions (t: TapTest, trustProxy: boolean | string): Promise<{ d: Destinations, runs: Map<string, Action[]> }> {
   const runs = new Map<string, Action[]>()
   const d = await destinations(t, { trustProxy, bodyLimit: 1024 }, (app) => {
     app.route({
@@ -175,7 +176,7 @@ test('trustProxy: true believes the leftmost X-Forwarded-For entry, so any clien
 })
 
 /** Every run's event reached every destination with the expected client IP (GA4 ip_override, Plausible X-Forwarded-For, webhook clientIP). */
-function checkClientIps (t: Parameters<Parameters<typeof test>[0]>[0], d: Destinations, expected: Map<string, string>): void {
+function checkClientIps (t: TapTest, d: Destinations, expected: Map<string, string>): void {
   const seen = { ga4: new Map<string, string>(), plausible: new Map<string, string>(), webhook: new Map<string, string>() }
   // Each run's event carries its run id as a property (URLs may be cut by a forged, long Host).
   for (const request of d.sinks.ga4.requests) {

@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import type { TapTest } from '../helpers/collectors.js'
 import { Agent } from 'undici'
 import { Transport, MAX_RESPONSE_BODY_BYTES } from '../../lib/http/transport.js'
 import { TransportError } from '../../lib/http/classify.js'
@@ -12,13 +13,13 @@ const request = (path = '/collect?api_secret=S3CRET'): OutgoingRequest => ({
   events: 1
 })
 
-async function sinkFor (t: Parameters<Parameters<typeof test>[0]>[0]): Promise<Sink> {
+async function sinkFor (t: TapTest): Promise<Sink> {
   const sink = await startSink()
   t.teardown(() => sink.close())
   return sink
 }
 
-function transportFor (t: Parameters<Parameters<typeof test>[0]>[0], origin: string, timeoutMs = 2000, connections = 2): Transport {
+function transportFor (t: TapTest, origin: string, timeoutMs = 2000, connections = 2): Transport {
   const transport = new Transport({ origin, connections, timeoutMs })
   t.teardown(() => transport.close())
   return transport
