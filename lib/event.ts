@@ -100,7 +100,7 @@ export function isEventType (value: unknown): value is EventType {
 }
 
 /** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
-export function createEvent (type: EventType, timestamp: Date): AnalyticsEvent {
+export function createEvent (type: EventType, timestamp: Date, properties?: EventProperties): AnalyticsEvent {
   return {
     type,
     eventName: '',
@@ -119,7 +119,7 @@ export function createEvent (type: EventType, timestamp: Date): AnalyticsEvent {
     referrer: '',
     durationMs: 0,
     statusCode: 0,
-    properties: Object.create(null) as EventProperties,
+    properties: properties ?? Object.create(null) as EventProperties,
     revenue: undefined
   }
 }

@@ -162,13 +162,13 @@ export class Tracker {
     if (type === null) return
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
     const durationMs = reply.elapsedTime
-    const event = createEvent(type, new Date(Date.now() - durationMs))
+    // The request's properties become the event's (no copy, no empty object made to be replaced).
+    const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
     event.durationMs = durationMs
     event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
     if (state !== null) {
-      if (state.properties !== undefined) event.properties = state.properties
       // The event owns them now: a late addProperty must not change what collectors saw.
       state.properties = undefined
       event.revenue = state.revenue
