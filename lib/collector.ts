@@ -24,6 +24,11 @@ export const DROP_REASONS: readonly DropReason[] = [
   'queueFull', 'invalid', 'rejected', 'destination', 'failed', 'shutdown', 'closed'
 ]
 
+/** A fresh set of drop counts, all zero: one place to add a reason's starting count. */
+export function emptyDropCounts (): DropCounts {
+  return { queueFull: 0, invalid: 0, rejected: 0, destination: 0, failed: 0, shutdown: 0, closed: 0 }
+}
+
 /** Σ dropped: every event counted in one of the drop reasons. */
 export function totalDropped (dropped: Partial<DropCounts>): number {
   let total = 0

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { noop } from './util.js'
 
 /** The logging surface the package needs: Fastify's logger (pino) satisfies it. */
 export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug' | 'child'>
 
-const noop = (): void => {}
 /** Used before a collector is started with the app's logger. */
 export const silentLogger: Logger = {
   info: noop,

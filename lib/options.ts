@@ -5,6 +5,7 @@ import { isEventType } from './event.js'
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
 import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
+import { errorText, MAX_TIMER_MS } from './util.js'
 
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
@@ -80,7 +81,7 @@ function optionalFunction<F> (options: Record<string, unknown>, key: string): F 
 function timeout (options: Record<string, unknown>, key: string, fallback: number): number {
   const value = options[key]
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 2_147_483_647) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_TIMER_MS) {
     throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a positive integer number of milliseconds`)
   }
   return value
@@ -96,7 +97,7 @@ function validateCollector (collector: unknown, index: number): AnalyticsCollect
     name = candidate.name
   } catch (error) {
     // A getter: say which collector, rather than let its error surface from register() unexplained.
-    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name threw: ${error instanceof Error ? error.message : String(error)}`)
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name threw: ${errorText(error)}`)
   }
   if (typeof name !== 'string' || name.length === 0) {
     throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}].name must be a non-empty string`)

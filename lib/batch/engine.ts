@@ -1,71 +1,14 @@
-import { Queue } from './queue.js'
 import { setMaxListeners } from 'node:events'
-import { DROP_REASONS, type DeliveryReport, type DropCounts, type DropReason } from '../collector.js'
-import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import type { DeliveryReport, DropReason } from '../collector.js'
+import { classifyError, redactPath, redactText, secretValues, Transport, TransportError, type HttpResponse, type OutgoingRequest } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
-import { classifyError, defaultInterpret, TransportError } from '../http/classify.js'
-import { redactPath, redactText, secretValues } from '../http/redact.js'
-import { Transport } from '../http/transport.js'
-import type { BatchingOptions, DeliveryAdapter, HttpResponse, OutgoingRequest, Verdict } from './types.js'
-
-export const DEFAULT_MAX_QUEUE_SIZE = 10_000
-export const DEFAULT_TIMEOUT_MS = 10_000
-export const DEFAULT_RETRY_BASE_DELAY_MS = 500
-export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000
-export const DEFAULT_RETRY_MAX_ATTEMPTS = 5
-// setTimeout fires at once for anything above 2^31 - 1 ms.
-const MAX_TIMER_MS = 2_147_483_647
-
-export interface DeliveryEngineOptions<T> extends BatchingOptions {
-  /** The collector's name, for logs and error messages. */
-  name: string
-  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. */
-  origin: string
-  adapter: DeliveryAdapter<T>
-  /** The collector's own defaults for what the user did not set. */
-  defaults: { maxBatchSize: number, flushIntervalMs: number, concurrency: number }
-}
-
-/** Every option after validation and defaults. */
-interface Settings {
-  name: string
-  origin: string
-  maxQueueSize: number
-  maxBatchSize: number
-  flushIntervalMs: number
-  concurrency: number
-  timeoutMs: number
-  baseDelayMs: number
-  maxDelayMs: number
-  maxAttempts: number
-}
-
-/** A run of items taken from the queue together; flush() waits for batches by their first item. */
-interface Batch {
-  /** Sequence number of the batch's first item (items are numbered as they enter the queue). */
-  firstSeq: number
-  /** Requests of this batch not yet settled. */
-  open: number
-}
-
-/** One OutgoingRequest through its attempts. The same `request` object is sent on every attempt. */
-class Delivery {
-  readonly request: OutgoingRequest
-  /** Events this request accounts for (the adapter's count, clamped to the batch). */
-  readonly events: number
-  readonly batch: Batch
-  attempt = 0
-  settled = false
-  /** An attempt failed and the request is not settled yet: the engine sends nothing new meanwhile. */
-  troubled = false
-  timer: NodeJS.Timeout | undefined = undefined
-
-  constructor (request: OutgoingRequest, events: number, batch: Batch) {
-    this.request = request
-    this.events = events
-    this.batch = batch
-  }
-}
+import { errorText, noop } from '../util.js'
+import { Ledger } from './ledger.js'
+import { Queue } from './queue.js'
+import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
+import type { DeliveryAdapter, Verdict } from './types.js'
+import { defaultInterpret } from './verdict.js'
+import { clampCount, Delivery, isOutgoingRequest, type Batch } from './delivery.js'
 
 interface FlushWaiter {
   /** Resolved once every item numbered below this has been delivered or dropped. */
@@ -100,11 +43,7 @@ export class DeliveryEngine<T> {
   /** Partial batches are sent at once until `#taken` reaches this (a flush is waiting). */
   #forceUntil = 0
 
-  #received = 0
-  #delivered = 0
-  #retries = 0
-  #inFlight = 0
-  readonly #dropped: DropCounts = { queueFull: 0, invalid: 0, rejected: 0, destination: 0, failed: 0, shutdown: 0, closed: 0 }
+  readonly #ledger = new Ledger()
   #queueFullUnlogged = 0
 
   /** Prepared requests not started yet, requests not settled, and batches with unsettled requests. */
@@ -144,18 +83,18 @@ export class DeliveryEngine<T> {
 
   /** Queues one item. Synchronous, O(1), no I/O, never throws: a refused item is counted. */
   enqueue (item: T): void {
-    this.#received++
     if (this.#closed) {
-      this.#dropped.closed++
+      this.#ledger.refuse('closed')
       return
     }
     const queue = this.#queue
     if (queue.length >= this.#settings.maxQueueSize) {
-      this.#dropped.queueFull++
+      this.#ledger.refuse('queueFull')
       this.#queueFullUnlogged++
       this.#schedule()
       return
     }
+    this.#ledger.receive()
     queue.push(item)
     this.#seq++
     // The first item not yet due starts the interval: it is the oldest of those waiting for it.
@@ -165,10 +104,7 @@ export class DeliveryEngine<T> {
 
   /** Counts items the collector refused before queueing (e.g. `invalid`) as received and dropped. */
   drop (reason: DropReason, count = 1): void {
-    if (!Number.isSafeInteger(count) || count <= 0) return
-    const key: DropReason = DROP_REASONS.includes(reason) ? reason : 'invalid'
-    this.#received += count
-    this.#dropped[key] += count
+    this.#ledger.refuse(reason, count)
   }
 
   /**
@@ -222,13 +158,7 @@ export class DeliveryEngine<T> {
   }
 
   stats (): DeliveryReport {
-    return {
-      delivered: this.#delivered,
-      dropped: { ...this.#dropped },
-      retries: this.#retries,
-      queued: this.#queue.length,
-      inFlight: this.#inFlight
-    }
+    return this.#ledger.report(this.#queue.length)
   }
 
   async #close (signal: AbortSignal): Promise<void> {
@@ -248,6 +178,10 @@ export class DeliveryEngine<T> {
     }
     if (!this.#isIdle()) this.#abandon()
     this.#end()
+    const balance = this.#ledger.balance(this.#queue.length)
+    if (balance !== 0) {
+      this.#log.error('internal', { balance, ...this.stats() }, `${this.name}: delivery accounting does not balance (a bug: please report it)`)
+    }
     await this.#transport?.close(signal)
   }
 
@@ -329,7 +263,7 @@ export class DeliveryEngine<T> {
     const batch: Batch = { firstSeq: this.#taken, open: 0 }
     this.#taken += size
     this.#due = Math.max(0, this.#due - size)
-    this.#inFlight += size
+    this.#ledger.take(size)
 
     let requests: unknown
     let invalid: number
@@ -338,8 +272,7 @@ export class DeliveryEngine<T> {
       requests = prepared?.requests
       invalid = clampCount(prepared?.invalid, size)
     } catch (error) {
-      this.#inFlight -= size
-      this.#dropped.failed += size
+      this.#ledger.settle(0, 'failed', size)
       this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
       this.#checkWaiters()
       return
@@ -356,14 +289,12 @@ export class DeliveryEngine<T> {
       }
     }
     if (invalid > 0) {
-      this.#inFlight -= invalid
-      this.#dropped.invalid += invalid
+      this.#ledger.settle(0, 'invalid', invalid)
       this.#log.warn('invalid', { events: invalid }, `${this.name}: events cannot be sent, dropped`)
     }
     if (remaining > 0) {
       // The adapter accounted for fewer events than it was given: count them rather than lose them.
-      this.#inFlight -= remaining
-      this.#dropped.failed += remaining
+      this.#ledger.settle(0, 'failed', remaining)
       this.#log.error('adapter', { events: remaining }, `${this.name}: the encoder accounted for fewer events than it was given`)
     }
     if (deliveries.length === 0) {
@@ -380,7 +311,7 @@ export class DeliveryEngine<T> {
 
   #attempt (delivery: Delivery): void {
     delivery.attempt++
-    if (delivery.attempt > 1) this.#retries++
+    if (delivery.attempt > 1) this.#ledger.retries++
     this.#active++
     this.#run(delivery).catch((error: unknown) => {
       // Only a bug in the engine itself can land here (adapter errors are caught where they happen).
@@ -423,8 +354,8 @@ export class DeliveryEngine<T> {
       case 'delivered': {
         const destination = clampCount(verdict.destinationDropped, events)
         const rejected = clampCount(verdict.rejected, events - destination)
+        if (rejected > 0) this.#ledger.settle(0, 'rejected', rejected)
         this.#settle(delivery, events - destination - rejected, 'destination', destination)
-        if (rejected > 0) this.#dropped.rejected += rejected
         if (destination > 0 || rejected > 0) {
           this.#log.warn(destination > 0 ? 'destination' : 'rejected', this.#fields(delivery, {
             statusCode: response.statusCode, destinationDropped: destination, rejected, detail: verdict.detail
@@ -496,9 +427,7 @@ export class DeliveryEngine<T> {
     if (delivery.timer !== undefined) clearTimeout(delivery.timer)
     if (delivery.troubled) this.#troubled--
     this.#live.delete(delivery)
-    this.#inFlight -= delivery.events
-    this.#delivered += delivered
-    this.#dropped[reason] += dropped
+    this.#ledger.settle(delivered, reason, dropped)
     const batch = delivery.batch
     if (--batch.open === 0) {
       this.#batches.delete(batch)
@@ -527,12 +456,10 @@ export class DeliveryEngine<T> {
 
   /** At the shutdown deadline: whatever is queued or in flight is counted `shutdown`, requests aborted. */
   #abandon (): void {
-    const count = this.#queue.length + this.#inFlight
-    this.#dropped.shutdown += count
+    const count = this.#ledger.abandon(this.#queue.length)
     this.#queue.clear()
     this.#due = 0
     this.#taken = this.#seq
-    this.#inFlight = 0
     for (const delivery of this.#live) {
       delivery.settled = true
       if (delivery.timer !== undefined) clearTimeout(delivery.timer)
@@ -601,99 +528,4 @@ function onAbort (signal: AbortSignal | undefined, listener: () => void): () => 
   if (signal === undefined || signal === null || typeof signal.addEventListener !== 'function') return noop
   signal.addEventListener('abort', listener, { once: true })
   return () => signal.removeEventListener('abort', listener)
-}
-
-const noop = (): void => {}
-
-function clampCount (value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return 0
-  return Math.min(Math.floor(value), max)
-}
-
-function isOutgoingRequest (value: unknown): value is OutgoingRequest {
-  if (typeof value !== 'object' || value === null) return false
-  const { path, headers, body } = value as Partial<OutgoingRequest>
-  return typeof path === 'string' &&
-    (typeof headers === 'object' && headers !== null) &&
-    (typeof body === 'string' || body instanceof Uint8Array)
-}
-
-function errorText (error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-}
-
-// ---- option validation ---------------------------------------------------------------------
-
-function invalid (message: string): Error {
-  return new FST_ANALYTICS_INVALID_OPTION(message)
-}
-
-function integer (name: string, value: unknown, min: number, fallback: number | undefined, where: string): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw invalid(`${where}${name} is required`)
-    return fallback
-  }
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
-    const shown = typeof value === 'number' ? String(value) : typeof value
-    throw invalid(`${where}${name} must be an integer from ${min} to ${MAX_TIMER_MS} (got ${shown})`)
-  }
-  return value
-}
-
-function checkOrigin (value: unknown, where: string): string {
-  if (typeof value !== 'string') throw invalid(`${where}origin must be a string like "https://host[:port]"`)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw invalid(`${where}origin must be an absolute URL like "https://host[:port]" (got "${redactText(value, [], 100)}")`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(`${where}origin must use http or https (got "${url.protocol}")`)
-  }
-  // Credentials belong in headers the adapter builds, never in the origin (they would be logged).
-  if (url.username !== '' || url.password !== '') throw invalid(`${where}origin must not contain credentials`)
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    throw invalid(`${where}origin must be scheme://host[:port] with no path, query or fragment (got "${redactPath(value)}")`)
-  }
-  return url.origin
-}
-
-/** Validates and completes the options; pure, so a bad option fails before any timer or socket exists. */
-function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings {
-  if (typeof options !== 'object' || options === null) throw invalid('delivery engine options must be an object')
-  const name = options.name
-  if (typeof name !== 'string' || name === '') throw invalid('delivery engine name must be a non-empty string')
-  const where = `${name}: `
-  const origin = checkOrigin(options.origin, where)
-  const adapter = options.adapter
-  if (typeof adapter !== 'object' || adapter === null || typeof adapter.prepare !== 'function') {
-    throw invalid(`${where}adapter must be an object with a prepare(items) method`)
-  }
-  if (adapter.interpret !== undefined && typeof adapter.interpret !== 'function') {
-    throw invalid(`${where}adapter.interpret must be a function`)
-  }
-  const defaults = options.defaults
-  if (typeof defaults !== 'object' || defaults === null) throw invalid(`${where}defaults must be an object`)
-  const dispatcher = options.dispatcher
-  if (dispatcher !== undefined && (typeof dispatcher !== 'object' || dispatcher === null || typeof dispatcher.request !== 'function')) {
-    throw invalid(`${where}dispatcher must be an undici Dispatcher`)
-  }
-  const retry = options.retry === undefined ? {} : options.retry
-  if (typeof retry !== 'object' || retry === null) throw invalid(`${where}retry must be an object`)
-
-  const baseDelayMs = integer('retry.baseDelayMs', retry.baseDelayMs, 0, DEFAULT_RETRY_BASE_DELAY_MS, where)
-  const maxDelayMs = integer('retry.maxDelayMs', retry.maxDelayMs, 0, DEFAULT_RETRY_MAX_DELAY_MS, where)
-  return {
-    name,
-    origin,
-    maxQueueSize: integer('maxQueueSize', options.maxQueueSize, 1, DEFAULT_MAX_QUEUE_SIZE, where),
-    maxBatchSize: integer('maxBatchSize', options.maxBatchSize, 1, integer('defaults.maxBatchSize', defaults.maxBatchSize, 1, undefined, where), where),
-    flushIntervalMs: integer('flushIntervalMs', options.flushIntervalMs, 1, integer('defaults.flushIntervalMs', defaults.flushIntervalMs, 1, undefined, where), where),
-    concurrency: integer('concurrency', options.concurrency, 1, integer('defaults.concurrency', defaults.concurrency, 1, undefined, where), where),
-    timeoutMs: integer('timeoutMs', options.timeoutMs, 1, DEFAULT_TIMEOUT_MS, where),
-    baseDelayMs,
-    maxDelayMs,
-    maxAttempts: integer('retry.maxAttempts', retry.maxAttempts, 1, DEFAULT_RETRY_MAX_ATTEMPTS, where)
-  }
 }

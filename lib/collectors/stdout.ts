@@ -2,6 +2,7 @@ import pino, { type DestinationStream, type Level } from 'pino'
 import type { AnalyticsCollector } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { MAX_TIMER_MS } from '../util.js'
 
 export interface StdoutCollectorOptions {
   /**
@@ -48,7 +49,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     throw new FST_ANALYTICS_INVALID_OPTION(`stdoutCollector bufferBytes must be an integer from 0 to ${MAX_BUFFER_BYTES}`)
   }
   const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
-  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs <= 0 || flushIntervalMs > 2_147_483_647) {
+  if (!Number.isInteger(flushIntervalMs) || flushIntervalMs <= 0 || flushIntervalMs > MAX_TIMER_MS) {
     throw new FST_ANALYTICS_INVALID_OPTION('stdoutCollector flushIntervalMs must be a positive integer number of milliseconds')
   }
   const destination = options.destination ?? 1

@@ -1,5 +1,4 @@
-import type { HttpResponse, Verdict } from '../batch/types.js'
-import { parseRetryAfter } from './retry-after.js'
+import { errorText } from '../util.js'
 import { redactText } from './redact.js'
 
 /**
@@ -47,7 +46,7 @@ export interface FailureContext {
 export function classifyError (error: unknown, context: FailureContext): TransportError {
   if (error instanceof TransportError) return error
   const code = errorCode(error)
-  const message = redactText(errorMessage(error), context.secrets, 200)
+  const message = redactText(errorText(error), context.secrets, 200)
   if (context.aborted) return new TransportError('aborted', code ?? 'ABORT_ERR', `request aborted: ${message}`)
   if (context.deadline) return new TransportError('timeout', 'ATTEMPT_TIMEOUT', 'attempt deadline reached')
   if (code !== undefined && TIMEOUT_CODES.has(code)) return new TransportError('timeout', code, message)
@@ -64,31 +63,4 @@ function errorCode (error: unknown): string | undefined {
   // Happy-eyeballs connects fail with an AggregateError of one error per address.
   if (Array.isArray(errors) && errors.length > 0) return errorCode(errors[0])
   return errorCode(cause)
-}
-
-function errorMessage (error: unknown): string {
-  if (error instanceof Error) return error.message
-  return String(error)
-}
-
-/** Statuses worth another attempt: the request may succeed unchanged later. */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
-
-/** Characters of a response body quoted in a rejection's detail. */
-export const DETAIL_BODY_CHARS = 200
-
-/**
- * The default reading of a response: 2xx delivered; 408, 429, 500, 502, 503 and 504 retried
- * (honouring Retry-After); anything else rejected with the status and the start of the body.
- */
-export function defaultInterpret (response: HttpResponse): Verdict {
-  const status = response.statusCode
-  if (status >= 200 && status < 300) return { outcome: 'delivered' }
-  if (RETRY_STATUSES.has(status)) {
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now())
-    const detail = `HTTP ${status}`
-    return retryAfterMs === undefined ? { outcome: 'retry', detail } : { outcome: 'retry', retryAfterMs, detail }
-  }
-  const body = response.body.slice(0, DETAIL_BODY_CHARS).trim()
-  return { outcome: 'rejected', detail: body === '' ? `HTTP ${status}` : `HTTP ${status}: ${body}` }
 }

@@ -1,7 +1,8 @@
 import { Pool, type Dispatcher } from 'undici'
-import type { HttpResponse, OutgoingRequest } from '../batch/types.js'
+import { noop } from '../util.js'
 import { classifyError, TransportError } from './classify.js'
 import { secretValues } from './redact.js'
+import type { HttpResponse, OutgoingRequest } from './types.js'
 
 /** Response bytes kept for the collector to read; the rest is read and discarded. */
 export const MAX_RESPONSE_BODY_BYTES = 64 * 1024
@@ -124,8 +125,6 @@ export class Transport {
     }
   }
 }
-
-const noop = (): void => {}
 
 /**
  * Reads a response body as text, keeping the first 64 KiB. The rest is drained so the socket goes

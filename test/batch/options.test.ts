@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { DeliveryEngine, type DeliveryEngineOptions } from '../../lib/batch/engine.js'
+import { DeliveryEngine } from '../../lib/batch/engine.js'
+import type { DeliveryEngineOptions } from '../../lib/batch/settings.js'
 import * as batch from '../../lib/batch/index.js'
 import * as http from '../../lib/http/index.js'
 import { batchAdapter, checkBalance, Harness, never, sleep, type Item } from '../helpers/engine-harness.js'
@@ -91,7 +92,9 @@ test('the barrels export the API', async (t) => {
   t.equal(batch.DEFAULT_MAX_QUEUE_SIZE, 10_000)
   t.equal(batch.DEFAULT_TIMEOUT_MS, 10_000)
   t.same([batch.DEFAULT_RETRY_BASE_DELAY_MS, batch.DEFAULT_RETRY_MAX_DELAY_MS, batch.DEFAULT_RETRY_MAX_ATTEMPTS], [500, 30_000, 5])
-  for (const name of ['Transport', 'TransportError', 'classifyError', 'defaultInterpret', 'parseRetryAfter', 'redactPath', 'redactText', 'secretValues', 'isSecretName']) {
+  for (const name of ['defaultInterpret', 'parseRetryAfter', 'redactPath']) t.type((batch as Record<string, unknown>)[name], 'function', name)
+  t.equal((http as Record<string, unknown>).defaultInterpret, undefined, 'the verdict logic lives in lib/batch, not lib/http')
+  for (const name of ['Transport', 'TransportError', 'classifyError', 'parseRetryAfter', 'redactPath', 'redactText', 'secretValues', 'isSecretName', 'parseHttpUrl']) {
     t.type((http as Record<string, unknown>)[name], 'function', name)
   }
 })

@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { DeliveryEngine, type DeliveryEngineOptions } from '../../lib/batch/engine.js'
+import { DeliveryEngine } from '../../lib/batch/engine.js'
+import type { DeliveryEngineOptions } from '../../lib/batch/settings.js'
 import type { OutgoingRequest } from '../../lib/batch/types.js'
 import { redactPath } from '../../lib/http/redact.js'
 import { startSink } from '../helpers/sink.js'

@@ -7,7 +7,7 @@ import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOpt
 import { plausibleName, plausibleProps } from '../../lib/collectors/plausible/payload.js'
 import { interpretPlausibleResponse } from '../../lib/collectors/plausible/response.js'
 import { sanitizeHeaderValue, truncateUtf8 } from '../../lib/collectors/text.js'
-import { defaultInterpret } from '../../lib/http/index.js'
+import { defaultInterpret } from '../../lib/batch/verdict.js'
 import type { Sink, SinkPolicy } from '../helpers/sink.js'
 import { collectorHarness, type CollectorHarness } from '../helpers/collector-harness.js'
 import { plausibleRules } from '../servers/plausible-rules.js'

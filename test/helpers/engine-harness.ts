@@ -1,5 +1,6 @@
 import { DROP_REASONS, type DeliveryReport } from '../../lib/collector.js'
-import { DeliveryEngine, type DeliveryEngineOptions } from '../../lib/batch/engine.js'
+import { DeliveryEngine } from '../../lib/batch/engine.js'
+import type { DeliveryEngineOptions } from '../../lib/batch/settings.js'
 import type { DeliveryAdapter, OutgoingRequest } from '../../lib/batch/types.js'
 import { logCapture } from './collectors.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkOptions } from './sink.js'

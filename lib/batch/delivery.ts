@@ -1,0 +1,43 @@
+import type { OutgoingRequest } from '../http/index.js'
+
+/** A run of items taken from the queue together; flush() waits for batches by their first item. */
+export interface Batch {
+  /** Sequence number of the batch's first item (items are numbered as they enter the queue). */
+  firstSeq: number
+  /** Requests of this batch not yet settled. */
+  open: number
+}
+
+/** One OutgoingRequest through its attempts. The same `request` object is sent on every attempt. */
+export class Delivery {
+  readonly request: OutgoingRequest
+  /** Events this request accounts for (the adapter's count, clamped to the batch). */
+  readonly events: number
+  readonly batch: Batch
+  attempt = 0
+  settled = false
+  /** An attempt failed and the request is not settled yet: the engine sends nothing new meanwhile. */
+  troubled = false
+  timer: NodeJS.Timeout | undefined = undefined
+
+  constructor (request: OutgoingRequest, events: number, batch: Batch) {
+    this.request = request
+    this.events = events
+    this.batch = batch
+  }
+}
+
+/** A count an adapter reported, made safe: a non-negative integer no larger than `max`. */
+export function clampCount (value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return 0
+  return Math.min(Math.floor(value), max)
+}
+
+/** Whether an adapter's output is a request the transport can send (anything else is counted, not sent). */
+export function isOutgoingRequest (value: unknown): value is OutgoingRequest {
+  if (typeof value !== 'object' || value === null) return false
+  const { path, headers, body } = value as Partial<OutgoingRequest>
+  return typeof path === 'string' &&
+    (typeof headers === 'object' && headers !== null) &&
+    (typeof body === 'string' || body instanceof Uint8Array)
+}

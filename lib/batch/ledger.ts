@@ -1,0 +1,62 @@
+import { DROP_REASONS, emptyDropCounts, totalDropped, type DeliveryReport, type DropReason } from '../collector.js'
+
+/**
+ * The delivery engine's accounting, in one owner. Every item the engine is given is `received`
+ * once and, at any moment, is in exactly one place: received = delivered + Σ dropped + queued +
+ * inFlight. The queue's length is the engine's, so `balance(queued)` takes it as an argument.
+ */
+export class Ledger {
+  received = 0
+  delivered = 0
+  retries = 0
+  /** Events taken from the queue whose requests are not settled yet. */
+  inFlight = 0
+  readonly dropped = emptyDropCounts()
+
+  /** An item the engine was given, whether it queues or drops it. */
+  receive (): void {
+    this.received++
+  }
+
+  /** Items refused before the queue (`invalid`, `closed`, `queueFull`…): received and dropped at once. */
+  refuse (reason: DropReason, count = 1): void {
+    if (!Number.isSafeInteger(count) || count <= 0) return
+    this.received += count
+    this.dropped[DROP_REASONS.includes(reason) ? reason : 'invalid'] += count
+  }
+
+  /** Events that left the queue for a request. */
+  take (count: number): void {
+    this.inFlight += count
+  }
+
+  /** Events that left flight: `delivered` of them delivered, `dropped` of them dropped for `reason`. */
+  settle (delivered: number, reason: DropReason, dropped: number): void {
+    this.inFlight -= delivered + dropped
+    this.delivered += delivered
+    this.dropped[reason] += dropped
+  }
+
+  /** At the shutdown deadline: the queued and in-flight events become `shutdown`. Returns how many. */
+  abandon (queued: number): number {
+    const count = queued + this.inFlight
+    this.dropped.shutdown += count
+    this.inFlight = 0
+    return count
+  }
+
+  /** received − (delivered + Σ dropped + queued + inFlight): zero unless the engine lost or doubled an event. */
+  balance (queued: number): number {
+    return this.received - (this.delivered + totalDropped(this.dropped) + queued + this.inFlight)
+  }
+
+  report (queued: number): DeliveryReport {
+    return {
+      delivered: this.delivered,
+      dropped: { ...this.dropped },
+      retries: this.retries,
+      queued,
+      inFlight: this.inFlight
+    }
+  }
+}

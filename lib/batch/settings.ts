@@ -1,0 +1,124 @@
+import type { Dispatcher } from 'undici'
+import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { parseHttpUrl } from '../http/index.js'
+import { MAX_TIMER_MS } from '../util.js'
+import type { DeliveryAdapter } from './types.js'
+
+export const DEFAULT_MAX_QUEUE_SIZE = 10_000
+export const DEFAULT_TIMEOUT_MS = 10_000
+export const DEFAULT_RETRY_BASE_DELAY_MS = 500
+export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000
+export const DEFAULT_RETRY_MAX_ATTEMPTS = 5
+
+/** Retry with exponential backoff and full jitter. */
+export interface RetryOptions {
+  /** First backoff ceiling, in ms. Default {@link DEFAULT_RETRY_BASE_DELAY_MS}. */
+  baseDelayMs?: number
+  /** Largest wait, also the cap on a server's Retry-After, in ms. Default {@link DEFAULT_RETRY_MAX_DELAY_MS}. */
+  maxDelayMs?: number
+  /** Attempts per request, the first included. Default {@link DEFAULT_RETRY_MAX_ATTEMPTS}. */
+  maxAttempts?: number
+}
+
+/** Options every HTTP collector accepts (`...batching` in the collectors' option lists). */
+export interface BatchingOptions {
+  /** Events waiting to be sent; when full, new events are dropped and counted (`queueFull`). Default {@link DEFAULT_MAX_QUEUE_SIZE}. */
+  maxQueueSize?: number
+  /** Events per batch handed to the collector's encoder. Default: per collector. */
+  maxBatchSize?: number
+  /** A partial batch is sent after this long. Default: per collector. */
+  flushIntervalMs?: number
+  /** HTTP requests in flight at once (and pool connections). Default: per collector. */
+  concurrency?: number
+  /** Per-attempt timeout (connect, headers, body), in ms. Default {@link DEFAULT_TIMEOUT_MS}. */
+  timeoutMs?: number
+  retry?: RetryOptions
+  /** An undici dispatcher to send through (a ProxyAgent, say). Default: a keep-alive Pool per collector. */
+  dispatcher?: Dispatcher
+}
+
+/** The defaults a collector sets for the batching options that have none of their own. */
+export interface CollectorDefaults {
+  maxBatchSize: number
+  flushIntervalMs: number
+  concurrency: number
+}
+
+export interface DeliveryEngineOptions<T> extends BatchingOptions {
+  /** The collector's name, for logs and error messages. */
+  name: string
+  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. */
+  origin: string
+  adapter: DeliveryAdapter<T>
+  /** The collector's own defaults for what the user did not set. */
+  defaults: CollectorDefaults
+}
+
+/** Every option after validation and defaults. */
+export interface Settings {
+  name: string
+  origin: string
+  maxQueueSize: number
+  maxBatchSize: number
+  flushIntervalMs: number
+  concurrency: number
+  timeoutMs: number
+  baseDelayMs: number
+  maxDelayMs: number
+  maxAttempts: number
+}
+
+function invalid (message: string): Error {
+  return new FST_ANALYTICS_INVALID_OPTION(message)
+}
+
+function integer (name: string, value: unknown, min: number, fallback: number | undefined, where: string): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw invalid(`${where}${name} is required`)
+    return fallback
+  }
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
+    const shown = typeof value === 'number' ? String(value) : typeof value
+    throw invalid(`${where}${name} must be an integer from ${min} to ${MAX_TIMER_MS} (got ${shown})`)
+  }
+  return value
+}
+
+/** Validates and completes the options; pure, so a bad option fails before any timer or socket exists. */
+export function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings {
+  if (typeof options !== 'object' || options === null) throw invalid('delivery engine options must be an object')
+  const name = options.name
+  if (typeof name !== 'string' || name === '') throw invalid('delivery engine name must be a non-empty string')
+  const where = `${name}: `
+  const origin = parseHttpUrl(options.origin, 'origin', 'origin', (message) => invalid(where + message)).origin
+  const adapter = options.adapter
+  if (typeof adapter !== 'object' || adapter === null || typeof adapter.prepare !== 'function') {
+    throw invalid(`${where}adapter must be an object with a prepare(items) method`)
+  }
+  if (adapter.interpret !== undefined && typeof adapter.interpret !== 'function') {
+    throw invalid(`${where}adapter.interpret must be a function`)
+  }
+  const defaults = options.defaults
+  if (typeof defaults !== 'object' || defaults === null) throw invalid(`${where}defaults must be an object`)
+  const dispatcher = options.dispatcher
+  if (dispatcher !== undefined && (typeof dispatcher !== 'object' || dispatcher === null || typeof dispatcher.request !== 'function')) {
+    throw invalid(`${where}dispatcher must be an undici Dispatcher`)
+  }
+  const retry = options.retry === undefined ? {} : options.retry
+  if (typeof retry !== 'object' || retry === null) throw invalid(`${where}retry must be an object`)
+
+  const baseDelayMs = integer('retry.baseDelayMs', retry.baseDelayMs, 0, DEFAULT_RETRY_BASE_DELAY_MS, where)
+  const maxDelayMs = integer('retry.maxDelayMs', retry.maxDelayMs, 0, DEFAULT_RETRY_MAX_DELAY_MS, where)
+  return {
+    name,
+    origin,
+    maxQueueSize: integer('maxQueueSize', options.maxQueueSize, 1, DEFAULT_MAX_QUEUE_SIZE, where),
+    maxBatchSize: integer('maxBatchSize', options.maxBatchSize, 1, integer('defaults.maxBatchSize', defaults.maxBatchSize, 1, undefined, where), where),
+    flushIntervalMs: integer('flushIntervalMs', options.flushIntervalMs, 1, integer('defaults.flushIntervalMs', defaults.flushIntervalMs, 1, undefined, where), where),
+    concurrency: integer('concurrency', options.concurrency, 1, integer('defaults.concurrency', defaults.concurrency, 1, undefined, where), where),
+    timeoutMs: integer('timeoutMs', options.timeoutMs, 1, DEFAULT_TIMEOUT_MS, where),
+    baseDelayMs,
+    maxDelayMs,
+    maxAttempts: integer('retry.maxAttempts', retry.maxAttempts, 1, DEFAULT_RETRY_MAX_ATTEMPTS, where)
+  }
+}
