@@ -1,23 +1,40 @@
 import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
-import type { DeliveryEngine } from '../batch/engine.js'
-import type { RateLimitedLog } from '../log.js'
+import { DeliveryEngine } from '../batch/engine.js'
+import type { BatchingOptions, CollectorDefaults, DeliveryAdapter } from '../batch/types.js'
+import { RateLimitedLog, silentLogger } from '../log.js'
+
+/** What every HTTP collector's normalised options hand to the delivery engine. */
+export interface EngineWiring {
+  name: string
+  /** `scheme://host[:port]`. */
+  origin: string
+  /** Only the batching options (see `pickBatchingOptions`): the engine never holds a secret option. */
+  batching: BatchingOptions
+  /** The collector's defaults for what the user did not set. */
+  defaults: CollectorDefaults
+}
 
 /**
- * What every collector built on the delivery engine shares: the lifecycle members delegate to the
- * engine, `stats()` reports the engine's accounting, and refused events are counted and logged.
- * Subclasses write `collect` (the snapshot of an event) and nothing else.
+ * What every collector built on the delivery engine shares: the engine is built here, the
+ * lifecycle members delegate to it, `stats()` reports its accounting, and refused events are
+ * counted and logged. Subclasses write `collect` (the snapshot of an event) and nothing else.
  */
 export abstract class EngineCollector<T> implements AnalyticsCollector {
   readonly name: string
   readonly #engine: DeliveryEngine<T>
-  readonly #log: RateLimitedLog
+  readonly #log = new RateLimitedLog(silentLogger)
 
-  /** `log` is shared with the adapter, so lines it writes go to the app's logger once started. */
-  constructor (name: string, engine: DeliveryEngine<T>, log: RateLimitedLog) {
-    this.name = name
-    this.#engine = engine
-    this.#log = log
+  /** `adapter` gets the collector's log, so lines the adapter writes go to the app's logger once started. */
+  constructor (wiring: EngineWiring, adapter: (log: RateLimitedLog) => DeliveryAdapter<T>) {
+    this.name = wiring.name
+    this.#engine = new DeliveryEngine<T>({
+      ...wiring.batching,
+      name: wiring.name,
+      origin: wiring.origin,
+      adapter: adapter(this.#log),
+      defaults: wiring.defaults
+    })
   }
 
   abstract collect (event: Readonly<AnalyticsEvent>): void

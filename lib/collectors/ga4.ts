@@ -1,14 +1,16 @@
 import { isIP } from 'node:net'
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
-import { DeliveryEngine } from '../batch/engine.js'
-import { defaultInterpret, redactText, secretValues } from '../http/index.js'
-import { RateLimitedLog, silentLogger } from '../log.js'
+import { defaultInterpret } from '../batch/verdict.js'
+import { secretValues } from '../http/index.js'
+import type { RateLimitedLog } from '../log.js'
+import { errorText } from '../util.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
-import { GA4_DEFAULTS, collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
+import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
 import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { interpretGa4DebugResponse } from './ga4/response.js'
 import { SessionTracker } from './ga4/session.js'
 
 export type { Ga4CollectorOptions } from './ga4/options.js'
@@ -16,15 +18,7 @@ export { GA4_DEFAULTS } from './ga4/options.js'
 
 /** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
 const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
-/** Validation messages logged per debug response. */
-const MAX_LOGGED_VALIDATION_MESSAGES = 25
 const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
-
-interface ValidationMessage {
-  fieldPath?: unknown
-  description?: unknown
-  validationCode?: unknown
-}
 
 /** Encodes batches; the path (with the secret) lives here, in a private field, and nowhere else. */
 class Ga4Adapter implements DeliveryAdapter<Ga4Item> {
@@ -39,10 +33,7 @@ class Ga4Adapter implements DeliveryAdapter<Ga4Item> {
   }
 }
 
-/**
- * The validation server answers 200 whatever the payload: the verdict is in the body's
- * `validationMessages`. Any message means GA would not have processed the request as sent.
- */
+/** Debug mode: the same requests to `/debug/mp/collect`, read by `interpretGa4DebugResponse`. */
 class Ga4DebugAdapter extends Ga4Adapter {
   readonly #log: RateLimitedLog
   readonly #secrets: readonly string[]
@@ -54,34 +45,7 @@ class Ga4DebugAdapter extends Ga4Adapter {
   }
 
   interpret (response: HttpResponse, request: OutgoingRequest): Verdict {
-    const status = response.statusCode
-    if (status < 200 || status >= 300) return defaultInterpret(response)
-    let messages: unknown
-    try {
-      messages = (JSON.parse(response.body) as { validationMessages?: unknown } | null)?.validationMessages
-    } catch {
-      this.#log.warn('debug-body', { statusCode: status }, 'GA4 validation server answered without a JSON body')
-      return { outcome: 'delivered' }
-    }
-    if (!Array.isArray(messages) || messages.length === 0) return { outcome: 'delivered' }
-    // Every message is logged (not rate-limited): debug mode exists to show them.
-    for (const message of messages.slice(0, MAX_LOGGED_VALIDATION_MESSAGES) as ValidationMessage[]) {
-      this.#log.log.warn({
-        validationCode: this.#text(message?.validationCode),
-        fieldPath: this.#text(message?.fieldPath),
-        description: this.#text(message?.description)
-      }, 'GA4 validation message')
-    }
-    const first = messages[0] as ValidationMessage | null
-    return {
-      outcome: 'delivered',
-      rejected: request.events,
-      detail: `GA4 validation server reported ${messages.length} message(s): ${this.#text(first?.description)}`
-    }
-  }
-
-  #text (value: unknown): string {
-    return typeof value === 'string' ? redactText(value, this.#secrets, 300) : ''
+    return interpretGa4DebugResponse(response, request, this.#log, this.#secrets, defaultInterpret)
   }
 }
 
@@ -98,15 +62,8 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
-    const log = new RateLimitedLog(silentLogger)
     const path = collectPath(normalized.measurementId, normalized.apiSecret, normalized.debug)
-    super(normalized.name, new DeliveryEngine<Ga4Item>({
-      ...normalized.batching,
-      name: normalized.name,
-      origin: normalized.origin,
-      adapter: normalized.debug ? new Ga4DebugAdapter(path, log) : new Ga4Adapter(path),
-      defaults: GA4_DEFAULTS
-    }), log)
+    super(normalized, (log) => normalized.debug ? new Ga4DebugAdapter(path, log) : new Ga4Adapter(path))
     this.#hasher = new ClientIdHasher(normalized.apiSecret)
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
     this.#ipOverride = normalized.ipOverride
@@ -146,7 +103,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     try {
       id = pick(event)
     } catch (error) {
-      this.log.warn('client-id', { error: error instanceof Error ? error.message : String(error) }, 'GA4 clientId option threw; using the default client id')
+      this.log.warn('client-id', { error: errorText(error) }, 'GA4 clientId option threw; using the default client id')
       return undefined
     }
     if (id === undefined) return undefined

@@ -1,13 +1,8 @@
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
-import { DeliveryEngine } from '../batch/engine.js'
-import { defaultInterpret } from '../http/index.js'
-import { RateLimitedLog, silentLogger } from '../log.js'
+import { defaultInterpret } from '../batch/verdict.js'
 import { EngineCollector } from './engine-collector.js'
-import {
-  DEFAULT_PLAUSIBLE_BATCH_SIZE, DEFAULT_PLAUSIBLE_CONCURRENCY, DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
-  normalizePlausibleOptions, type PlausibleCollectorOptions
-} from './plausible/options.js'
+import { normalizePlausibleOptions, type PlausibleCollectorOptions } from './plausible/options.js'
 import { plausibleRequest } from './plausible/payload.js'
 import { interpretPlausibleResponse } from './plausible/response.js'
 
@@ -36,18 +31,7 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
-    const engine = new DeliveryEngine<OutgoingRequest>({
-      ...normalized.batching,
-      name: normalized.name,
-      origin: normalized.origin,
-      adapter: new PlausibleAdapter(),
-      defaults: {
-        maxBatchSize: DEFAULT_PLAUSIBLE_BATCH_SIZE,
-        flushIntervalMs: DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
-        concurrency: DEFAULT_PLAUSIBLE_CONCURRENCY
-      }
-    })
-    super(normalized.name, engine, new RateLimitedLog(silentLogger))
+    super(normalized, () => new PlausibleAdapter())
     this.#domain = normalized.domain
     this.#fallbackHost = normalized.fallbackHost
     this.#path = normalized.path

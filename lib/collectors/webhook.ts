@@ -1,12 +1,7 @@
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
-import { DeliveryEngine } from '../batch/engine.js'
-import { RateLimitedLog, silentLogger } from '../log.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
-import {
-  DEFAULT_WEBHOOK_BATCH_SIZE, DEFAULT_WEBHOOK_CONCURRENCY, DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
-  normalizeWebhookOptions, type WebhookCollectorOptions
-} from './webhook/options.js'
+import { normalizeWebhookOptions, type WebhookCollectorOptions } from './webhook/options.js'
 
 export type { WebhookCollectorOptions } from './webhook/options.js'
 export type { WebhookBody } from './webhook/body.js'
@@ -21,18 +16,7 @@ export class WebhookCollector extends EngineCollector<string> {
 
   constructor (options: WebhookCollectorOptions) {
     const normalized = normalizeWebhookOptions(options)
-    const engine = new DeliveryEngine<string>({
-      ...normalized.batching,
-      name: normalized.name,
-      origin: normalized.origin,
-      adapter: new WebhookAdapter(normalized.path, normalized.headers, normalized.key, normalized.maxBodyBytes),
-      defaults: {
-        maxBatchSize: DEFAULT_WEBHOOK_BATCH_SIZE,
-        flushIntervalMs: DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
-        concurrency: DEFAULT_WEBHOOK_CONCURRENCY
-      }
-    })
-    super(normalized.name, engine, new RateLimitedLog(silentLogger))
+    super(normalized, () => new WebhookAdapter(normalized.path, normalized.headers, normalized.key, normalized.maxBodyBytes))
     this.#maxEventBytes = normalized.maxBodyBytes - ENVELOPE_BYTES
   }
 

@@ -1,14 +1,15 @@
 import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions } from '../../batch/types.js'
-import { FST_ANALYTICS_INVALID_OPTION } from '../../errors.js'
-import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import { parseHttpUrl } from '../../http/index.js'
+import type { EngineWiring } from '../engine-collector.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
   measurementId: string
   /** A Measurement Protocol API secret of that stream. Never logged. */
   apiSecret: string
-  /** `'eu'` sends to region1.google-analytics.com, so data is collected in the EU. Default `'global'`. */
+  /** `'eu'` sends to region1.google-analytics.com, so data is collected in the EU. Default `'global'` ({@link GLOBAL_ORIGIN}). */
   region?: 'global' | 'eu'
   /** An origin (`scheme://host[:port]`) that replaces Google's host: a proxy, or a test server. */
   endpoint?: string
@@ -18,7 +19,7 @@ export interface Ga4CollectorOptions extends BatchingOptions {
   clientId?: (event: Readonly<AnalyticsEvent>) => string | undefined
   /** Send the visitor's IP as `ip_override` so GA derives geography from it. Default true. */
   ipOverride?: boolean
-  /** The collector's name in logs and stats. Default `'ga4'`. */
+  /** The collector's name in logs and stats. Default {@link DEFAULT_NAME}. */
   name?: string
 }
 
@@ -46,70 +47,46 @@ const MEASUREMENT_ID = /^G-[A-Z0-9]{1,32}$/
 /** Secrets are opaque, but printable, unspaced ASCII: anything else is a paste error. */
 const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
-const KNOWN = new Set<string>([
+const OWN_OPTION_KEYS = new Set<string>([
   'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ipOverride', 'name',
   ...BATCHING_OPTION_KEYS
 ])
 
-export interface NormalizedGa4Options {
-  name: string
+export interface NormalizedGa4Options extends EngineWiring {
   measurementId: string
   apiSecret: string
-  origin: string
   debug: boolean
   clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
   ipOverride: boolean
-  batching: BatchingOptions
 }
 
-function invalid (message: string): never {
-  throw new FST_ANALYTICS_INVALID_OPTION(`ga4Collector: ${message}`)
-}
-
-function normalizeEndpoint (endpoint: unknown): string {
-  if (typeof endpoint !== 'string') invalid('endpoint must be a string like "https://host[:port]"')
-  let url: URL
-  try {
-    url = new URL(endpoint)
-  } catch {
-    invalid('endpoint must be an absolute URL like "https://host[:port]"')
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') invalid('endpoint must use http: or https:')
-  if (url.username !== '' || url.password !== '') invalid('endpoint must not carry credentials')
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    invalid('endpoint must be an origin ("scheme://host[:port]"), without path, query or fragment')
-  }
-  return url.origin
-}
+const invalidOption = optionErrors('ga4Collector')
 
 /** Checks and completes the options once, at construction. Messages never include the secret. */
 export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa4Options {
-  if (options === null || typeof options !== 'object') invalid('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
-  }
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride, name } = options
+  const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_NAME, invalidOption, 'a measurementId and an apiSecret')
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
-    invalid('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
+    throw invalidOption('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
   if (typeof apiSecret !== 'string' || !API_SECRET.test(apiSecret)) {
-    invalid('apiSecret must be a non-empty string of printable characters without spaces (at most 256)')
+    throw invalidOption('apiSecret must be a non-empty string of printable characters without spaces (at most 256)')
   }
-  if (region !== undefined && region !== 'global' && region !== 'eu') invalid('region must be "global" or "eu"')
-  if (debug !== undefined && typeof debug !== 'boolean') invalid('debug must be a boolean')
-  if (ipOverride !== undefined && typeof ipOverride !== 'boolean') invalid('ipOverride must be a boolean')
-  if (clientId !== undefined && typeof clientId !== 'function') invalid('clientId must be a function')
-  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) invalid('name must be a non-empty string')
+  if (region !== undefined && region !== 'global' && region !== 'eu') throw invalidOption('region must be "global" or "eu"')
+  if (debug !== undefined && typeof debug !== 'boolean') throw invalidOption('debug must be a boolean')
+  if (ipOverride !== undefined && typeof ipOverride !== 'boolean') throw invalidOption('ipOverride must be a boolean')
+  if (clientId !== undefined && typeof clientId !== 'function') throw invalidOption('clientId must be a function')
   return {
-    name: name ?? DEFAULT_NAME,
+    name,
     measurementId,
     apiSecret,
     // An explicit endpoint wins over the region: it is how proxies and tests reroute.
-    origin: endpoint !== undefined ? normalizeEndpoint(endpoint) : region === 'eu' ? EU_ORIGIN : GLOBAL_ORIGIN,
+    origin: endpoint !== undefined ? parseHttpUrl(endpoint, 'endpoint', 'origin', invalidOption).origin : region === 'eu' ? EU_ORIGIN : GLOBAL_ORIGIN,
     debug: debug ?? false,
     clientId,
     ipOverride: ipOverride ?? true,
-    batching: pickBatchingOptions(options)
+    batching: pickBatchingOptions(options),
+    defaults: GA4_DEFAULTS
   }
 }
 

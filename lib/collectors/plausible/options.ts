@@ -1,12 +1,14 @@
 import type { BatchingOptions } from '../../batch/types.js'
+import { parseHttpUrl } from '../../http/index.js'
+import type { EngineWiring } from '../engine-collector.js'
 import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
 
 export interface PlausibleCollectorOptions extends BatchingOptions {
   /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
   domain: string
-  /** Plausible's origin, with an optional path prefix for a self-hosted instance. Default `https://plausible.io`. */
+  /** Plausible's origin, with an optional path prefix for a self-hosted instance. Default {@link DEFAULT_PLAUSIBLE_BASE_URL}. */
   baseUrl?: string
-  /** Name in logs and `stats()`. Default `'plausible'`. */
+  /** Name in logs and `stats()`. Default {@link DEFAULT_PLAUSIBLE_NAME}. */
   name?: string
 }
 
@@ -29,13 +31,10 @@ const invalidOption = optionErrors('plausibleCollector')
 
 const BAD_DOMAIN_CHARS = /[\s/\\?#@:\x00-\x1f\x7f]/
 
-interface NormalizedPlausibleOptions {
-  name: string
+interface NormalizedPlausibleOptions extends EngineWiring {
   domain: string
   fallbackHost: string
-  origin: string
   path: string
-  batching: BatchingOptions
 }
 
 /** Checks and normalises the options once, at construction. */
@@ -53,17 +52,7 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
     }
   }
 
-  const baseUrl = options.baseUrl ?? DEFAULT_PLAUSIBLE_BASE_URL
-  if (typeof baseUrl !== 'string') throw invalidOption('baseUrl must be a string')
-  let parsed: URL
-  try {
-    parsed = new URL(baseUrl)
-  } catch {
-    throw invalidOption(`baseUrl ${JSON.stringify(baseUrl)} is not an absolute URL`)
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalidOption('baseUrl must be http or https')
-  if (parsed.username !== '' || parsed.password !== '') throw invalidOption('baseUrl must not carry credentials')
-  if (parsed.search !== '' || parsed.hash !== '') throw invalidOption('baseUrl must not have a query or fragment')
+  const parsed = parseHttpUrl(options.baseUrl ?? DEFAULT_PLAUSIBLE_BASE_URL, 'baseUrl', 'base', invalidOption)
   const prefix = parsed.pathname.replace(/\/+$/, '')
 
   return {
@@ -72,6 +61,11 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
     fallbackHost: sites[0],
     origin: parsed.origin,
     path: `${prefix}/api/event`,
-    batching: pickBatchingOptions(options)
+    batching: pickBatchingOptions(options),
+    defaults: {
+      maxBatchSize: DEFAULT_PLAUSIBLE_BATCH_SIZE,
+      flushIntervalMs: DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
+      concurrency: DEFAULT_PLAUSIBLE_CONCURRENCY
+    }
   }
 }

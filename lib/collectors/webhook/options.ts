@@ -1,5 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { BatchingOptions } from '../../batch/types.js'
+import { parseHttpUrl } from '../../http/index.js'
+import type { EngineWiring } from '../engine-collector.js'
 import { BATCHING_OPTION_KEYS, checkCollectorOptions, pickBatchingOptions } from '../options.js'
 import { normalizeWebhookHeaders } from './headers.js'
 import { invalidOption } from './invalid-option.js'
@@ -12,9 +14,9 @@ export interface WebhookCollectorOptions extends BatchingOptions {
   headers?: Record<string, string>
   /** Standard Webhooks signing secret: `whsec_<base64>` or plain base64 of 24 to 64 random bytes. */
   secret?: string
-  /** Name in logs and `stats()`. Default `'webhook'`. */
+  /** Name in logs and `stats()`. Default {@link DEFAULT_WEBHOOK_NAME}. */
   name?: string
-  /** Largest request body; a batch is split to stay under it. Default 1 MiB. */
+  /** Largest request body; a batch is split to stay under it. Default {@link DEFAULT_WEBHOOK_MAX_BODY_BYTES}. */
   maxBodyBytes?: number
 }
 
@@ -37,14 +39,11 @@ const MIN_BODY_BYTES = 1024
 
 const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', ...BATCHING_OPTION_KEYS])
 
-interface NormalizedWebhookOptions {
-  name: string
-  origin: string
+interface NormalizedWebhookOptions extends EngineWiring {
   path: string
   headers: Record<string, string>
   key: KeyObject | undefined
   maxBodyBytes: number
-  batching: BatchingOptions
 }
 
 /** Checks and normalises the options once, at construction. */
@@ -52,17 +51,7 @@ export function normalizeWebhookOptions (options: WebhookCollectorOptions): Norm
   const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_WEBHOOK_NAME, invalidOption, 'a url')
 
   if (typeof options.url !== 'string' || options.url === '') throw invalidOption('url is required: an absolute http(s) URL')
-  let parsed: URL
-  try {
-    parsed = new URL(options.url)
-  } catch {
-    throw invalidOption('url is not an absolute URL')
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalidOption('url must be http or https')
-  if (parsed.username !== '' || parsed.password !== '') {
-    throw invalidOption('url must not carry credentials: pass them as headers (e.g. { authorization: … })')
-  }
-  if (parsed.hash !== '') throw invalidOption('url must not have a fragment (it is never sent)')
+  const parsed = parseHttpUrl(options.url, 'url', 'url', invalidOption)
 
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < MIN_BODY_BYTES) {
@@ -74,5 +63,6 @@ export function normalizeWebhookOptions (options: WebhookCollectorOptions): Norm
   const batching = pickBatchingOptions(options)
   batching.timeoutMs ??= DEFAULT_WEBHOOK_TIMEOUT_MS
 
-  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, batching }
+  const defaults = { maxBatchSize: DEFAULT_WEBHOOK_BATCH_SIZE, flushIntervalMs: DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS, concurrency: DEFAULT_WEBHOOK_CONCURRENCY }
+  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, batching, defaults }
 }
