@@ -178,8 +178,8 @@ export class DeliveryEngine<T> {
     }
     if (!this.#isIdle()) this.#abandon()
     this.#end()
-    const balance = this.#ledger.balance(this.#queue.length)
-    if (balance !== 0) {
+    if (!this.#ledger.balanced(this.#queue.length)) {
+      const balance = this.#ledger.balance(this.#queue.length)
       this.#log.error('internal', { balance, ...this.stats() }, `${this.name}: delivery accounting does not balance (a bug: please report it)`)
     }
     await this.#transport?.close(signal)

@@ -50,6 +50,11 @@ export class Ledger {
     return this.received - (this.delivered + totalDropped(this.dropped) + queued + this.inFlight)
   }
 
+  /** The invariant: the balance is zero and no figure went negative (an event settled twice). */
+  balanced (queued: number): boolean {
+    return this.balance(queued) === 0 && this.inFlight >= 0 && queued >= 0
+  }
+
   report (queued: number): DeliveryReport {
     return {
       delivered: this.delivered,
