@@ -75,7 +75,7 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   fastify.decorateRequest('analytics', null as unknown as RequestAnalyticsApi)
   fastify.decorate('analytics', {
     track (event: AnalyticsEventInput) { tracker.track(event, undefined) },
-    flush (flushOptions?: { timeoutMs?: number }) { return tracker.dispatcher.flush(flushOptions?.timeoutMs ?? shutdownTimeoutMs) },
+    flush (flushOptions?: { timeoutMs?: number }) { return tracker.flush(flushOptions?.timeoutMs ?? shutdownTimeoutMs) },
     stats () { return tracker.stats() }
   } satisfies AnalyticsInstanceApi)
 
@@ -101,11 +101,11 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   })
 
   fastify.addHook('onReady', async function analyticsOnReady () {
-    await tracker.dispatcher.start(options.startTimeoutMs)
+    await tracker.start(options.startTimeoutMs)
   })
 
   fastify.addHook('onClose', async function analyticsOnClose () {
-    await tracker.dispatcher.close(shutdownTimeoutMs)
+    await tracker.close(shutdownTimeoutMs)
   })
 }
 

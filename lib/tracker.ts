@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CollectorStats } from './collector.js'
-import { Dispatcher } from './dispatcher.js'
+import { FanOut } from './fan-out.js'
 import { enrichFromRequest, type EnrichOptions } from './enrich.js'
 import { createEvent, EventType, normalizeEventInput, type AnalyticsEvent, type EventProperties } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
@@ -45,12 +45,12 @@ export const CLIENT_CLOSED_REQUEST = 499
 
 /**
  * The plugin's runtime: builds events from requests, counts what is refused, and hands the
- * rest to the dispatcher. One per plugin registration.
+ * rest to the fan-out. One per plugin registration.
  */
 export class Tracker {
-  readonly dispatcher: Dispatcher
   readonly counters: EventCounters = { emitted: 0, invalid: 0, propertiesDropped: 0 }
   readonly #options: NormalizedOptions
+  readonly #fanOut: FanOut
   readonly #enrich: EnrichOptions
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
@@ -60,15 +60,13 @@ export class Tracker {
     this.#options = options
     const child = log.child({ plugin: 'analytics' }) as Logger
     this.#log = new RateLimitedLog(child)
-    this.dispatcher = new Dispatcher(options.collectors, log)
+    this.#fanOut = new FanOut(options.collectors, log)
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
       onCallbackError: (option, error) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`)
     }
   }
-
-  get enrichOptions (): EnrichOptions { return this.#enrich }
 
   /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
   invalid (what: string, reason: string): void {
@@ -84,7 +82,7 @@ export class Tracker {
 
   emit (event: AnalyticsEvent): void {
     this.counters.emitted++
-    this.dispatcher.dispatch(event)
+    this.#fanOut.publish(event)
   }
 
   /** `track()` from application code; `request` enriches it when there is one. */
@@ -179,7 +177,22 @@ export class Tracker {
   }
 
   stats (): AnalyticsStats {
-    return { events: { ...this.counters }, collectors: this.dispatcher.stats() }
+    return { events: { ...this.counters }, collectors: this.#fanOut.stats() }
+  }
+
+  /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
+  start (timeoutMs: number): Promise<void> {
+    return this.#fanOut.start(timeoutMs)
+  }
+
+  /** Flushes every collector; resolves at the deadline whatever they do. */
+  flush (timeoutMs: number): Promise<void> {
+    return this.#fanOut.flush(timeoutMs)
+  }
+
+  /** Flushes then closes every collector (`onClose`); idempotent. */
+  close (timeoutMs: number): Promise<void> {
+    return this.#fanOut.close(timeoutMs)
   }
 }
 

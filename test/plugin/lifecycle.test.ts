@@ -255,7 +255,7 @@ test('an async collect counts as delivered when its promise resolves, pending un
   assertBalanced(t, { async: stats })
 })
 
-test('a collector whose stats() throws or returns garbage still gets counted by the dispatcher', async (t) => {
+test('a collector whose stats() throws or returns garbage still gets counted by the fan-out', async (t) => {
   const log = logCapture()
   const make = (name: string, stats: () => unknown): AnalyticsCollector => ({
     name, start () {}, collect () {}, flush () {}, close () {}, stats: stats as AnalyticsCollector['stats']
@@ -267,7 +267,7 @@ test('a collector whose stats() throws or returns garbage still gets counted by 
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'a' })
   const stats = app.analytics.stats().collectors
-  // Without a usable report the dispatcher's own count stands, as for a collector without stats().
+  // Without a usable report the fan-out's own count stands, as for a collector without stats().
   t.match(stats.throws, { accepted: 1, delivered: 1 })
   t.match(stats.garbage, { accepted: 1, delivered: 1 })
   t.ok(log.lines.some((line) => line.collector === 'throws' && line.msg === 'analytics collector threw in stats()'))

@@ -1,23 +1,15 @@
 import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts } from './collector.js'
-import { DROP_REASONS, totalDropped } from './collector.js'
+import { DROP_REASONS, emptyDropCounts, totalDropped } from './collector.js'
 import type { AnalyticsEvent } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import { FST_ANALYTICS_START_FAILED } from './errors.js'
+import { errorText } from './util.js'
 
 /** Unsettled `collect` promises allowed per collector before its new events are dropped (`queueFull`). */
 export const MAX_PENDING_COLLECTS = 1024
 
-function emptyDrops (): DropCounts {
-  return { queueFull: 0, invalid: 0, rejected: 0, destination: 0, failed: 0, shutdown: 0, closed: 0 }
-}
-
 function isThenable (value: unknown): value is PromiseLike<void> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
-}
-
-function describe (error: unknown): string {
-  if (error instanceof Error) return error.message
-  return String(error)
 }
 
 /** Rejects when the signal fires, so one hung member never holds the others. */
@@ -40,7 +32,7 @@ function deadline (controller: AbortController, timeoutMs: number, reason: strin
 type Member = 'start' | 'flush' | 'close' | 'stats'
 
 /**
- * One collector as the dispatcher sees it: its accounting, its bound on pending work, and
+ * One collector as the fan-out sees it: its accounting, its bound on pending work, and
  * calls into it that can never throw into the caller.
  */
 class CollectorSlot {
@@ -50,7 +42,7 @@ class CollectorSlot {
   readonly #reports: boolean
   accepted = 0
   #delivered = 0
-  readonly #dropped = emptyDrops()
+  readonly #dropped = emptyDropCounts()
   #pending = 0
   #closed = false
   /** Set once close has finished or timed out: late settlements of pending collects are ignored. */
@@ -194,21 +186,17 @@ function readReport (value: unknown): DeliveryReport | undefined {
  * Fans each event out to every collector, isolates them from each other and from the
  * request path, and runs their lifecycle within deadlines.
  */
-export class Dispatcher {
+export class FanOut {
   readonly #slots: CollectorSlot[]
-  readonly #log: Logger
   #closing: Promise<void> | undefined
 
   constructor (collectors: readonly AnalyticsCollector[], log: Logger) {
-    this.#log = log
     this.#slots = collectors.map((collector) =>
       new CollectorSlot(collector, log.child({ plugin: 'analytics', collector: collector.name }) as Logger))
   }
 
-  get size (): number { return this.#slots.length }
-
   /** Hands one event to every collector. Never throws, never awaits. */
-  dispatch (event: AnalyticsEvent): void {
+  publish (event: AnalyticsEvent): void {
     const slots = this.#slots
     for (let i = 0; i < slots.length; i++) slots[i].deliver(event)
     // The request is valid only during collect(): drop our reference so nothing retains it through the event.
@@ -224,7 +212,7 @@ export class Dispatcher {
       for (let i = 0; i < results.length; i++) {
         const result = results[i]
         if (result === undefined) continue
-        const reason = result === 'aborted' ? `start() did not finish within startTimeoutMs (${timeoutMs} ms)` : describe(result)
+        const reason = result === 'aborted' ? `start() did not finish within startTimeoutMs (${timeoutMs} ms)` : errorText(result)
         const error = new FST_ANALYTICS_START_FAILED(this.#slots[i].name, reason)
         if (result !== 'aborted') error.cause = result
         throw error
@@ -286,6 +274,4 @@ export class Dispatcher {
     for (const slot of this.#slots) result[slot.name] = slot.stats()
     return result
   }
-
-  get log (): Logger { return this.#log }
 }
