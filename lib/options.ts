@@ -36,9 +36,9 @@ export interface AnalyticsOptions {
    * every promise of the app something on Node 20: set false if you only use `request.analytics`.
    */
   requestContext?: boolean
-  /** Deadline for every collector's `start` at `onReady`. Default 10 000 ms. */
+  /** Deadline for every collector's `start` at `onReady`, in ms. Default {@link DEFAULT_START_TIMEOUT_MS}. */
   startTimeoutMs?: number
-  /** Deadline for flushing and closing every collector at `onClose`. Default 10 000 ms. */
+  /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
 }
 

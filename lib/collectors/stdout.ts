@@ -14,10 +14,10 @@ export interface StdoutCollectorOptions {
   level?: Level
   /**
    * Lines are buffered up to this many bytes before a write (for a destination the collector
-   * opens). Default 4096; 0 writes every line at once (one write per event: slow at high rates).
+   * opens). Default {@link DEFAULT_BUFFER_BYTES}; 0 writes every line at once (one write per event: slow at high rates).
    */
   bufferBytes?: number
-  /** A buffer that is not full is written at least this often. Default 1000 ms. */
+  /** A buffer that is not full is written at least this often, in ms. Default {@link DEFAULT_FLUSH_INTERVAL_MS}. */
   flushIntervalMs?: number
   /** Default 'stdout'. */
   name?: string
