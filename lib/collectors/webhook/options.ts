@@ -50,7 +50,7 @@ interface NormalizedWebhookOptions extends EngineWiring {
 export function normalizeWebhookOptions (options: WebhookCollectorOptions): NormalizedWebhookOptions {
   const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_WEBHOOK_NAME, invalidOption, 'a url')
 
-  if (typeof options.url !== 'string' || options.url === '') throw invalidOption('url is required: an absolute http(s) URL')
+  if (options.url === undefined || options.url === '') throw invalidOption('url is required: an absolute http(s) URL')
   const parsed = parseHttpUrl(options.url, 'url', 'url', invalidOption)
 
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES
