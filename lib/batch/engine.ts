@@ -20,7 +20,8 @@ interface FlushWaiter {
  * The delivery half every HTTP collector shares: a bounded FIFO queue, batching by size and by
  * interval, at most `concurrency` requests in flight, retries with backoff, and the accounting
  * behind `stats()`. At every moment: received (enqueue + drop) = delivered + Σ dropped + queued +
- * inFlight; once `close()` has resolved, queued = inFlight = 0.
+ * inFlight (the Ledger keeps the figures; close() checks the balance); once `close()` has
+ * resolved, queued = inFlight = 0.
  *
  * The retry loop is written here rather than delegated to undici's RetryAgent / retry interceptor:
  * those retry inside one dispatch, invisibly, so the engine could neither pause new requests while
