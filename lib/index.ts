@@ -5,7 +5,8 @@ export default analytics
 
 export type { AnalyticsInstanceApi } from './plugin.js'
 export type { AnalyticsOptions, AutomaticEventType, RouteAnalyticsConfig } from './options.js'
-export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './options.js'
+export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_DELIVERY } from './options.js'
+export type { DeliveryMode } from './worker/protocol.js'
 export type { AnalyticsStats, EventCounters } from './tracker.js'
 export type { RequestAnalyticsApi } from './request-analytics.js'
 export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'

@@ -6,9 +6,12 @@ import { isEventType } from './event.js'
 export type AutomaticEventType = 'pageview' | 'action'
 import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 import { errorText, MAX_TIMER_MS } from './util.js'
+import type { DeliveryMode } from './worker/protocol.js'
 
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+/** Where the built-in collectors deliver by default; chosen by measurement (bench/RESULTS.md). */
+export const DEFAULT_DELIVERY: DeliveryMode = 'inline'
 
 /** Options of the plugin: `app.register(analytics, options)`. */
 export interface AnalyticsOptions {
@@ -40,6 +43,13 @@ export interface AnalyticsOptions {
   startTimeoutMs?: number
   /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
+  /**
+   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, webhook) in one worker thread:
+   * the request thread only encodes each event once and hands it over. Collectors whose options
+   * cannot cross a thread (a `dispatcher`, a function, a stream) and custom collectors run inline.
+   * Default {@link DEFAULT_DELIVERY}.
+   */
+  delivery?: DeliveryMode
 }
 
 /** Per-route config: `{ config: { analytics: … } }`. */
@@ -59,9 +69,10 @@ export interface NormalizedOptions {
   requestContext: boolean
   startTimeoutMs: number
   shutdownTimeoutMs: number
+  delivery: DeliveryMode
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -113,6 +124,12 @@ function validateCollector (collector: unknown, index: number): AnalyticsCollect
   return collector as AnalyticsCollector
 }
 
+function deliveryMode (value: unknown): DeliveryMode {
+  if (value === undefined) return DEFAULT_DELIVERY
+  if (value !== 'worker' && value !== 'inline') throw new FST_ANALYTICS_INVALID_OPTION('delivery must be "worker" or "inline"')
+  return value
+}
+
 /** Checks and completes the options once, at registration; hooks never read raw options. */
 export function normalizeOptions (raw: unknown): NormalizedOptions {
   if (raw === null || typeof raw !== 'object') throw new FST_ANALYTICS_INVALID_OPTION('options must be an object')
@@ -137,7 +154,8 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     userId: optionalFunction(options, 'userId'),
     requestContext: optionalBoolean(options, 'requestContext', true),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
-    shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    delivery: deliveryMode(options.delivery)
   }
 }
 

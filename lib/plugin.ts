@@ -7,6 +7,7 @@ import type { Logger } from './log.js'
 import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
 import { Tracker, type AnalyticsStats } from './tracker.js'
+import { planDelivery } from './worker/plan.js'
 
 /** `app.analytics`. */
 export interface AnalyticsInstanceApi {
@@ -68,7 +69,9 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   }
   const withContext = hasContext || options.requestContext
 
-  const tracker = new Tracker(options, fastify.log as Logger)
+  const log = fastify.log as Logger
+  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }) as Logger)
+  const tracker = new Tracker({ ...options, collectors }, log)
   const { shutdownTimeoutMs } = options
 
   // null, then a fresh object per request in onRequest: an object here would be shared by every request.

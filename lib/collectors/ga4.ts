@@ -5,6 +5,7 @@ import { defaultInterpret } from '../batch/verdict.js'
 import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
 import { errorText } from '../util.js'
+import { describeForWorker } from '../worker/descriptor.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
@@ -120,5 +121,5 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
  * option, never quoting the secret) for options that cannot work.
  */
 export function ga4Collector (options: Ga4CollectorOptions): Ga4Collector {
-  return new Ga4Collector(options)
+  return describeForWorker(new Ga4Collector(options), import.meta.url, 'ga4Collector', options)
 }

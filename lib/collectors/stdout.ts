@@ -3,6 +3,7 @@ import type { AnalyticsCollector } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { MAX_TIMER_MS } from '../util.js'
+import { describeForWorker } from '../worker/descriptor.js'
 
 export interface StdoutCollectorOptions {
   /**
@@ -88,7 +89,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     }
   }
 
-  return {
+  return describeForWorker({
     name,
     start () {},
     collect (event: Readonly<AnalyticsEvent>) {
@@ -106,5 +107,5 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
         })
       }
     }
-  }
+  }, import.meta.url, 'stdoutCollector', options)
 }

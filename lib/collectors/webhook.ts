@@ -1,4 +1,5 @@
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
+import { describeForWorker } from '../worker/descriptor.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
 import { normalizeWebhookOptions, type WebhookCollectorOptions } from './webhook/options.js'
@@ -38,5 +39,5 @@ export class WebhookCollector extends EngineCollector<string> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function webhookCollector (options: WebhookCollectorOptions): WebhookCollector {
-  return new WebhookCollector(options)
+  return describeForWorker(new WebhookCollector(options), import.meta.url, 'webhookCollector', options)
 }
