@@ -126,3 +126,20 @@ test('worker mode: a worker that crashes is restarted, and every event it held i
   await app.close()
   assertBalanced(t, app.analytics.stats().collectors)
 })
+
+test('worker mode from the published build: the compiled worker (no TypeScript loader, empty execArgv) delivers', async (t) => {
+  // Through the package name, so Node resolves dist/ (built by tap.config.ts) as users get it.
+  const { default: published } = await import('fastify-analytics')
+  const { webhookCollector: publishedWebhook } = await import('fastify-analytics/webhook')
+  const hook = await startSink({ policy: ok(200) })
+  t.teardown(() => hook.close())
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(published, { delivery: 'worker', collectors: [publishedWebhook({ url: hook.origin, flushIntervalMs: 10 })] })
+  await app.ready()
+  for (let i = 0; i < 5; i++) await app.inject(`/p/${i}`)
+  await app.analytics.flush()
+  t.equal(hook.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { events: unknown[] }).events).length, 5, 'the sink got every event')
+  await app.close()
+  assertBalanced(t, app.analytics.stats().collectors)
+})
