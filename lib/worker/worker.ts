@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
-import type { Logger } from '../log.js'
+import { RateLimitedLog, type Logger } from '../log.js'
 import { decodeEvent, type WireEvent } from './codec.js'
 import { serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
 import { SnapshotWriter, zeroFigures, type CollectorFigures } from './snapshot.js'
@@ -50,10 +50,12 @@ interface Slot {
   done: number
   pending: number
   failed: number
+  /** For collect() errors: one line per window, like the fan-out's on the request thread. */
+  log: RateLimitedLog
 }
 
-const slots: Slot[] = await Promise.all(init.collectors.map(async ({ module, factory, options }): Promise<Slot> => {
-  const slot: Slot = { collector: undefined, error: undefined, figures: zeroFigures(), done: 0, pending: 0, failed: 0 }
+const slots: Slot[] = await Promise.all(init.collectors.map(async ({ module, factory, options }, index): Promise<Slot> => {
+  const slot: Slot = { collector: undefined, error: undefined, figures: zeroFigures(), done: 0, pending: 0, failed: 0, log: new RateLimitedLog(forwardingLogger(index, {})) }
   try {
     const exports = await import(module) as Record<string, unknown>
     const make = exports[factory]
@@ -100,7 +102,7 @@ function collect (slot: Slot, event: AnalyticsEvent): void {
     slot.done++
   } catch (error) {
     slot.failed++
-    forwardingLogger(slots.indexOf(slot), {}).error({ err: error }, 'analytics collector threw in collect()')
+    slot.log.error('collect', { err: error }, 'analytics collector threw in collect()')
   }
 }
 

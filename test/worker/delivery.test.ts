@@ -127,6 +127,23 @@ test('worker mode: a worker that crashes is restarted, and every event it held i
   assertBalanced(t, app.analytics.stats().collectors)
 })
 
+test('worker mode: a collector that throws in collect() in the worker: counted failed, logged through the app logger with its name, rate-limited', async (t) => {
+  const log = logCapture()
+  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
+  t.teardown(() => app.close())
+  await app.register(analytics, { delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'thrower' })] })
+  await app.ready()
+  for (let i = 0; i < 20; i++) app.analytics.track({ type: EventType.Custom, eventName: 'throw' })
+  app.analytics.track({ type: EventType.Custom, eventName: 'fine' })
+  await app.analytics.flush({ timeoutMs: 20_000 })
+  t.match(app.analytics.stats().collectors.thrower, { accepted: 21, delivered: 1, dropped: { failed: 20 } })
+  const lines = log.lines.filter((l) => l.msg === 'analytics collector threw in collect()')
+  t.equal(lines.length, 1, 'one line for twenty throws (rate-limited)')
+  t.match(lines[0], { plugin: 'analytics', collector: 'thrower', err: { message: 'fragile collect threw on purpose' } }, 'written by the app logger with the collector bindings')
+  await app.close()
+  assertBalanced(t, app.analytics.stats().collectors)
+})
+
 test('worker mode from the published build: the compiled worker (no TypeScript loader, empty execArgv) delivers', async (t) => {
   // Through the package name, so Node resolves dist/ (built by tap.config.ts) as users get it.
   const { default: published } = await import('fastify-analytics')
