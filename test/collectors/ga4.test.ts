@@ -16,7 +16,7 @@ import analytics from '../../lib/index.js'
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import { collectorHarness } from '../helpers/collector-harness.js'
-import { logCapture, type TapTest } from '../helpers/collectors.js'
+import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 
@@ -753,6 +753,7 @@ test('end to end through the plugin: cookies from the real request, accounting i
   const app = Fastify()
   t.teardown(async () => { await app.close(); await sink.close() })
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [ga4Collector({ measurementId: MEASUREMENT_ID, apiSecret: SECRET, endpoint: sink.origin, flushIntervalMs: 5 })]
   })
   app.get('/products/:id', async () => 'ok')
