@@ -31,7 +31,8 @@ export function firstLanguageTag (header: string | string[] | undefined): string
   return LANGUAGE_TAG.test(tag) ? tag : ''
 }
 
-function header (request: FastifyRequest, name: string): string {
+/** A request header's first value, or ''. */
+export function header (request: FastifyRequest, name: string): string {
   const value = request.headers[name]
   if (typeof value === 'string') return value
   return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''

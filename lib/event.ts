@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { EMPTY_CLIENT, type ClientInfo } from './client.js'
 import { Money, type MoneyJSON } from './money.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
@@ -46,6 +47,8 @@ export interface AnalyticsEvent {
   statusCode: number
   properties: EventProperties
   revenue: Money | undefined
+  /** Browser, OS, device and bot flag of the visitor (empty outside a request). Shared: never mutate it. */
+  client: Readonly<ClientInfo>
 }
 
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
@@ -93,6 +96,7 @@ export interface AnalyticsEventJSON {
   statusCode: number
   properties: EventProperties
   revenue: MoneyJSON | null
+  client: ClientInfo
 }
 
 export function isEventType (value: unknown): value is EventType {
@@ -120,7 +124,8 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     durationMs: 0,
     statusCode: 0,
     properties: properties ?? Object.create(null) as EventProperties,
-    revenue: undefined
+    revenue: undefined,
+    client: EMPTY_CLIENT
   }
 }
 
@@ -255,6 +260,7 @@ export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSO
     durationMs: event.durationMs,
     statusCode: event.statusCode,
     properties: { ...event.properties },
-    revenue: event.revenue === undefined ? null : event.revenue.toJSON()
+    revenue: event.revenue === undefined ? null : event.revenue.toJSON(),
+    client: { ...event.client }
   }
 }

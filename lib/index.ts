@@ -4,9 +4,10 @@ export { analytics, analytics as fastifyAnalytics }
 export default analytics
 
 export type { AnalyticsInstanceApi } from './plugin.js'
-export type { AnalyticsOptions, AutomaticEventType, RouteAnalyticsConfig } from './options.js'
+export type { AnalyticsOptions, AutomaticEventType, BotsMode, PageViewsMode, RouteAnalyticsConfig } from './options.js'
 export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './options.js'
-export type { AnalyticsStats, EventCounters } from './tracker.js'
+export type { AnalyticsStats, EventCounters, SkippedCounters } from './tracker.js'
+export type { ClientInfo, DeviceCategory } from './client.js'
 export type { RequestAnalyticsApi } from './request-analytics.js'
 export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'
 export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue } from './event.js'

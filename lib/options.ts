@@ -2,10 +2,21 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AnalyticsCollector } from './collector.js'
 import { isEventType } from './event.js'
 
+import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
+
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
-import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 import { errorText, MAX_TIMER_MS } from './util.js'
+
+/**
+ * Which GET requests are page views. `'html'`: those answered with `text/html` or
+ * `application/xhtml+xml` (error pages included), or whose route says `{ type: 'pageview' }`;
+ * `'all'`: every GET; `false`: none.
+ */
+export type PageViewsMode = 'html' | 'all' | false
+
+/** What happens to requests from bots: `'skip'` their automatic events, `'label'` them (`client.bot`), or `'keep'` them undetected. */
+export type BotsMode = 'skip' | 'label' | 'keep'
 
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
@@ -14,8 +25,17 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 export interface AnalyticsOptions {
   /** Where events go. Required; an empty array makes the plugin inert. */
   collectors: AnalyticsCollector[]
-  /** Emit a page view for each GET. Default true. */
-  pageViews?: boolean
+  /**
+   * Which GETs are page views: `'html'` (default) for HTML responses and routes configured
+   * `{ type: 'pageview' }`, `'all'` for every GET, `false` for none. `true` means `'html'`.
+   */
+  pageViews?: PageViewsMode | true
+  /**
+   * Requests from bots (`isbot`; a request without a User-Agent counts as one). `'skip'` (default):
+   * no automatic event, explicit `track()` calls kept with `client.bot: true`; `'label'`: every
+   * event kept, labelled; `'keep'`: no detection (`client.bot` is always false).
+   */
+  bots?: BotsMode
   /** Emit an action for each POST/PUT/PATCH/DELETE. Default true. */
   actions?: boolean
   /**
@@ -50,7 +70,8 @@ export type RouteAnalyticsConfig =
 
 export interface NormalizedOptions {
   collectors: readonly AnalyticsCollector[]
-  pageViews: boolean
+  pageViews: PageViewsMode
+  bots: BotsMode
   actions: boolean
   classify: AnalyticsOptions['classify'] | undefined
   ignore: AnalyticsOptions['ignore'] | undefined
@@ -61,7 +82,7 @@ export interface NormalizedOptions {
   shutdownTimeoutMs: number
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -69,6 +90,18 @@ function optionalBoolean (options: Record<string, unknown>, key: string, fallbac
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a boolean`)
   return value
+}
+
+function pageViewsMode (value: unknown): PageViewsMode {
+  if (value === undefined || value === true) return 'html'
+  if (value === 'html' || value === 'all' || value === false) return value
+  throw new FST_ANALYTICS_INVALID_OPTION('pageViews must be "html", "all" or false')
+}
+
+function botsMode (value: unknown): BotsMode {
+  if (value === undefined) return 'skip'
+  if (value === 'skip' || value === 'label' || value === 'keep') return value
+  throw new FST_ANALYTICS_INVALID_OPTION('bots must be "skip", "label" or "keep"')
 }
 
 function optionalFunction<F> (options: Record<string, unknown>, key: string): F | undefined {
@@ -129,7 +162,8 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
   }
   return {
     collectors,
-    pageViews: optionalBoolean(options, 'pageViews', true),
+    pageViews: pageViewsMode(options.pageViews),
+    bots: botsMode(options.bots),
     actions: optionalBoolean(options, 'actions', true),
     classify: optionalFunction(options, 'classify'),
     ignore: optionalFunction(options, 'ignore'),

@@ -1,11 +1,23 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ClientClassifier } from './client.js'
 import type { CollectorStats } from './collector.js'
 import { FanOut } from './fan-out.js'
-import { enrichFromRequest, type EnrichOptions } from './enrich.js'
-import { createEvent, EventType, normalizeEventInput, type AnalyticsEvent, type EventProperties } from './event.js'
+import { enrichFromRequest, header, type EnrichOptions } from './enrich.js'
+import { createEvent, EventType, normalizeEventInput, truncateCodePoints, type AnalyticsEvent, type EventProperties } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
+
+/** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
+export interface SkippedCounters {
+  notPage: number
+  bot: number
+  prefetch: number
+  ignored: number
+  noRoute: number
+  consent: number
+  beforeSend: number
+}
 
 /** Event-level counters: what never reached a collector. */
 export interface EventCounters {
@@ -15,6 +27,26 @@ export interface EventCounters {
   invalid: number
   /** Properties dropped: a value that is not a string/number/boolean, or a key beyond the 64 cap. */
   propertiesDropped: number
+  /**
+   * Requests that gave no automatic event, by reason: `notPage` (a GET answered with something
+   * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
+   * prerender), `ignored` (the `ignore`/`classify` options, route config `false`, `skip()`,
+   * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route).
+   */
+  skipped: SkippedCounters
+}
+
+/** A reason for `stats().events.skipped`. */
+export type SkipReason = keyof SkippedCounters
+
+/** Fresh zeroed counters. */
+export function emptyEventCounters (): EventCounters {
+  return {
+    emitted: 0,
+    invalid: 0,
+    propertiesDropped: 0,
+    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }
+  }
 }
 
 /** `app.analytics.stats()`. */
@@ -48,9 +80,10 @@ export const CLIENT_CLOSED_REQUEST = 499
  * rest to the fan-out. One per plugin registration.
  */
 export class Tracker {
-  readonly counters: EventCounters = { emitted: 0, invalid: 0, propertiesDropped: 0 }
+  readonly counters: EventCounters = emptyEventCounters()
   readonly #options: NormalizedOptions
   readonly #fanOut: FanOut
+  readonly #clients: ClientClassifier
   readonly #enrich: EnrichOptions
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
@@ -61,6 +94,7 @@ export class Tracker {
     const child = log.child({ plugin: 'analytics' }) as Logger
     this.#log = new RateLimitedLog(child)
     this.#fanOut = new FanOut(options.collectors, log)
+    this.#clients = new ClientClassifier(options.bots !== 'keep')
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
@@ -93,8 +127,13 @@ export class Tracker {
       return
     }
     this.propertiesDropped(normalized.droppedProperties)
-    if (request !== undefined) enrichFromRequest(normalized.event, request, request.routeOptions.url ?? '', this.#enrich)
-    this.emit(normalized.event)
+    const event = normalized.event
+    if (request !== undefined) {
+      enrichFromRequest(event, request, request.routeOptions.url ?? '', this.#enrich)
+      // Explicit events are kept even from bots (the app asked for them): labelled, not skipped.
+      event.client = this.#clients.classify(request, event.userAgent)
+    }
+    this.emit(event)
   }
 
   /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
@@ -120,36 +159,53 @@ export class Tracker {
     return route
   }
 
-  #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | null {
+  /** The automatic event's type, or why there is none. */
+  #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | SkipReason {
     const options = this.#options
     if (options.classify !== undefined) {
       try {
         const chosen = options.classify(request, reply)
-        if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : null
+        if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : 'ignored'
       } catch (error) {
         this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification')
       }
     }
-    if (descriptor.disabled) return null
-    const type = descriptor.type ?? byMethod(request.method)
-    if (type === EventType.PageView) return options.pageViews ? type : null
-    if (type === EventType.Action) return options.actions ? type : null
-    return null
+    if (descriptor.disabled) return 'ignored'
+    const method = request.method
+    // A 404 for a GET may be a page (a broken link); a POST to nowhere is a probe, not an action.
+    if (method !== 'GET' && request.is404) return 'noRoute'
+    if (descriptor.type === EventType.PageView) return options.pageViews !== false ? EventType.PageView : 'ignored'
+    if (descriptor.type === EventType.Action) return options.actions ? EventType.Action : 'ignored'
+    switch (method) {
+      case 'GET':
+        if (options.pageViews === false) return 'ignored'
+        return options.pageViews === 'all' || isHtml(reply.getHeader('content-type')) ? EventType.PageView : 'notPage'
+      case 'POST':
+      case 'PUT':
+      case 'PATCH':
+      case 'DELETE': return options.actions ? EventType.Action : 'ignored'
+      default: return 'notPage'
+    }
+  }
+
+  #skip (reason: SkipReason): void {
+    this.counters.skipped[reason]++
   }
 
   /**
-   * Builds the one automatic event of a finished or `abandoned` request.
+   * Builds the one automatic event of a finished or `abandoned` request, or counts why there is none.
    * `state` is null when an earlier onRequest hook replied before ours ran.
    */
   automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, abandoned = false): void {
     if (state !== null) {
-      if (state.done || state.skipped) return
+      if (state.done) return
       state.done = true
+      if (state.skipped) return this.#skip('ignored')
     }
     const options = this.#options
     if (options.ignore !== undefined) {
       try {
-        if (options.ignore(request) === true) return
+        if (options.ignore(request) === true) return this.#skip('ignored')
       } catch (error) {
         this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked')
       }
@@ -157,13 +213,19 @@ export class Tracker {
     const { descriptor, pattern } = this.#route(request)
     const promoted = state !== null && state.eventName !== ''
     const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
-    if (type === null) return
+    if (type !== EventType.PageView && type !== EventType.Action && type !== EventType.Custom) return this.#skip(type)
+    if (type === EventType.PageView && isPrefetch(request)) return this.#skip('prefetch')
+    const userAgent = truncateCodePoints(header(request, 'user-agent'))
+    const client = this.#clients.classify(request, userAgent)
+    if (client.bot && options.bots === 'skip') return this.#skip('bot')
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
     const durationMs = reply.elapsedTime
     // The request's properties become the event's (no copy, no empty object made to be replaced).
     const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
     event.durationMs = durationMs
     event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
+    event.userAgent = userAgent
+    event.client = client
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
     if (state !== null) {
@@ -177,7 +239,8 @@ export class Tracker {
   }
 
   stats (): AnalyticsStats {
-    return { events: { ...this.counters }, collectors: this.#fanOut.stats() }
+    const counters = this.counters
+    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats() }
   }
 
   /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
@@ -190,19 +253,24 @@ export class Tracker {
     return this.#fanOut.flush(timeoutMs)
   }
 
-  /** Flushes then closes every collector (`onClose`); idempotent. */
-  close (timeoutMs: number): Promise<void> {
-    return this.#fanOut.close(timeoutMs)
+  /** Flushes then closes every collector (`onClose`), then logs one line with the event-level counters (skips included). */
+  async close (timeoutMs: number): Promise<void> {
+    await this.#fanOut.close(timeoutMs)
+    this.#log.log.info({ events: this.stats().events }, 'analytics closed')
   }
 }
 
-function byMethod (method: string): EventType | null {
-  switch (method) {
-    case 'GET': return EventType.PageView
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-    case 'DELETE': return EventType.Action
-    default: return null
-  }
+// `text/html; charset=utf-8`, any case; XHTML pages are pages too.
+const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\s*(?:;|$)/i
+
+function isHtml (contentType: unknown): boolean {
+  return typeof contentType === 'string' && HTML_TYPE.test(contentType)
+}
+
+// `Sec-Purpose: prefetch` (Chrome, Firefox; `prefetch;prerender` for Chrome's prerender) and the
+// older `Purpose: prefetch`: the visitor may never see the page, so it is no page view.
+function isPrefetch (request: FastifyRequest): boolean {
+  const headers = request.headers
+  const purpose = headers['sec-purpose'] ?? headers.purpose
+  return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch')
 }

@@ -9,7 +9,7 @@ import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
-import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Item } from './ga4/payload.js'
 import { interpretGa4DebugResponse } from './ga4/response.js'
 import { SessionTracker } from './ga4/session.js'
 
@@ -91,6 +91,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
       clientId,
       userId: ga4UserId(event.userId),
       ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
+      device: ga4Device(event),
       atMs,
       event: buildGa4Event(event, sessionId, atMs)
     })

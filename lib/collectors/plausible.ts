@@ -26,19 +26,19 @@ class PlausibleAdapter implements DeliveryAdapter<OutgoingRequest> {
 /** Sends events to Plausible's Events API. Create it with `plausibleCollector()`. */
 export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
   readonly #domain: string
-  readonly #fallbackHost: string
+  readonly #sites: readonly string[]
   readonly #path: string
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
     super(normalized, () => new PlausibleAdapter())
     this.#domain = normalized.domain
-    this.#fallbackHost = normalized.fallbackHost
+    this.#sites = normalized.sites
     this.#path = normalized.path
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    const request = plausibleRequest(event, this.#path, this.#domain, this.#fallbackHost)
+    const request = plausibleRequest(event, this.#path, this.#domain, this.#sites)
     if (typeof request === 'string') {
       this.refuse('invalid', { reason: request }, 'analytics event not sent to Plausible')
       return

@@ -7,7 +7,7 @@ import analytics, { type CollectorStats } from '../../lib/index.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
-import { assertBalanced, logCapture, type TapTest } from '../helpers/collectors.js'
+import { assertBalanced, logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { startSink, type ReceivedRequest, type Sink } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
@@ -71,6 +71,7 @@ export async function destinations (t: TapTest, server: FastifyServerOptions, ro
   const app = Fastify({ ...server, logger: { level: 'warn', stream: log.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     shutdownTimeoutMs: 10_000,
     collectors: [
       ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: GA4_SECRET, endpoint: sinks.ga4.origin, ...fast }),

@@ -2,13 +2,13 @@ import { test } from 'tap'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import analytics, { EventType, MAX_FIELD_LENGTH } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import type { TapTest } from '../helpers/collectors.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 
 async function build (t: TapTest, fastifyOptions: FastifyServerOptions = {}, options: Record<string, unknown> = {}) {
   const collector = memoryCollector()
   const app = Fastify(fastifyOptions)
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector], ...options })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], ...options })
   return { app, collector }
 }
 

@@ -6,13 +6,14 @@ import analytics, {
   trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName
 } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import type { TapTest } from '../helpers/collectors.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
+import { emptyEventCounters } from '../../lib/tracker.js'
 
 async function build (t: TapTest) {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   return { app, collector }
 }
 
@@ -157,7 +158,7 @@ test('helpers outside a request are no-ops', async (t) => {
   addAnalyticsProperty('a', 'b')
   setAnalyticsEventName('x')
   t.equal(collector.events.length, 0)
-  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0 })
+  t.same(app.analytics.stats().events, emptyEventCounters())
 })
 
 test('app.analytics.track works outside requests, with no request enrichment', async (t) => {
@@ -207,14 +208,14 @@ test('with no collectors the plugin is inert and the API stays callable', async 
   t.equal(response.statusCode, 200)
   app.analytics.track({ type: EventType.Custom, eventName: 'z' })
   await app.analytics.flush()
-  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+  t.same(app.analytics.stats(), { events: emptyEventCounters(), collectors: {} })
 })
 
 test('requestContext: false registers no request context: request.analytics works, the helpers are no-ops', async (t) => {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector], requestContext: false })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], requestContext: false })
   app.get('/', async (request) => {
     request.analytics.addProperty('direct', 'yes')
     addAnalyticsProperty('helper', 'no')
@@ -233,7 +234,7 @@ test('requestContext: false still uses a request context the app registered itse
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyRequestContext)
-  await app.register(analytics, { collectors: [collector], requestContext: false })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], requestContext: false })
   app.get('/', async () => {
     addAnalyticsProperty('helper', 'yes')
     return 'ok'

@@ -16,6 +16,9 @@ const RESERVED_PARAMS = new Set(['firebase_conversion'])
 const RESERVED_PREFIXES = ['google_', 'ga_', 'firebase_']
 const VALUE_CAPS: Record<string, number> = { page_location: 1000, page_referrer: 420, page_title: 300 }
 const MAX_VALUE = 100
+// The request-level `device` object of the MP reference; categories as GA4 reports them.
+const DEVICE_FIELDS = new Set(['category', 'language', 'screen_resolution', 'operating_system', 'operating_system_version', 'model', 'brand', 'browser', 'browser_version'])
+const DEVICE_CATEGORIES = new Set(['desktop', 'mobile', 'tablet', 'smart TV'])
 const MAX_EVENTS = 25
 const MAX_PARAMS = 25
 const MAX_BODY = 130_000
@@ -62,6 +65,17 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
     problems.push('user_id must be a string of at most 256 characters')
   }
   if (body.ip_override !== undefined && typeof body.ip_override !== 'string') problems.push('ip_override must be a string')
+  if (body.device !== undefined) {
+    const device = body.device
+    if (!isObject(device)) problems.push('device must be an object')
+    else {
+      for (const [key, value] of Object.entries(device)) {
+        if (!DEVICE_FIELDS.has(key)) problems.push(`device.${key} is not a device field`)
+        else if (typeof value !== 'string' || value === '' || codePoints(value) > MAX_VALUE) problems.push(`device.${key} must be a non-empty string of at most ${MAX_VALUE} characters`)
+      }
+      if (device.category !== undefined && !DEVICE_CATEGORIES.has(String(device.category))) problems.push(`device.category ${JSON.stringify(device.category)} is not a GA4 device category`)
+    }
+  }
   const events = body.events
   if (!Array.isArray(events) || events.length === 0) return [...problems, 'events missing or empty']
   if (events.length > MAX_EVENTS) problems.push(`${events.length} events, at most ${MAX_EVENTS}`)

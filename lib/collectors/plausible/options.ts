@@ -33,7 +33,8 @@ const BAD_DOMAIN_CHARS = /[\s/\\?#@:\x00-\x1f\x7f]/
 
 interface NormalizedPlausibleOptions extends EngineWiring {
   domain: string
-  fallbackHost: string
+  /** The configured sites, lowercased: the first builds URLs whose host is not one of them (or a subdomain). */
+  sites: readonly string[]
   path: string
 }
 
@@ -58,7 +59,7 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
   return {
     name,
     domain,
-    fallbackHost: sites[0],
+    sites: Object.freeze(sites.map((site) => site.toLowerCase())),
     origin: parsed.origin,
     path: `${prefix}/api/event`,
     batching: pickBatchingOptions(options),
