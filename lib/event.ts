@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { Money, type MoneyJSON } from './money.js'
+import type { EventConsent } from './privacy/index.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -46,6 +47,12 @@ export interface AnalyticsEvent {
   statusCode: number
   properties: EventProperties
   revenue: Money | undefined
+  /**
+   * The consent it was emitted under: `'anonymous'` means nothing that re-identifies the visitor may
+   * leave the process (the plugin has removed `userId` and truncated `clientIP`); `''` means no
+   * decision was made. Set by the plugin (the `consent` and `respectGpc` options), never by `track()`.
+   */
+  consent: EventConsent
 }
 
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
@@ -93,6 +100,7 @@ export interface AnalyticsEventJSON {
   statusCode: number
   properties: EventProperties
   revenue: MoneyJSON | null
+  consent: EventConsent
 }
 
 export function isEventType (value: unknown): value is EventType {
@@ -120,7 +128,8 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     durationMs: 0,
     statusCode: 0,
     properties: properties ?? Object.create(null) as EventProperties,
-    revenue: undefined
+    revenue: undefined,
+    consent: ''
   }
 }
 
@@ -255,6 +264,7 @@ export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSO
     durationMs: event.durationMs,
     statusCode: event.statusCode,
     properties: { ...event.properties },
-    revenue: event.revenue === undefined ? null : event.revenue.toJSON()
+    revenue: event.revenue === undefined ? null : event.revenue.toJSON(),
+    consent: event.consent
   }
 }

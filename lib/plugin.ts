@@ -6,7 +6,7 @@ import { CONTEXT_KEY } from './helpers.js'
 import type { Logger } from './log.js'
 import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
-import { Tracker, type AnalyticsStats } from './tracker.js'
+import { emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 
 /** `app.analytics`. */
 export interface AnalyticsInstanceApi {
@@ -44,7 +44,7 @@ function onResponseClose (this: ResponseWithState): void {
 const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
   track () {},
   async flush () {},
-  stats: () => ({ events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+  stats: () => ({ events: emptyEventCounters(), collectors: {} })
 })
 
 async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: AnalyticsOptions): Promise<void> {

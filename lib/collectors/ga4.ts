@@ -1,9 +1,9 @@
-import { isIP } from 'node:net'
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { DeliveryEngine } from '../batch/engine.js'
 import { defaultInterpret, redactText, secretValues } from '../http/index.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
+import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
@@ -93,7 +93,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #hasher: ClientIdHasher
   readonly #sessions = new SessionTracker()
   readonly #sessionCookie: string
-  readonly #ipOverride: boolean
+  readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
 
   constructor (options: Ga4CollectorOptions) {
@@ -109,7 +109,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     }), log)
     this.#hasher = new ClientIdHasher(normalized.apiSecret)
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
-    this.#ipOverride = normalized.ipOverride
+    this.#ip = normalized.ip
     this.#clientId = normalized.clientId
   }
 
@@ -124,16 +124,20 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     }
     // GA refuses events from the future; a caller's clock skew should not lose them.
     if (atMs > nowMs) atMs = nowMs
-    const headers = event.request?.headers
+    // An anonymous visitor is not stitched to anything that identifies them across days: not the
+    // browser's _ga cookies, not the app's own client id; the derived id rotates daily.
+    const anonymous = event.consent === 'anonymous'
+    const headers = anonymous ? undefined : event.request?.headers
     const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
-    const clientId = this.#customClientId(event) ??
+    const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
     const sessionId = cookies.sessionId ?? this.#sessions.sessionId(clientId, atMs)
     this.enqueue({
       clientId,
-      userId: ga4UserId(event.userId),
-      ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
+      userId: anonymous ? '' : ga4UserId(event.userId),
+      ip: collectorIp(event, this.#ip),
+      adsDenied: anonymous,
       atMs,
       event: buildGa4Event(event, sessionId, atMs)
     })

@@ -3,6 +3,7 @@ import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Ver
 import { DeliveryEngine } from '../batch/engine.js'
 import { defaultInterpret } from '../http/index.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
+import type { IpPolicy } from '../privacy/ip.js'
 import { EngineCollector } from './engine-collector.js'
 import {
   DEFAULT_PLAUSIBLE_BATCH_SIZE, DEFAULT_PLAUSIBLE_CONCURRENCY, DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,
@@ -33,6 +34,7 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
   readonly #domain: string
   readonly #fallbackHost: string
   readonly #path: string
+  readonly #ip: IpPolicy
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
@@ -51,10 +53,11 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
     this.#domain = normalized.domain
     this.#fallbackHost = normalized.fallbackHost
     this.#path = normalized.path
+    this.#ip = normalized.ip
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    const request = plausibleRequest(event, this.#path, this.#domain, this.#fallbackHost)
+    const request = plausibleRequest(event, this.#path, this.#domain, this.#fallbackHost, this.#ip)
     if (typeof request === 'string') {
       this.refuse('invalid', { reason: request }, 'analytics event not sent to Plausible')
       return

@@ -1,7 +1,8 @@
 import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions } from '../../batch/types.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../../errors.js'
-import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import type { IpPolicy } from '../../privacy/ip.js'
+import { BATCHING_OPTION_KEYS, ipPolicyOption, pickBatchingOptions } from '../options.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
@@ -16,7 +17,14 @@ export interface Ga4CollectorOptions extends BatchingOptions {
   debug?: boolean
   /** Your own client id for an event; return undefined to fall back to the `_ga` cookie or the derived id. */
   clientId?: (event: Readonly<AnalyticsEvent>) => string | undefined
-  /** Send the visitor's IP as `ip_override` so GA derives geography from it. Default true. */
+  /**
+   * What of the visitor's IP goes in `ip_override`. Default `'full'`: GA uses it only to derive
+   * geography and drops it ("IP addresses are not logged or stored" for GA4). `'truncate'` (its /24
+   * or /48) keeps a coarser location; `'none'` sends none, and GA then places every visitor where this
+   * server is. The client id never contains the IP, whatever this says.
+   */
+  ip?: IpPolicy
+  /** @deprecated Use `ip`: `ipOverride: false` is `ip: 'none'`. */
   ipOverride?: boolean
   /** The collector's name in logs and stats. Default `'ga4'`. */
   name?: string
@@ -47,7 +55,7 @@ const MEASUREMENT_ID = /^G-[A-Z0-9]{1,32}$/
 const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
 const KNOWN = new Set<string>([
-  'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ipOverride', 'name',
+  'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ip', 'ipOverride', 'name',
   ...BATCHING_OPTION_KEYS
 ])
 
@@ -58,7 +66,7 @@ export interface NormalizedGa4Options {
   origin: string
   debug: boolean
   clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
-  ipOverride: boolean
+  ip: IpPolicy
   batching: BatchingOptions
 }
 
@@ -88,7 +96,7 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
   }
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride, name } = options
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride, name } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
     invalid('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
@@ -98,6 +106,7 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   if (region !== undefined && region !== 'global' && region !== 'eu') invalid('region must be "global" or "eu"')
   if (debug !== undefined && typeof debug !== 'boolean') invalid('debug must be a boolean')
   if (ipOverride !== undefined && typeof ipOverride !== 'boolean') invalid('ipOverride must be a boolean')
+  if (ipOverride !== undefined && ip !== undefined) invalid('ipOverride is the old name of ip: give ip only')
   if (clientId !== undefined && typeof clientId !== 'function') invalid('clientId must be a function')
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) invalid('name must be a non-empty string')
   return {
@@ -108,7 +117,7 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     origin: endpoint !== undefined ? normalizeEndpoint(endpoint) : region === 'eu' ? EU_ORIGIN : GLOBAL_ORIGIN,
     debug: debug ?? false,
     clientId,
-    ipOverride: ipOverride ?? true,
+    ip: ipOverride === false ? 'none' : ipPolicyOption(ip, 'full', (message) => new FST_ANALYTICS_INVALID_OPTION(`ga4Collector: ${message}`)),
     batching: pickBatchingOptions(options)
   }
 }

@@ -1,5 +1,6 @@
 import type { BatchingOptions } from '../../batch/types.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
+import type { IpPolicy } from '../../privacy/ip.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
 
 export interface PlausibleCollectorOptions extends BatchingOptions {
   /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
@@ -8,6 +9,13 @@ export interface PlausibleCollectorOptions extends BatchingOptions {
   baseUrl?: string
   /** Name in logs and `stats()`. Default `'plausible'`. */
   name?: string
+  /**
+   * What of the visitor's IP goes in `X-Forwarded-For`. Default `'full'`: Plausible uses it only to
+   * derive the country and a daily-salted visitor hash, and does not store it. `'truncate'` (its /24
+   * or /48) blurs both; `'none'` sends no header, so Plausible sees this server's IP: every visitor
+   * merges into one and, on Plausible Cloud, a data-centre IP gets events dropped.
+   */
+  ip?: IpPolicy
 }
 
 export const DEFAULT_PLAUSIBLE_BASE_URL = 'https://plausible.io'
@@ -23,7 +31,7 @@ export const DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS = 1
 // server-side, while staying polite to a per-site ingest throttle. Raise it for more traffic.
 export const DEFAULT_PLAUSIBLE_CONCURRENCY = 8
 
-const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', ...BATCHING_OPTION_KEYS])
+const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', 'ip', ...BATCHING_OPTION_KEYS])
 
 const invalidOption = optionErrors('plausibleCollector')
 
@@ -35,6 +43,7 @@ interface NormalizedPlausibleOptions {
   fallbackHost: string
   origin: string
   path: string
+  ip: IpPolicy
   batching: BatchingOptions
 }
 
@@ -72,6 +81,7 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
     fallbackHost: sites[0],
     origin: parsed.origin,
     path: `${prefix}/api/event`,
+    ip: ipPolicyOption(options.ip, 'full', invalidOption),
     batching: pickBatchingOptions(options)
   }
 }

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { BatchingOptions } from '../../batch/types.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, pickBatchingOptions } from '../options.js'
+import type { IpPolicy } from '../../privacy/ip.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, pickBatchingOptions } from '../options.js'
 import { normalizeWebhookHeaders } from './headers.js'
 import { invalidOption } from './invalid-option.js'
 import { decodeWebhookSecret } from './secret.js'
@@ -16,6 +17,11 @@ export interface WebhookCollectorOptions extends BatchingOptions {
   name?: string
   /** Largest request body; a batch is split to stay under it. Default 1 MiB. */
   maxBodyBytes?: number
+  /**
+   * What of the visitor's IP `clientIP` carries. Default `'truncate'` (its /24 or /48): receivers
+   * usually store events, and a full IP there is personal data. `'full'` or `'none'` (empty).
+   */
+  ip?: IpPolicy
 }
 
 export const DEFAULT_WEBHOOK_NAME = 'webhook'
@@ -35,7 +41,7 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000
 export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 const MIN_BODY_BYTES = 1024
 
-const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', ...BATCHING_OPTION_KEYS])
+const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', 'ip', ...BATCHING_OPTION_KEYS])
 
 interface NormalizedWebhookOptions {
   name: string
@@ -44,6 +50,7 @@ interface NormalizedWebhookOptions {
   headers: Record<string, string>
   key: KeyObject | undefined
   maxBodyBytes: number
+  ip: IpPolicy
   batching: BatchingOptions
 }
 
@@ -69,10 +76,11 @@ export function normalizeWebhookOptions (options: WebhookCollectorOptions): Norm
     throw invalidOption(`maxBodyBytes must be an integer ≥ ${MIN_BODY_BYTES}`)
   }
 
+  const ip = ipPolicyOption(options.ip, 'truncate', invalidOption)
   const headers = normalizeWebhookHeaders(options.headers)
   const key = options.secret === undefined ? undefined : createSecretKey(decodeWebhookSecret(options.secret))
   const batching = pickBatchingOptions(options)
   batching.timeoutMs ??= DEFAULT_WEBHOOK_TIMEOUT_MS
 
-  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, batching }
+  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, ip, batching }
 }
