@@ -44,15 +44,17 @@ function atSign (text: string, i: number): number {
 
 /**
  * Replaces every email-shaped substring (`local@domain.tld`, or `local%40domain.tld` as it looks
- * percent-encoded in a URL) with `[email]`. The domain needs a dot and a final label of at least two
- * letters. Linear time: text without `@` or `%40` is returned as is after two native scans.
+ * percent-encoded in a URL) with `[email]`. The domain needs a dot followed by two letters (`.com`,
+ * `.co.uk`); when in doubt it redacts. Linear time: text without `@` or `%40` is returned as is after
+ * two native scans.
  */
 export function redactEmails (text: string): string {
   if (text.indexOf('@') === -1 && text.indexOf('%40') === -1) return text
   const length = text.length
   let out = ''
   let copied = 0
-  // A local part never reaches back past the previous at-sign: this bound is what keeps `a@a@a@…` linear.
+  // A local part never reaches back past the previous at-sign's start (nor a replaced email): this
+  // bound is what keeps `a@a@a@…` linear. A `%40` that was not an email may still be part of the next local part.
   let floor = 0
   let i = 0
   while (i < length) {
@@ -63,38 +65,23 @@ export function redactEmails (text: string): string {
     while (start > floor && isLocal(text.charCodeAt(start - 1))) { start--; emailScanMeter.steps++ }
     const domainStart = i + at
     let end = domainStart
-    let lastDot = -1
+    let dotLetters = false
     while (end < length && isDomain(text.charCodeAt(end))) {
-      if (text.charCodeAt(end) === DOT) lastDot = end
+      if (end > domainStart && text.charCodeAt(end) === DOT && isLetter(text.charCodeAt(end + 1)) && isLetter(text.charCodeAt(end + 2))) dotLetters = true
       end++
       emailScanMeter.steps++
     }
     // A sentence's full stop or a trailing hyphen is not part of the domain.
     while (end > domainStart && (text.charCodeAt(end - 1) === DOT || text.charCodeAt(end - 1) === HYPHEN)) end--
-    if (lastDot >= end) {
-      lastDot = -1
-      for (let j = end - 1; j > domainStart; j--) {
-        emailScanMeter.steps++
-        if (text.charCodeAt(j) === DOT) { lastDot = j; break }
-      }
-    }
-    if (start < i && lastDot > domainStart && end - lastDot > 2 && tldIsLetters(text, lastDot + 1, end)) {
+    if (start < i && dotLetters) {
       out += text.slice(copied, start) + EMAIL_REPLACEMENT
       copied = end
       floor = end
       i = end
     } else {
-      floor = domainStart
+      floor = i
       i = domainStart
     }
   }
   return copied === 0 ? text : out + text.slice(copied)
-}
-
-function tldIsLetters (text: string, from: number, to: number): boolean {
-  for (let j = from; j < to; j++) {
-    emailScanMeter.steps++
-    if (!isLetter(text.charCodeAt(j))) return false
-  }
-  return true
 }
