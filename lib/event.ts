@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { EMPTY_CLIENT, type ClientInfo } from './client.js'
 import { Money, type MoneyJSON } from './money.js'
+import type { EventConsent } from './privacy/index.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -49,6 +50,12 @@ export interface AnalyticsEvent {
   revenue: Money | undefined
   /** Browser, OS, device and bot flag of the visitor (empty outside a request). Shared: never mutate it. */
   client: Readonly<ClientInfo>
+  /**
+   * The consent it was emitted under: `'anonymous'` means nothing that re-identifies the visitor may
+   * leave the process (the plugin has removed `userId` and truncated `clientIP`); `''` means no
+   * decision was made. Set by the plugin (the `consent` and `respectGpc` options), never by `track()`.
+   */
+  consent: EventConsent
 }
 
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
@@ -97,6 +104,7 @@ export interface AnalyticsEventJSON {
   properties: EventProperties
   revenue: MoneyJSON | null
   client: ClientInfo
+  consent: EventConsent
 }
 
 export function isEventType (value: unknown): value is EventType {
@@ -125,7 +133,8 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     statusCode: 0,
     properties: properties ?? Object.create(null) as EventProperties,
     revenue: undefined,
-    client: EMPTY_CLIENT
+    client: EMPTY_CLIENT,
+    consent: ''
   }
 }
 
@@ -261,6 +270,7 @@ export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSO
     statusCode: event.statusCode,
     properties: { ...event.properties },
     revenue: event.revenue === undefined ? null : event.revenue.toJSON(),
-    client: { ...event.client }
+    client: { ...event.client },
+    consent: event.consent
   }
 }

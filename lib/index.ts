@@ -8,6 +8,8 @@ export type { AnalyticsOptions, AutomaticEventType, BotsMode, PageViewsMode, Rou
 export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './options.js'
 export type { AnalyticsStats, EventCounters, SkippedCounters } from './tracker.js'
 export type { ClientInfo, DeviceCategory } from './client.js'
+export type { PrivacyOptions, ConsentDecision, EventConsent, QueryPolicy, IpPolicy } from './privacy/index.js'
+export { DEFAULT_ALLOWED_QUERY, applyIpPolicy } from './privacy/index.js'
 export type { RequestAnalyticsApi } from './request-analytics.js'
 export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'
 export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue } from './event.js'

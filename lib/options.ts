@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AnalyticsCollector } from './collector.js'
-import { isEventType } from './event.js'
+import { isEventType, type AnalyticsEvent } from './event.js'
+import { normalizePrivacy, type ConsentDecision, type PrivacyOptions, type UrlPolicy } from './privacy/index.js'
 
 import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 
@@ -51,6 +52,24 @@ export interface AnalyticsOptions {
   /** The user of a request. Default: `request.user.id`, else `request.user.sub`, when present. */
   userId?: (request: FastifyRequest) => string | number | undefined
   /**
+   * What of URLs and referrers leaves the process, for automatic and tracked events alike. Default:
+   * only campaign query parameters (`utm_*`, click ids, `ref`), no fragment, emails redacted.
+   */
+  privacy?: PrivacyOptions
+  /**
+   * The visitor's consent for a request, asked once per request at its first event. `'denied'`: no
+   * event from this request; `'anonymous'`: events without user id, full IP or GA4 cookies;
+   * `'granted'` or undefined: unrestricted. A callback that throws counts as `'denied'`.
+   */
+  consent?: (request: FastifyRequest) => ConsentDecision | undefined
+  /** Treat `Sec-GPC: 1` (Global Privacy Control) as `'anonymous'` at most. Default false. */
+  respectGpc?: boolean
+  /**
+   * The last step before fan-out, after enrichment and the privacy rules: return the event (changed
+   * or not; undefined keeps it), or null to drop it. A hook that throws drops the event (fail closed).
+   */
+  beforeSend?: (event: AnalyticsEvent) => AnalyticsEvent | null | undefined
+  /**
    * Register `@fastify/request-context` (when the app has not) so the module helpers
    * (`trackAnalyticsEvent`, …) find the current request. Default true. Its AsyncLocalStorage costs
    * every promise of the app something on Node 20: set false if you only use `request.analytics`.
@@ -78,11 +97,15 @@ export interface NormalizedOptions {
   locale: AnalyticsOptions['locale'] | undefined
   userId: AnalyticsOptions['userId'] | undefined
   requestContext: boolean
+  privacy: UrlPolicy
+  consent: AnalyticsOptions['consent'] | undefined
+  respectGpc: boolean
+  beforeSend: AnalyticsOptions['beforeSend'] | undefined
   startTimeoutMs: number
   shutdownTimeoutMs: number
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -170,6 +193,10 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     locale: optionalFunction(options, 'locale'),
     userId: optionalFunction(options, 'userId'),
     requestContext: optionalBoolean(options, 'requestContext', true),
+    privacy: normalizePrivacy(options.privacy),
+    consent: optionalFunction(options, 'consent'),
+    respectGpc: optionalBoolean(options, 'respectGpc', false),
+    beforeSend: optionalFunction(options, 'beforeSend'),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
     shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS)
   }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
 import { Money } from './money.js'
+import type { ConsentDecision } from './privacy/index.js'
 import type { RequestState, Tracker } from './tracker.js'
 
 /**
@@ -30,6 +31,7 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   userId = ''
   skipped = false
   done = false
+  consent: ConsentDecision | '' | undefined = undefined
   readonly #tracker: Tracker
   readonly #request: FastifyRequest
   readonly #reply: FastifyReply
@@ -77,7 +79,7 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   }
 
   track (event: AnalyticsEventInput): void {
-    this.#tracker.track(event, this.#request)
+    this.#tracker.track(event, this.#request, this)
   }
 }
 

@@ -7,6 +7,7 @@ import { createEvent, EventType, normalizeEventInput, truncateCodePoints, type A
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
+import { applyIpPolicy, applyPrivacy, hasGpc, type ConsentDecision } from './privacy/index.js'
 
 /** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
 export interface SkippedCounters {
@@ -31,9 +32,16 @@ export interface EventCounters {
    * Requests that gave no automatic event, by reason: `notPage` (a GET answered with something
    * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
    * prerender), `ignored` (the `ignore`/`classify` options, route config `false`, `skip()`,
-   * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route).
+   * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route),
+   * `consent` (the request's consent was `'denied'`), `beforeSend` (the hook returned null).
    */
   skipped: SkippedCounters
+  /** Tracked events not emitted because their request's consent was `'denied'` (automatic ones: `skipped.consent`). */
+  consentDenied: number
+  /** Tracked events `beforeSend` returned null for (automatic ones: `skipped.beforeSend`). */
+  beforeSendDropped: number
+  /** Events (automatic or tracked) dropped because `beforeSend` threw or returned something that is not an event: fail closed. */
+  beforeSendFailed: number
 }
 
 /** A reason for `stats().events.skipped`. */
@@ -45,7 +53,10 @@ export function emptyEventCounters (): EventCounters {
     emitted: 0,
     invalid: 0,
     propertiesDropped: 0,
-    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }
+    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 },
+    consentDenied: 0,
+    beforeSendDropped: 0,
+    beforeSendFailed: 0
   }
 }
 
@@ -64,6 +75,8 @@ export interface RequestState {
   skipped: boolean
   /** The automatic event was emitted (or abandoned): at most one per request. */
   done: boolean
+  /** The request's consent, asked at its first event; undefined until then. */
+  consent: ConsentDecision | '' | undefined
 }
 
 /** A route's resolved analytics config and its pattern, computed on its first request. */
@@ -114,13 +127,100 @@ export class Tracker {
     this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)')
   }
 
-  emit (event: AnalyticsEvent): void {
+  /**
+   * The one way out, for automatic and tracked events: consent, the privacy rules, `beforeSend`,
+   * then fan-out (DESIGN §7). `state` is the request's (null outside a request, or when an earlier
+   * onRequest hook replied before ours).
+   */
+  emit (event: AnalyticsEvent, state: RequestState | null, automatic: boolean): void {
+    const consent = this.#consent(event.request, state)
+    if (consent === 'denied') {
+      if (automatic) this.counters.skipped.consent++
+      else this.counters.consentDenied++
+      event.request = undefined
+      return
+    }
+    applyPrivacy(event, this.#options.privacy)
+    if (consent === 'anonymous') {
+      event.userId = ''
+      event.clientIP = applyIpPolicy(event.clientIP, 'truncate')
+    }
+    event.consent = consent
+    if (this.#options.beforeSend !== undefined) {
+      const kept = this.#beforeSend(event, automatic)
+      if (kept === undefined) return
+      event = kept
+    }
     this.counters.emitted++
     this.#fanOut.publish(event)
   }
 
-  /** `track()` from application code; `request` enriches it when there is one. */
-  track (input: unknown, request: FastifyRequest | undefined): void {
+  /** The request's consent, asked once (the first event of a request caches it in `state`). */
+  #consent (request: FastifyRequest | undefined, state: RequestState | null): ConsentDecision | '' {
+    const options = this.#options
+    if (request === undefined || (options.consent === undefined && !options.respectGpc)) return ''
+    if (state !== null && state.consent !== undefined) return state.consent
+    let decision: ConsentDecision | '' = ''
+    if (options.consent !== undefined) {
+      try {
+        const answer: unknown = options.consent(request)
+        if (answer === 'granted' || answer === 'anonymous' || answer === 'denied') decision = answer
+        else if (answer !== undefined) {
+          decision = 'denied'
+          this.#log.error('option:consent', { type: typeof answer }, 'analytics consent() option returned neither "granted", "anonymous", "denied" nor undefined; treated as "denied"')
+        }
+      } catch (error) {
+        // Fail closed: an answer we could not get is not a yes.
+        decision = 'denied'
+        this.#log.error('option:consent', { err: error }, 'analytics consent() option threw; the request is treated as "denied"')
+      }
+    }
+    // GPC caps the answer: a visitor who asked not to be tracked across sites is at most anonymous.
+    if (options.respectGpc && decision !== 'denied' && hasGpc(request)) decision = 'anonymous'
+    if (state !== null) state.consent = decision
+    return decision
+  }
+
+  /** Runs `beforeSend`; returns the event to send, or undefined when it is dropped (counted, never thrown). */
+  #beforeSend (event: AnalyticsEvent, automatic: boolean): AnalyticsEvent | undefined {
+    const request = event.request
+    let result: unknown
+    try {
+      result = (this.#options.beforeSend as (event: AnalyticsEvent) => unknown)(event)
+    } catch (error) {
+      return this.#beforeSendFailed(event, { err: error }, 'analytics beforeSend() threw; the event is dropped')
+    }
+    if (result === null) {
+      if (automatic) this.counters.skipped.beforeSend++
+      else this.counters.beforeSendDropped++
+      event.request = undefined
+      return undefined
+    }
+    // The hook may have changed anything, or returned another object: collectors get only a valid
+    // event, so it is checked and copied like a track() input. Consent is the plugin's, not the hook's.
+    const normalized = normalizeEventInput(result ?? event, event.timestamp)
+    if (typeof normalized === 'string') {
+      const reason = result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'
+        ? 'beforeSend must return synchronously'
+        : normalized
+      return this.#beforeSendFailed(event, { reason }, `analytics beforeSend() returned an invalid event (${reason}); the event is dropped`)
+    }
+    this.propertiesDropped(normalized.droppedProperties)
+    const kept = normalized.event
+    kept.request = request
+    kept.consent = event.consent
+    return kept
+  }
+
+  #beforeSendFailed (event: AnalyticsEvent, fields: Record<string, unknown>, message: string): undefined {
+    this.counters.beforeSendFailed++
+    event.request = undefined
+    this.#log.error('option:beforeSend', fields, message)
+    return undefined
+  }
+
+  /** `track()` from application code; `request` enriches it when there is one, `state` holds its consent. */
+  track (input: unknown, request: FastifyRequest | undefined, state: RequestState | null = null): void {
     const normalized = normalizeEventInput(input, new Date())
     if (typeof normalized === 'string') {
       this.invalid('event', normalized)
@@ -133,7 +233,7 @@ export class Tracker {
       // Explicit events are kept even from bots (the app asked for them): labelled, not skipped.
       event.client = this.#clients.classify(request, event.userAgent)
     }
-    this.emit(event)
+    this.emit(event, state, false)
   }
 
   /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
@@ -235,7 +335,7 @@ export class Tracker {
       event.userId = state.userId
     }
     enrichFromRequest(event, request, pattern, this.#enrich)
-    this.emit(event)
+    this.emit(event, state, true)
   }
 
   stats (): AnalyticsStats {

@@ -11,6 +11,7 @@ const RANKS: Array<[string, number]> = [
   ['log.ts', 2],
   ['money.ts', 2],
   ['client.ts', 3],
+  ['privacy/', 3],
   ['event.ts', 3],
   ['collector.ts', 4],
   ['http/', 5],

@@ -1,9 +1,9 @@
-import { isIP } from 'node:net'
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { defaultInterpret } from '../batch/verdict.js'
 import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
+import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { errorText } from '../util.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
@@ -57,7 +57,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #hasher: ClientIdHasher
   readonly #sessions = new SessionTracker()
   readonly #sessionCookie: string
-  readonly #ipOverride: boolean
+  readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
 
   constructor (options: Ga4CollectorOptions) {
@@ -66,7 +66,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     super(normalized, (log) => normalized.debug ? new Ga4DebugAdapter(path, log) : new Ga4Adapter(path))
     this.#hasher = new ClientIdHasher(normalized.apiSecret)
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
-    this.#ipOverride = normalized.ipOverride
+    this.#ip = normalized.ip
     this.#clientId = normalized.clientId
   }
 
@@ -81,16 +81,20 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     }
     // GA refuses events from the future; a caller's clock skew should not lose them.
     if (atMs > nowMs) atMs = nowMs
-    const headers = event.request?.headers
+    // An anonymous visitor is not stitched to anything that identifies them across days: not the
+    // browser's _ga cookies, not the app's own client id; the derived id rotates daily.
+    const anonymous = event.consent === 'anonymous'
+    const headers = anonymous ? undefined : event.request?.headers
     const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
-    const clientId = this.#customClientId(event) ??
+    const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
     const sessionId = cookies.sessionId ?? this.#sessions.sessionId(clientId, atMs)
     this.enqueue({
       clientId,
-      userId: ga4UserId(event.userId),
-      ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
+      userId: anonymous ? '' : ga4UserId(event.userId),
+      ip: collectorIp(event, this.#ip),
+      adsDenied: anonymous,
       device: ga4Device(event),
       atMs,
       event: buildGa4Event(event, sessionId, atMs)

@@ -1,6 +1,7 @@
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { defaultInterpret } from '../batch/verdict.js'
+import type { IpPolicy } from '../privacy/ip.js'
 import { EngineCollector } from './engine-collector.js'
 import { normalizePlausibleOptions, type PlausibleCollectorOptions } from './plausible/options.js'
 import { plausibleRequest } from './plausible/payload.js'
@@ -28,6 +29,7 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
   readonly #domain: string
   readonly #sites: readonly string[]
   readonly #path: string
+  readonly #ip: IpPolicy
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
@@ -35,10 +37,11 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
     this.#domain = normalized.domain
     this.#sites = normalized.sites
     this.#path = normalized.path
+    this.#ip = normalized.ip
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    const request = plausibleRequest(event, this.#path, this.#domain, this.#sites)
+    const request = plausibleRequest(event, this.#path, this.#domain, this.#sites, this.#ip)
     if (typeof request === 'string') {
       this.refuse('invalid', { reason: request }, 'analytics event not sent to Plausible')
       return

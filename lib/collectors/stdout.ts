@@ -2,7 +2,9 @@ import pino, { type DestinationStream, type Level } from 'pino'
 import type { AnalyticsCollector } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
+import { ipPolicyOption } from './options.js'
 
 export interface StdoutCollectorOptions {
   /**
@@ -19,6 +21,11 @@ export interface StdoutCollectorOptions {
   bufferBytes?: number
   /** A buffer that is not full is written at least this often, in ms. Default {@link DEFAULT_FLUSH_INTERVAL_MS}. */
   flushIntervalMs?: number
+  /**
+   * What of the visitor's IP the lines carry. Default `'truncate'` (its /24 or /48): log files are
+   * kept, copied and shipped, and a full IP in them is personal data. `'full'` or `'none'` (empty).
+   */
+  ip?: IpPolicy
   /** Default 'stdout'. */
   name?: string
 }
@@ -52,6 +59,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
   if (!Number.isInteger(flushIntervalMs) || flushIntervalMs <= 0 || flushIntervalMs > MAX_TIMER_MS) {
     throw new FST_ANALYTICS_INVALID_OPTION('stdoutCollector flushIntervalMs must be a positive integer number of milliseconds')
   }
+  const ip = ipPolicyOption(options.ip, 'truncate', (message) => new FST_ANALYTICS_INVALID_OPTION(`stdoutCollector ${message}`))
   const destination = options.destination ?? 1
   const owned = typeof destination === 'number' || typeof destination === 'string'
   if (!owned && (destination === null || typeof destination !== 'object' || typeof destination.write !== 'function')) {
@@ -92,7 +100,9 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     name,
     start () {},
     collect (event: Readonly<AnalyticsEvent>) {
-      logger[level]({ event: eventToJSON(event) }, 'analytics event')
+      const json = eventToJSON(event)
+      json.clientIP = collectorIp(event, ip)
+      logger[level]({ event: json }, 'analytics event')
     },
     flush: (signal: AbortSignal) => flushStream(signal),
     async close () {

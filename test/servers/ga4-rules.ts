@@ -4,6 +4,7 @@
 // "sending events" limitations, the reserved names (as in Google's Event Builder, ga-dev-tools
 // formatCheckLib.ts), GA support 7061705 (page_* value caps) and 9267744 (User-ID ≤ 256).
 import type { ReceivedRequest } from '../helpers/sink.js'
+import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/
 const RESERVED_EVENTS = new Set([
@@ -120,4 +121,36 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
     }
   })
   return problems
+}
+
+/**
+ * The MP rules plus the privacy policy: page_location and page_referrer without a non-allowed
+ * parameter, fragment or email; ip_override per the IP policy; for an anonymous visitor no user_id
+ * and both ad consents DENIED (the MP reference's request-level `consent`).
+ */
+export function ga4PrivacyRules (expect: PrivacyExpectations): (req: ReceivedRequest) => string[] {
+  return function validateGa4Privacy (req: ReceivedRequest): string[] {
+    const problems = validateGa4Request(req)
+    let body: Record<string, unknown>
+    try {
+      body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>
+    } catch {
+      return problems
+    }
+    problems.push(...ipViolations('ip_override', body.ip_override as string | undefined, expect))
+    if (expect.anonymous === true) {
+      if (body.user_id !== undefined) problems.push('user_id sent for an anonymous visitor')
+      const consent = body.consent as Record<string, unknown> | undefined
+      if (consent?.ad_user_data !== 'DENIED' || consent?.ad_personalization !== 'DENIED') {
+        problems.push(`consent ${JSON.stringify(consent)} for an anonymous visitor, expected both ad consents DENIED`)
+      }
+    }
+    for (const event of (Array.isArray(body.events) ? body.events : []) as Array<{ params?: Record<string, unknown> }>) {
+      for (const key of ['page_location', 'page_referrer']) {
+        const value = event.params?.[key]
+        if (typeof value === 'string') problems.push(...urlViolations(key, value, expect))
+      }
+    }
+    return problems
+  }
 }

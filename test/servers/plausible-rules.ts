@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { ReceivedRequest } from '../helpers/sink.js'
+import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 // Plausible's published rules for POST /api/event, as a validator for the test sink.
 // Sources: plausible/docs docs/events-api.md and docs/custom-props/introduction.md;
@@ -12,6 +13,8 @@ export interface PlausibleRulesOptions {
   domain: string
   /** The request path. Default `/api/event`. */
   path?: string
+  /** Also check `url`, `referrer` and `X-Forwarded-For` against the privacy policy. */
+  privacy?: PrivacyExpectations
 }
 
 const KNOWN_FIELDS = new Set(['name', 'url', 'domain', 'referrer', 'props', 'revenue', 'interactive'])
@@ -67,6 +70,12 @@ export function plausibleRules (options: PlausibleRulesOptions): (request: Recei
       return violations
     }
     const fields = body as Record<string, unknown>
+    if (options.privacy !== undefined) {
+      violations.push(...ipViolations('X-Forwarded-For', xff as string | undefined, options.privacy))
+      for (const key of ['url', 'referrer']) {
+        if (typeof fields[key] === 'string') violations.push(...urlViolations(key, fields[key], options.privacy))
+      }
+    }
     for (const key of Object.keys(fields)) {
       if (!KNOWN_FIELDS.has(key)) violations.push(`unknown field ${key}`)
     }

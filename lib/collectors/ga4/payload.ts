@@ -41,6 +41,8 @@ export interface Ga4Item {
   ip: string
   /** The request-level `device` object as JSON; '' when nothing is known. */
   device: string
+  /** The visitor chose `'anonymous'`: the request says `consent: { ad_user_data: DENIED, ad_personalization: DENIED }`. */
+  adsDenied: boolean
   /** The event's time in ms, for the age check at encoding. */
   atMs: number
   event: Ga4Event
@@ -127,8 +129,12 @@ export function ga4UserId (userId: string): string {
   return [...userId].length <= MAX_USER_ID_LENGTH ? userId : ''
 }
 
+/** Request-level `consent` for an anonymous visitor (Measurement Protocol reference: `consent`). */
+const ADS_DENIED = ',"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}'
+
 /**
- * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override, device),
+ * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override,
+ * device, consent),
  * since those are request-level fields, each cut into chunks of ≤ 25 events and < 130 kB.
  * Groups keep the order of their first event; events keep their order within a group.
  */
@@ -137,7 +143,7 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
   const groups = new Map<string, Ga4Item[]>()
   for (const item of items) {
     if (nowMs - item.atMs > MAX_EVENT_AGE_MS) { invalid++; continue }
-    const key = `${item.clientId}\n${item.userId}\n${item.ip}\n${item.device}`
+    const key = `${item.clientId}\n${item.userId}\n${item.ip}\n${item.device}\n${item.adsDenied ? 'd' : ''}`
     const group = groups.get(key)
     if (group === undefined) groups.set(key, [item])
     else group.push(item)
@@ -149,6 +155,7 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
     if (first.userId !== '') head += `,"user_id":${JSON.stringify(first.userId)}`
     if (first.ip !== '') head += `,"ip_override":${JSON.stringify(first.ip)}`
     if (first.device !== '') head += `,"device":${first.device}`
+    if (first.adsDenied) head += ADS_DENIED
     head += ',"events":['
     const overhead = Buffer.byteLength(head) + 2 // the closing `]}`
     let parts: string[] = []

@@ -1,6 +1,7 @@
-import { isIP } from 'node:net'
 import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
 import type { OutgoingRequest } from '../../batch/types.js'
+import { collectorIp } from '../../privacy/index.js'
+import type { IpPolicy } from '../../privacy/ip.js'
 import { sanitizeHeaderValue, truncateUtf8 } from '../text.js'
 import {
   PLAUSIBLE_MAX_NAME_LENGTH, PLAUSIBLE_MAX_PROPS, PLAUSIBLE_MAX_PROP_KEY_BYTES, PLAUSIBLE_MAX_PROP_VALUE_BYTES,
@@ -136,7 +137,7 @@ export function plausibleBody (event: Readonly<AnalyticsEvent>, domain: string, 
 }
 
 /** Builds the one request that carries an event, or returns why it cannot be sent. */
-export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string, domain: string, sites: readonly string[]): OutgoingRequest | string {
+export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string, domain: string, sites: readonly string[], ipPolicy: IpPolicy = 'full'): OutgoingRequest | string {
   // Plausible requires the visitor's User-Agent: it feeds the visitor hash and device detection.
   // A made-up one would merge all such events into one "visitor" or get them filtered as a bot.
   const userAgent = sanitizeHeaderValue(event.userAgent)
@@ -147,7 +148,7 @@ export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string,
   // Without it Plausible sees this server's IP: every visitor merges into one and, on Cloud, a
   // data-centre IP gets the event dropped. Only a real IP (Fastify's trustProxy decided it); an
   // IPv6 zone (`fe80::1%eth0`) is local to this host and means nothing to Plausible.
-  const ip = event.clientIP
-  if (isIP(ip) !== 0 && !ip.includes('%')) headers['x-forwarded-for'] = ip
+  const ip = collectorIp(event, ipPolicy)
+  if (ip !== '' && !ip.includes('%')) headers['x-forwarded-for'] = ip
   return { path, headers, body: JSON.stringify(body), events: 1 }
 }
