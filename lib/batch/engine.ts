@@ -6,7 +6,7 @@ import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import { classifyError, defaultInterpret, TransportError } from '../http/classify.js'
 import { redactPath, redactText, secretValues } from '../http/redact.js'
 import { Transport } from '../http/transport.js'
-import type { BatchingOptions, DeliveryAdapter, HttpResponse, OutgoingRequest, Verdict } from './types.js'
+import type { BatchingOptions, DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from './types.js'
 
 export const DEFAULT_MAX_QUEUE_SIZE = 10_000
 export const DEFAULT_TIMEOUT_MS = 10_000
@@ -44,8 +44,10 @@ interface Settings {
 interface Batch {
   /** Sequence number of the batch's first item (items are numbered as they enter the queue). */
   firstSeq: number
-  /** Requests of this batch not yet settled. */
+  /** Requests of this batch not yet settled (1 while an asynchronous prepare runs). */
   open: number
+  /** Counted `shutdown` at the close deadline while it was being prepared. */
+  abandoned: boolean
 }
 
 /** One OutgoingRequest through its attempts. The same `request` object is sent on every attempt. */
@@ -326,25 +328,54 @@ export class DeliveryEngine<T> {
     // Out of the queue before anything else, so nothing sent can be taken twice.
     const items = this.#queue.take(this.#settings.maxBatchSize)
     const size = items.length
-    const batch: Batch = { firstSeq: this.#taken, open: 0 }
+    const batch: Batch = { firstSeq: this.#taken, open: 0, abandoned: false }
     this.#taken += size
     this.#due = Math.max(0, this.#due - size)
     this.#inFlight += size
 
-    let requests: unknown
-    let invalid: number
+    let prepared: PreparedBatch | Promise<PreparedBatch>
     try {
-      const prepared = this.#adapter.prepare(items)
-      requests = prepared?.requests
-      invalid = clampCount(prepared?.invalid, size)
+      prepared = this.#adapter.prepare(items)
     } catch (error) {
-      this.#inFlight -= size
-      this.#dropped.failed += size
-      this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
-      this.#checkWaiters()
+      this.#encodingFailed(size, error)
       return
     }
+    if (!isPromiseLike(prepared)) {
+      this.#dispatch(batch, size, prepared)
+      return
+    }
+    // An asynchronous encoder (GA4 with a shared session store): the batch holds its concurrency
+    // slot and keeps flush()/close() waiting while it is prepared; the close deadline abandons it.
+    batch.open = 1
+    this.#batches.add(batch)
+    void prepared.then((result) => this.#prepared(batch, size, result, undefined),
+      (error: unknown) => this.#prepared(batch, size, undefined, error ?? new Error('prepare rejected')))
+  }
 
+  #prepared (batch: Batch, size: number, result: PreparedBatch | undefined, error: unknown): void {
+    // Counted `shutdown` by #abandon already: nothing of it may be counted twice.
+    if (batch.abandoned) return
+    // The batch stays in #batches (in creation order, which #flushed relies on) until dispatched.
+    batch.open = 0
+    if (result === undefined) {
+      this.#batches.delete(batch)
+      this.#encodingFailed(size, error)
+    } else {
+      this.#dispatch(batch, size, result)
+    }
+    this.#pump()
+  }
+
+  #encodingFailed (size: number, error: unknown): void {
+    this.#inFlight -= size
+    this.#dropped.failed += size
+    this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
+    this.#checkWaiters()
+  }
+
+  #dispatch (batch: Batch, size: number, prepared: PreparedBatch): void {
+    const requests: unknown = prepared?.requests
+    const invalid = clampCount(prepared?.invalid, size)
     let remaining = size - invalid
     const deliveries: Delivery[] = []
     if (Array.isArray(requests)) {
@@ -367,6 +398,7 @@ export class DeliveryEngine<T> {
       this.#log.error('adapter', { events: remaining }, `${this.name}: the encoder accounted for fewer events than it was given`)
     }
     if (deliveries.length === 0) {
+      this.#batches.delete(batch)
       this.#checkWaiters()
       return
     }
@@ -539,6 +571,7 @@ export class DeliveryEngine<T> {
     }
     this.#live.clear()
     this.#pending.length = 0
+    for (const batch of this.#batches) batch.abandoned = true
     this.#batches.clear()
     this.#troubled = 0
     this.#lifetime.abort()
@@ -616,6 +649,10 @@ function isOutgoingRequest (value: unknown): value is OutgoingRequest {
   return typeof path === 'string' &&
     (typeof headers === 'object' && headers !== null) &&
     (typeof body === 'string' || body instanceof Uint8Array)
+}
+
+function isPromiseLike (value: unknown): value is PromiseLike<PreparedBatch> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
 function errorText (error: unknown): string {

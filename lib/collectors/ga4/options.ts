@@ -2,6 +2,8 @@ import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions } from '../../batch/types.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../../errors.js'
 import { BATCHING_OPTION_KEYS, pickBatchingOptions } from '../options.js'
+import type { Ga4SessionStore } from './session-store.js'
+import { SESSION_TIMEOUT_MS } from './session.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
@@ -18,6 +20,14 @@ export interface Ga4CollectorOptions extends BatchingOptions {
   clientId?: (event: Readonly<AnalyticsEvent>) => string | undefined
   /** Send the visitor's IP as `ip_override` so GA derives geography from it. Default true. */
   ipOverride?: boolean
+  /**
+   * Where sessions of visitors without a `_ga_<stream>` cookie are kept. Default: this process's
+   * memory, which is right for one instance only; with several, use `redisSessionStore()` from
+   * `fastify-analytics/redis` so every instance continues the same session.
+   */
+  sessions?: Ga4SessionStore
+  /** A session ends after this long without an event. Match the property's setting in GA (Admin > Data streams > Configure tag settings > Adjust session timeout). Default 30 minutes. */
+  sessionTimeoutMs?: number
   /** The collector's name in logs and stats. Default `'ga4'`. */
   name?: string
 }
@@ -48,6 +58,7 @@ const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
 const KNOWN = new Set<string>([
   'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ipOverride', 'name',
+  'sessions', 'sessionTimeoutMs',
   ...BATCHING_OPTION_KEYS
 ])
 
@@ -59,8 +70,14 @@ export interface NormalizedGa4Options {
   debug: boolean
   clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
   ipOverride: boolean
+  sessions: Ga4SessionStore | undefined
+  sessionTimeoutMs: number
   batching: BatchingOptions
 }
+
+/** Bounds of `sessionTimeoutMs`. GA's own setting ranges from 5 minutes to 7 h 55 min; 1 s is allowed for tests. */
+export const MIN_SESSION_TIMEOUT_MS = 1000
+export const MAX_SESSION_TIMEOUT_MS = 24 * 3_600_000
 
 function invalid (message: string): never {
   throw new FST_ANALYTICS_INVALID_OPTION(`ga4Collector: ${message}`)
@@ -88,7 +105,7 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
   }
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride, name } = options
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride, name, sessions, sessionTimeoutMs } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
     invalid('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
@@ -100,6 +117,13 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   if (ipOverride !== undefined && typeof ipOverride !== 'boolean') invalid('ipOverride must be a boolean')
   if (clientId !== undefined && typeof clientId !== 'function') invalid('clientId must be a function')
   if (name !== undefined && (typeof name !== 'string' || name.length === 0)) invalid('name must be a non-empty string')
+  if (sessions !== undefined && (typeof sessions !== 'object' || sessions === null || typeof sessions.sessionIds !== 'function' || typeof sessions.kind !== 'string')) {
+    invalid('sessions must be a session store, e.g. redisSessionStore() from fastify-analytics/redis')
+  }
+  if (sessionTimeoutMs !== undefined && (typeof sessionTimeoutMs !== 'number' || !Number.isSafeInteger(sessionTimeoutMs) ||
+    sessionTimeoutMs < MIN_SESSION_TIMEOUT_MS || sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS)) {
+    invalid(`sessionTimeoutMs must be an integer from ${MIN_SESSION_TIMEOUT_MS} to ${MAX_SESSION_TIMEOUT_MS}`)
+  }
   return {
     name: name ?? DEFAULT_NAME,
     measurementId,
@@ -109,6 +133,8 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     debug: debug ?? false,
     clientId,
     ipOverride: ipOverride ?? true,
+    sessions,
+    sessionTimeoutMs: sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
     batching: pickBatchingOptions(options)
   }
 }
