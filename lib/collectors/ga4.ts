@@ -152,12 +152,13 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     })
   }
 
-  override start (signal: AbortSignal, context: CollectorContext): void {
+  /** Starts delivery, then the session store (bounded by the store itself and the start signal; never fails the start). */
+  override async start (signal: AbortSignal, context: CollectorContext): Promise<void> {
     super.start(signal, context)
     const store = this.#sessions.store
     if (store?.start === undefined) return
     try {
-      store.start(context.log)
+      await store.start(context.log)
     } catch (error) {
       this.log.warn('session-store', { error: error instanceof Error ? error.message : String(error) }, 'GA4 session store failed to start; sessions come from memory until it answers')
     }

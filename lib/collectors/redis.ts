@@ -64,11 +64,13 @@ export const KEY_EXPIRY_SLACK_MS = 60_000
  * One visitor's session, updated atomically on the server: the rules of SessionTracker
  * (lib/collectors/ga4/session.ts), so the in-memory fallback and Redis agree. The value is
  * `<session id>:<last event ms>`; the key expires `timeout + slack` after the last event.
- * ARGV: timeout ms, now ms, slack ms, then the visitor's event times in queue order.
+ * ARGV: timeout ms, now ms, slack ms, the session this instance knows (`<id>:<last ms>` or ''), then
+ * the visitor's event times in queue order. The known session is used only when the key is missing.
  */
 export const SESSION_SCRIPT = `
 local timeout = tonumber(ARGV[1])
 local value = redis.call('GET', KEYS[1])
+if not value and ARGV[4] ~= '' then value = ARGV[4] end
 local id, last
 if value then
   local sep = string.find(value, ':', 1, true)
@@ -76,7 +78,7 @@ if value then
   last = tonumber(string.sub(value, sep + 1))
 end
 local ids = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local at = tonumber(ARGV[i])
   if id == nil or at - last > timeout then
     id = math.max(1, math.floor(at / 1000))
@@ -118,14 +120,24 @@ class RedisSessionStore implements Ga4SessionStore {
     })
   }
 
-  start (log: Logger): void {
+  /**
+   * Connects a client the store owns, waiting at most `max(timeoutMs, 1 s)` so the first batches
+   * normally find it ready. Never rejects: Redis being down at boot must not fail the app's start;
+   * batches fall back to memory meanwhile and node-redis keeps reconnecting.
+   */
+  async start (log: Logger): Promise<void> {
     this.#log.log = log
     const owned = this.#owned
     if (owned === undefined || owned.isOpen) return
-    // Not awaited: Redis being down at boot must not fail the app's start; batches fall back meanwhile.
-    owned.connect().catch((error: unknown) => {
+    const connecting = owned.connect().catch((error: unknown) => {
       this.#log.warn('redis-connect', { error: this.#text(error) }, 'Redis session store could not connect')
     })
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([connecting, new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(this.timeoutMs, 1000))
+      timer.unref()
+    })])
+    clearTimeout(timer)
   }
 
   async sessionIds (query: SessionQuery): Promise<number[][]> {
@@ -134,7 +146,8 @@ class RedisSessionStore implements Ga4SessionStore {
     const keyPrefix = `${this.#prefix}${query.scope}:`
     const head = [String(query.timeoutMs), String(query.nowMs), String(KEY_EXPIRY_SLACK_MS)]
     const run = (useEval: boolean): Promise<unknown[]> => Promise.all(query.lookups.map((lookup: SessionLookup) => {
-      const options = { keys: [keyPrefix + lookup.clientId], arguments: head.concat(lookup.atMs.map(String)) }
+      const known = lookup.known === undefined ? '' : `${lookup.known.id}:${lookup.known.lastMs}`
+      const options = { keys: [keyPrefix + lookup.clientId], arguments: [...head, known, ...lookup.atMs.map(String)] }
       return useEval ? client.eval(SESSION_SCRIPT, options) : client.evalSha(SCRIPT_SHA, options)
     }))
     let replies: unknown[]

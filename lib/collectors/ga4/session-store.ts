@@ -9,6 +9,12 @@ export const DEFAULT_STORE_TIMEOUT_MS = 1000
 export interface SessionLookup {
   clientId: string
   atMs: readonly number[]
+  /**
+   * The session this instance last saw for the visitor (from an earlier answer, or kept in memory
+   * while the store was failing). A store that has no record of the visitor (a restarted Redis, an
+   * expired key) continues it rather than starting a second session; a store that has one ignores it.
+   */
+  known: { id: number, lastMs: number } | undefined
 }
 
 /** One batch's question to a session store. */
@@ -36,7 +42,7 @@ export interface Ga4SessionStore {
   /** A batch waits this long for `sessionIds`, then resolves in memory. Default 1000 ms. */
   readonly timeoutMs?: number
   /** Called once when the collector starts (connect here; never throw: a store that is down is a fallback, not a failed start). */
-  start?: (log: Logger) => void
+  start?: (log: Logger) => void | Promise<void>
   /**
    * The session id of every time of every lookup, in the same shape. Rejecting (or not answering
    * within the store's own timeout) makes the collector resolve that batch in memory instead.
@@ -70,6 +76,11 @@ export class MemorySessions {
 
   get evictions (): number {
     return this.#tracker.evictions
+  }
+
+  known (clientId: string): { id: number, lastMs: number } | undefined {
+    const session = this.#tracker.peek(clientId)
+    return session === undefined ? undefined : { id: session.id, lastMs: session.lastMs }
   }
 
   resolve (lookups: readonly SessionLookup[]): number[][] {
@@ -143,11 +154,16 @@ export class SessionResolver {
     }
     if (byClient.size === 0) return undefined
     const groups = [...byClient.values()]
-    const lookups: SessionLookup[] = groups.map((group) => ({ clientId: group[0].clientId, atMs: group.map((item) => item.atMs) }))
     if (this.#store === undefined) {
+      const lookups: SessionLookup[] = groups.map((group) => ({ clientId: group[0].clientId, atMs: group.map((item) => item.atMs), known: undefined }))
       apply(groups, this.#memory.resolve(lookups))
       return undefined
     }
+    const memory = this.#memory
+    const lookups: SessionLookup[] = groups.map((group) => {
+      const clientId = group[0].clientId
+      return { clientId, atMs: group.map((item) => item.atMs), known: memory.known(clientId) }
+    })
     return this.#ask(this.#store, lookups, items.length).then((ids) => apply(groups, ids))
   }
 

@@ -3,7 +3,7 @@ export const SESSION_TIMEOUT_MS = 30 * 60_000
 /** Visitors whose session is remembered; beyond it the least recently seen is forgotten. */
 export const MAX_TRACKED_SESSIONS = 10_000
 
-interface Session {
+export interface Session {
   id: number
   lastMs: number
 }
@@ -52,6 +52,11 @@ export class SessionTracker {
     session = { id: sessionStart(atMs), lastMs: atMs }
     this.#insert(clientId, session)
     return session.id
+  }
+
+  /** The visitor's session as this process knows it, without touching its recency. */
+  peek (clientId: string): Readonly<Session> | undefined {
+    return this.#sessions.get(clientId)
   }
 
   /**
