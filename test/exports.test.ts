@@ -29,6 +29,7 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/ga4')).ga4Collector, 'function')
   t.type((await import('fastify-analytics/plausible')).plausibleCollector, 'function')
   t.type((await import('fastify-analytics/webhook')).webhookCollector, 'function')
+  t.type((await import('fastify-analytics/redis')).redisSessionStore, 'function')
   t.type((await import('fastify-analytics/batch')).DeliveryEngine, 'function')
 })
 

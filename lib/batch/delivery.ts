@@ -1,11 +1,14 @@
 import type { OutgoingRequest } from '../http/index.js'
+import type { PreparedBatch } from './types.js'
 
 /** A run of items taken from the queue together; flush() waits for batches by their first item. */
 export interface Batch {
   /** Sequence number of the batch's first item (items are numbered as they enter the queue). */
   firstSeq: number
-  /** Requests of this batch not yet settled. */
+  /** Requests of this batch not yet settled (1 while an asynchronous prepare runs). */
   open: number
+  /** Counted `shutdown` at the close deadline while it was being prepared. */
+  abandoned: boolean
 }
 
 /** One OutgoingRequest through its attempts. The same `request` object is sent on every attempt. */
@@ -40,4 +43,9 @@ export function isOutgoingRequest (value: unknown): value is OutgoingRequest {
   return typeof path === 'string' &&
     (typeof headers === 'object' && headers !== null) &&
     (typeof body === 'string' || body instanceof Uint8Array)
+}
+
+/** An adapter's prepare() that answered with a promise (GA4 with a shared session store). */
+export function isPromiseLike (value: unknown): value is PromiseLike<PreparedBatch> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }

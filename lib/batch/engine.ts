@@ -6,9 +6,9 @@ import { errorText, noop } from '../util.js'
 import { Ledger } from './ledger.js'
 import { Queue } from './queue.js'
 import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
-import type { DeliveryAdapter, Verdict } from './types.js'
+import type { DeliveryAdapter, PreparedBatch, Verdict } from './types.js'
 import { defaultInterpret } from './verdict.js'
-import { clampCount, Delivery, isOutgoingRequest, type Batch } from './delivery.js'
+import { clampCount, Delivery, isOutgoingRequest, isPromiseLike, type Batch } from './delivery.js'
 
 interface FlushWaiter {
   /** Resolved once every item numbered below this has been delivered or dropped. */
@@ -261,24 +261,53 @@ export class DeliveryEngine<T> {
     // Out of the queue before anything else, so nothing sent can be taken twice.
     const items = this.#queue.take(this.#settings.maxBatchSize)
     const size = items.length
-    const batch: Batch = { firstSeq: this.#taken, open: 0 }
+    const batch: Batch = { firstSeq: this.#taken, open: 0, abandoned: false }
     this.#taken += size
     this.#due = Math.max(0, this.#due - size)
     this.#ledger.take(size)
 
-    let requests: unknown
-    let invalid: number
+    let prepared: PreparedBatch | Promise<PreparedBatch>
     try {
-      const prepared = this.#adapter.prepare(items)
-      requests = prepared?.requests
-      invalid = clampCount(prepared?.invalid, size)
+      prepared = this.#adapter.prepare(items)
     } catch (error) {
-      this.#ledger.settle(0, 'failed', size)
-      this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
-      this.#checkWaiters()
+      this.#encodingFailed(size, error)
       return
     }
+    if (!isPromiseLike(prepared)) {
+      this.#dispatch(batch, size, prepared)
+      return
+    }
+    // An asynchronous encoder (GA4 with a shared session store): the batch holds its concurrency
+    // slot and keeps flush()/close() waiting while it is prepared; the close deadline abandons it.
+    batch.open = 1
+    this.#batches.add(batch)
+    void prepared.then((result) => this.#prepared(batch, size, result, undefined),
+      (error: unknown) => this.#prepared(batch, size, undefined, error ?? new Error('prepare rejected')))
+  }
 
+  #prepared (batch: Batch, size: number, result: PreparedBatch | undefined, error: unknown): void {
+    // Counted `shutdown` by #abandon already: nothing of it may be counted twice.
+    if (batch.abandoned) return
+    // The batch stays in #batches (in creation order, which #flushed relies on) until dispatched.
+    batch.open = 0
+    if (result === undefined) {
+      this.#batches.delete(batch)
+      this.#encodingFailed(size, error)
+    } else {
+      this.#dispatch(batch, size, result)
+    }
+    this.#pump()
+  }
+
+  #encodingFailed (size: number, error: unknown): void {
+    this.#ledger.settle(0, 'failed', size)
+    this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
+    this.#checkWaiters()
+  }
+
+  #dispatch (batch: Batch, size: number, prepared: PreparedBatch): void {
+    const requests: unknown = prepared?.requests
+    const invalid = clampCount(prepared?.invalid, size)
     let remaining = size - invalid
     const deliveries: Delivery[] = []
     if (Array.isArray(requests)) {
@@ -299,6 +328,7 @@ export class DeliveryEngine<T> {
       this.#log.error('adapter', { events: remaining }, `${this.name}: the encoder accounted for fewer events than it was given`)
     }
     if (deliveries.length === 0) {
+      this.#batches.delete(batch)
       this.#checkWaiters()
       return
     }
@@ -467,6 +497,7 @@ export class DeliveryEngine<T> {
     }
     this.#live.clear()
     this.#pending.length = 0
+    for (const batch of this.#batches) batch.abandoned = true
     this.#batches.clear()
     this.#troubled = 0
     this.#lifetime.abort()

@@ -28,8 +28,12 @@ export interface PreparedBatch {
 
 /** The collector-specific half of delivery: encoding batches and reading responses. */
 export interface DeliveryAdapter<T> {
-  /** Turns a batch of queued items into requests. Runs off the request path. */
-  prepare (items: T[]): PreparedBatch
+  /**
+   * Turns a batch of queued items into requests. Runs off the request path. May return a promise
+   * (one lookup per batch, e.g. GA4's shared session store): it must settle, since the batch holds a
+   * concurrency slot until it does; a rejection counts the batch `failed`.
+   */
+  prepare (items: T[]): PreparedBatch | Promise<PreparedBatch>
   /** Reads a response. Default: `defaultInterpret`. */
   interpret? (response: HttpResponse, request: OutgoingRequest): Verdict
 }

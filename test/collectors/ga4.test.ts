@@ -228,7 +228,7 @@ test('the session tracker keeps a session for 30 minutes of activity and bounds 
 test('encoding groups by client, user and IP, and cuts at 25 events', async (t) => {
   const now = Date.now()
   const item = (clientId: string, userId = '', ip = ''): Ga4Item => ({
-    clientId, userId, ip, device: '', adsDenied: false, atMs: now, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 }
+    clientId, userId, ip, device: '', adsDenied: false, atMs: now, sessionPending: false, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 }
   })
   const items = [item('a'), item('b'), item('a', 'u'), item('a', '', '192.0.2.1'), ...Array.from({ length: 30 }, () => item('a'))]
   items.push({ ...item('a'), atMs: now - MAX_EVENT_AGE_MS - 1 })
@@ -735,7 +735,7 @@ test('user ids: measured in characters; an event too big for any request is inva
   await s.finish()
   t.equal(s.bodies()[0].user_id, '😀'.repeat(200), '200 characters in 400 UTF-16 units: kept')
   const now = Date.now()
-  const huge: Ga4Item = { clientId: 'a', userId: '', ip: '', device: '', adsDenied: false, atMs: now, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1, p: 'x'.repeat(130_000) }, timestamp_micros: now * 1000 } }
+  const huge: Ga4Item = { clientId: 'a', userId: '', ip: '', device: '', adsDenied: false, atMs: now, sessionPending: false, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1, p: 'x'.repeat(130_000) }, timestamp_micros: now * 1000 } }
   const small: Ga4Item = { ...huge, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 } }
   const { requests, invalid } = encodeGa4Batch([huge, small], '/mp/collect', now)
   t.equal(invalid, 1)

@@ -4,6 +4,8 @@ import { parseHttpUrl } from '../../http/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
 import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import type { Ga4SessionStore } from './session-store.js'
+import { SESSION_TIMEOUT_MS } from './session.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
@@ -27,6 +29,14 @@ export interface Ga4CollectorOptions extends BatchingOptions {
   ip?: IpPolicy
   /** @deprecated Use `ip`: `ipOverride: false` is `ip: 'none'`. */
   ipOverride?: boolean
+  /**
+   * Where sessions of visitors without a `_ga_<stream>` cookie are kept. Default: this process's
+   * memory, which is right for one instance only; with several, use `redisSessionStore()` from
+   * `fastify-analytics/redis` so every instance continues the same session.
+   */
+  sessions?: Ga4SessionStore
+  /** A session ends after this long without an event. Match the property's setting in GA (Admin > Data streams > Configure tag settings > Adjust session timeout). Default 30 minutes. */
+  sessionTimeoutMs?: number
   /** The collector's name in logs and stats. Default {@link DEFAULT_NAME}. */
   name?: string
 }
@@ -57,6 +67,7 @@ const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
 const OWN_OPTION_KEYS = new Set<string>([
   'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ip', 'ipOverride', 'name',
+  'sessions', 'sessionTimeoutMs',
   ...BATCHING_OPTION_KEYS
 ])
 
@@ -66,14 +77,20 @@ export interface NormalizedGa4Options extends EngineWiring {
   debug: boolean
   clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
   ip: IpPolicy
+  sessions: Ga4SessionStore | undefined
+  sessionTimeoutMs: number
 }
+
+/** Bounds of `sessionTimeoutMs`. GA's own setting ranges from 5 minutes to 7 h 55 min; 1 s is allowed for tests. */
+export const MIN_SESSION_TIMEOUT_MS = 1000
+export const MAX_SESSION_TIMEOUT_MS = 24 * 3_600_000
 
 const invalidOption = optionErrors('ga4Collector')
 
 /** Checks and completes the options once, at construction. Messages never include the secret. */
 export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa4Options {
   const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_NAME, invalidOption, 'a measurementId and an apiSecret')
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride } = options
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride, sessions, sessionTimeoutMs } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
     throw invalidOption('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
@@ -85,6 +102,13 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   if (ipOverride !== undefined && typeof ipOverride !== 'boolean') throw invalidOption('ipOverride must be a boolean')
   if (ipOverride !== undefined && ip !== undefined) throw invalidOption('ipOverride is the old name of ip: give ip only')
   if (clientId !== undefined && typeof clientId !== 'function') throw invalidOption('clientId must be a function')
+  if (sessions !== undefined && (typeof sessions !== 'object' || sessions === null || typeof sessions.sessionIds !== 'function' || typeof sessions.kind !== 'string')) {
+    throw invalidOption('sessions must be a session store, e.g. redisSessionStore() from fastify-analytics/redis')
+  }
+  if (sessionTimeoutMs !== undefined && (typeof sessionTimeoutMs !== 'number' || !Number.isSafeInteger(sessionTimeoutMs) ||
+    sessionTimeoutMs < MIN_SESSION_TIMEOUT_MS || sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS)) {
+    throw invalidOption(`sessionTimeoutMs must be an integer from ${MIN_SESSION_TIMEOUT_MS} to ${MAX_SESSION_TIMEOUT_MS}`)
+  }
   return {
     name,
     measurementId,
@@ -94,6 +118,8 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     debug: debug ?? false,
     clientId,
     ip: ipOverride === false ? 'none' : ipPolicyOption(ip, 'full', invalidOption),
+    sessions,
+    sessionTimeoutMs: sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
     batching: pickBatchingOptions(options),
     defaults: GA4_DEFAULTS
   }

@@ -45,6 +45,8 @@ export interface Ga4Item {
   adsDenied: boolean
   /** The event's time in ms, for the age check at encoding. */
   atMs: number
+  /** No `_ga_<stream>` cookie: `session_id` is filled in from the session store when the batch is prepared. */
+  sessionPending: boolean
   event: Ga4Event
 }
 
