@@ -40,8 +40,7 @@ interface RouteInfo {
   pattern: string
 }
 
-/** nginx's code for a client that closed the request before the response. */
-export const CLIENT_CLOSED_REQUEST = 499
+export { CLIENT_CLOSED_REQUEST } from './abandon.js'
 
 /**
  * The plugin's runtime: builds events from requests, counts what is refused, and hands the
@@ -140,10 +139,11 @@ export class Tracker {
   }
 
   /**
-   * Builds the one automatic event of a finished or `abandoned` request.
+   * Builds the one automatic event of a request. `unfinished` is 0 for a completed response, else the
+   * status that says why it did not complete (499 abandoned, see `unfinishedStatus`).
    * `state` is null when an earlier onRequest hook replied before ours ran.
    */
-  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, abandoned = false): void {
+  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, unfinished = 0): void {
     if (state !== null) {
       if (state.done || state.skipped) return
       state.done = true
@@ -165,7 +165,7 @@ export class Tracker {
     // The request's properties become the event's (no copy, no empty object made to be replaced).
     const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
     event.durationMs = durationMs
-    event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
+    event.statusCode = unfinished !== 0 ? unfinished : reply.statusCode
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
     if (state !== null) {
