@@ -27,7 +27,7 @@ export interface BatchingOptions {
   dispatcher?: Dispatcher
 }
 
-/** One HTTP request, built once and re-sent byte for byte on every retry. */
+/** One HTTP request, built once: every retry re-sends its path and body byte for byte (headers: see `beforeAttempt`). */
 export interface OutgoingRequest {
   /** Path and query on the collector's origin. May hold a secret: never logged as is. */
   path: string
@@ -69,6 +69,12 @@ export interface PreparedBatch {
 export interface DeliveryAdapter<T> {
   /** Turns a batch of queued items into requests. Runs off the request path. */
   prepare (items: T[]): PreparedBatch
+  /**
+   * Called just before each attempt of a request, the first included (`attempt` counts from 1).
+   * It may set header values that must be fresh when sent (a signature over the send time);
+   * it must not change the path or body, which identify the request across retries. Default: none.
+   */
+  beforeAttempt? (request: OutgoingRequest, attempt: number): void
   /** Reads a response. Default: 2xx delivered; 408/429/500/502/503/504 retried (Retry-After honoured); other 4xx/5xx rejected. */
   interpret? (response: HttpResponse, request: OutgoingRequest): Verdict
 }
