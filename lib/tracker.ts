@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CollectorStats } from './collector.js'
 import { Dispatcher } from './dispatcher.js'
 import { enrichFromRequest, type EnrichOptions } from './enrich.js'
-import { createEvent, EventType, normalizeEventInput, type AnalyticsEvent, type EventProperties } from './event.js'
+import { createEvent, EventType, normalizeEventInput, roundDuration, type AnalyticsEvent, type EventProperties } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
@@ -164,7 +164,7 @@ export class Tracker {
     const durationMs = reply.elapsedTime
     // The request's properties become the event's (no copy, no empty object made to be replaced).
     const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
-    event.durationMs = durationMs
+    event.durationMs = roundDuration(durationMs)
     event.statusCode = unfinished !== 0 ? unfinished : reply.statusCode
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
