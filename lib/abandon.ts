@@ -26,5 +26,5 @@ export function unfinishedStatus (raw: ServerResponse | Http2ServerResponse): nu
   if (!('stream' in raw)) return raw.writableFinished ? 0 : CLIENT_CLOSED_REQUEST
   if (raw.writableEnded) return 0
   const code = raw.stream.rstCode
-  return code === h2.NGHTTP2_CANCEL || code === h2.NGHTTP2_NO_ERROR || code === undefined ? CLIENT_CLOSED_REQUEST : SERVER_RESET
+  return code === h2.NGHTTP2_CANCEL || code === h2.NGHTTP2_NO_ERROR ? CLIENT_CLOSED_REQUEST : SERVER_RESET
 }
