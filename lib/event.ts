@@ -44,7 +44,16 @@ export interface AnalyticsEvent {
   method: string
   userAgent: string
   referrer: string
+  /**
+   * Automatic events: from the request's start to its response (or abandonment), in milliseconds
+   * rounded to 0.001 (whole microseconds). Tracked events: what `track` was given, rounded alike; else 0.
+   */
   durationMs: number
+  /**
+   * Automatic events: the response's status; 499 when the client left first. Tracked events: what
+   * `track` was given, else 0, meaning "no response status": a tracked event happens while the
+   * request runs, before its status is final; the request's automatic event carries that status.
+   */
   statusCode: number
   properties: EventProperties
   revenue: Money | undefined
@@ -109,6 +118,15 @@ export interface AnalyticsEventJSON {
 
 export function isEventType (value: unknown): value is EventType {
   return value === 'pageview' || value === 'action' || value === 'custom'
+}
+
+/**
+ * Milliseconds to 0.001 ms (whole microseconds): finer digits are timer noise, and a value such as
+ * 3.7706759999999804 is float residue that every log line and destination would carry.
+ */
+export function roundDuration (ms: number): number {
+  const rounded = Math.round(ms * 1000) / 1000
+  return Number.isFinite(rounded) ? rounded : ms // beyond ~1e305 ms, ×1000 overflows; nothing to round there
 }
 
 /** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
@@ -232,6 +250,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `event.${field} must be a finite number ≥ 0`
     event[field] = value
   }
+  event.durationMs = roundDuration(event.durationMs)
   if (!Number.isSafeInteger(event.statusCode)) return 'event.statusCode must be an integer'
   if (source.revenue !== undefined && source.revenue !== null) {
     if (!Money.isMoney(source.revenue)) return 'event.revenue must be a Money (Money.fromMinor / Money.fromDecimal)'

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { fastifyRequestContext } from '@fastify/request-context'
+import { unfinishedStatus } from './abandon.js'
 import type { AnalyticsEventInput } from './event.js'
 import { CONTEXT_KEY } from './helpers.js'
 import type { Logger } from './log.js'
@@ -96,7 +97,10 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   })
 
   fastify.addHook('onResponse', function analyticsOnResponse (request: FastifyRequest, reply: FastifyReply, done: () => void) {
-    tracker.automatic(request, reply, request.analytics as RequestAnalytics | null)
+    // On HTTP/2 a stream the client resets also lands here (the compat response emits 'finish'):
+    // only a response our side ended is complete.
+    const unfinished = reply.raw.writableEnded ? 0 : unfinishedStatus(reply.raw)
+    tracker.automatic(request, reply, request.analytics as RequestAnalytics | null, unfinished)
     done()
   })
 

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
+import { unfinishedStatus } from './abandon.js'
 import { Money } from './money.js'
 import type { ConsentDecision } from './privacy/index.js'
 import type { RequestState, Tracker } from './tracker.js'
@@ -44,8 +45,9 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
 
   /** The response closed: if it never finished, the client abandoned the request (499). */
   responseClosed (): void {
-    if (this.done || this.#reply.raw.writableFinished) return
-    this.#tracker.automatic(this.#request, this.#reply, this, true)
+    if (this.done) return
+    const unfinished = unfinishedStatus(this.#reply.raw)
+    if (unfinished !== 0) this.#tracker.automatic(this.#request, this.#reply, this, unfinished)
   }
 
   setRevenue (revenue: Money): void {

@@ -3,7 +3,7 @@ import { ClientClassifier } from './client.js'
 import type { CollectorStats } from './collector.js'
 import { FanOut } from './fan-out.js'
 import { enrichFromRequest, header, type EnrichOptions } from './enrich.js'
-import { createEvent, EventType, normalizeEventInput, truncateCodePoints, type AnalyticsEvent, type EventProperties } from './event.js'
+import { createEvent, EventType, normalizeEventInput, roundDuration, truncateCodePoints, type AnalyticsEvent, type EventProperties } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
@@ -85,8 +85,7 @@ interface RouteInfo {
   pattern: string
 }
 
-/** nginx's code for a client that closed the request before the response. */
-export const CLIENT_CLOSED_REQUEST = 499
+export { CLIENT_CLOSED_REQUEST } from './abandon.js'
 
 /**
  * The plugin's runtime: builds events from requests, counts what is refused, and hands the
@@ -293,10 +292,11 @@ export class Tracker {
   }
 
   /**
-   * Builds the one automatic event of a finished or `abandoned` request, or counts why there is none.
+   * Builds the one automatic event of a request, or counts why there is none. `unfinished` is 0 for a
+   * completed response, else the status that says why it did not complete (499 abandoned, see `unfinishedStatus`).
    * `state` is null when an earlier onRequest hook replied before ours ran.
    */
-  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, abandoned = false): void {
+  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, unfinished = 0): void {
     if (state !== null) {
       if (state.done) return
       state.done = true
@@ -322,8 +322,8 @@ export class Tracker {
     const durationMs = reply.elapsedTime
     // The request's properties become the event's (no copy, no empty object made to be replaced).
     const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
-    event.durationMs = durationMs
-    event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
+    event.durationMs = roundDuration(durationMs)
+    event.statusCode = unfinished !== 0 ? unfinished : reply.statusCode
     event.userAgent = userAgent
     event.client = client
     if (promoted) event.eventName = state.eventName

@@ -13,6 +13,7 @@ const RANKS: Array<[string, number]> = [
   ['client.ts', 3],
   ['privacy/', 3],
   ['event.ts', 3],
+  ['abandon.ts', 4],
   ['collector.ts', 4],
   ['http/', 5],
   ['batch/', 6],

@@ -355,6 +355,8 @@ export class DeliveryEngine<T> {
   async #run (delivery: Delivery): Promise<void> {
     let response: HttpResponse
     try {
+      // Inside the try: an adapter that throws here fails this attempt, which is retried and counted like any other.
+      this.#adapter.beforeAttempt?.(delivery.request, delivery.attempt)
       response = await (this.#transport as Transport).send(delivery.request, this.#lifetime.signal)
     } catch (error) {
       this.#active--

@@ -34,6 +34,12 @@ export interface DeliveryAdapter<T> {
    * concurrency slot until it does; a rejection counts the batch `failed`.
    */
   prepare (items: T[]): PreparedBatch | Promise<PreparedBatch>
+  /**
+   * Called just before each attempt of a request, the first included (`attempt` counts from 1).
+   * It may set header values that must be fresh when sent (a signature over the send time);
+   * it must not change the path or body, which identify the request across retries. Default: none.
+   */
+  beforeAttempt? (request: OutgoingRequest, attempt: number): void
   /** Reads a response. Default: `defaultInterpret`. */
   interpret? (response: HttpResponse, request: OutgoingRequest): Verdict
 }

@@ -35,9 +35,8 @@ export const DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS = 1000
 // One request at a time keeps batches in order and never floods a small receiver; batching, not
 // parallel requests, is what carries the throughput.
 export const DEFAULT_WEBHOOK_CONCURRENCY = 1
-// Standard Webhooks recommends giving receivers 15–30 s. 15 s keeps the worst case of 5 attempts
-// (5 × 15 s + 4 × 30 s backoff) inside the 5-minute timestamp tolerance of its verifiers, since a
-// retry re-sends the first attempt's signed timestamp.
+// Standard Webhooks recommends giving receivers 15–30 s. (Each attempt is signed when sent, so
+// long retries do not push the signed timestamp past its verifiers' 5-minute tolerance.)
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000
 // Fastify's default bodyLimit: a body this size passes a receiver that kept its defaults.
 export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
