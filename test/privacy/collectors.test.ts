@@ -96,6 +96,23 @@ test('defaults: cleaned URLs everywhere; full IP to GA4 and Plausible, /24 to st
   const lines = stdoutLines()
   t.equal(lines.length, 3)
   t.ok(lines.every((l) => l.event.clientIP === '203.0.113.0' && !l.event.url.includes('token')), 'stdout: truncated IP, cleaned URL')
+
+  // The README's Privacy table, column by column: user agent, user id, cookies.
+  const raw = (sink: Sink): string => sink.requests.map((r) => r.body.toString('utf8') + JSON.stringify(r.headers)).join('\n')
+  const stdoutText = JSON.stringify(lines)
+  const received = { stdout: stdoutText, ga4: raw(ga4), plausible: raw(plausible), webhook: raw(webhook) }
+  const table: Record<keyof typeof received, { userAgent: boolean, userId: boolean }> = {
+    stdout: { userAgent: true, userId: true },
+    ga4: { userAgent: false, userId: true },
+    plausible: { userAgent: true, userId: false },
+    webhook: { userAgent: true, userId: true }
+  }
+  for (const [name, expected] of Object.entries(table) as Array<[keyof typeof received, { userAgent: boolean, userId: boolean }]>) {
+    t.equal(received[name].includes(HEADERS['user-agent']), expected.userAgent, `${name} ${expected.userAgent ? 'gets' : 'never gets'} the user agent`)
+    t.equal(received[name].includes('user-42'), expected.userId, `${name} ${expected.userId ? 'gets' : 'never gets'} the user id`)
+    t.notOk(received[name].includes(COOKIE_CLIENT_ID) && name !== 'ga4', `${name} never gets cookies`)
+    t.notOk(/s3cret|alice|bob|carol|hunter2|fragment|#/.test(received[name].replace(/"webhook-signature":"[^"]*"/, '')), `${name} gets no secret, email or fragment from the URLs`)
+  }
 })
 
 test("consent 'anonymous': no user id, no cookie or app client id, GA4 ad consents DENIED, IPs truncated even where 'full'", async (t) => {
