@@ -76,7 +76,8 @@ export async function destinations (t: TapTest, server: FastifyServerOptions, ro
     collectors: [
       ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: GA4_SECRET, endpoint: sinks.ga4.origin, ...fast }),
       plausibleCollector({ domain: DOMAIN, baseUrl: sinks.plausible.origin, ...fast, concurrency: 16 }),
-      webhookCollector({ url: `${sinks.webhook.origin}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET, headers: { 'x-tenant': 'seven' }, ...fast, maxBatchSize: 50 })
+      // ip: 'full' (the default truncates): the trustProxy tests compare the exact client IP at every destination.
+      webhookCollector({ url: `${sinks.webhook.origin}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET, headers: { 'x-tenant': 'seven' }, ...fast, maxBatchSize: 50, ip: 'full' })
     ]
   })
   routes(app)

@@ -20,7 +20,7 @@ import type { PrivacyExpectations } from '../servers/privacy-rules.js'
 
 const COOKIE_CLIENT_ID = '111.1790000000'
 const HEADERS = {
-  'user-agent': 'Mozilla/5.0 (privacy)',
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0',
   host: 'shop.example',
   referer: 'https://mail.example/inbox?token=s3cret&user=alice%40example.com#msg',
   cookie: `_ga=GA1.1.${COOKIE_CLIENT_ID}`
@@ -55,7 +55,7 @@ async function run (t: TapTest, ips: Ips, options: Partial<AnalyticsOptions>, an
     userId: () => 'user-42',
     ...options
   })
-  app.get('/*', async () => 'ok')
+  app.get('/*', async (_request, reply) => reply.type('text/html').send('<p>ok</p>'))
   app.post('/signup', async (request) => {
     request.analytics.track({ type: EventType.Custom, eventName: 'signup', url: 'https://shop.example/welcome?invite=carol@example.net&ref=friend' })
     return 'ok'
@@ -96,6 +96,23 @@ test('defaults: cleaned URLs everywhere; full IP to GA4 and Plausible, /24 to st
   const lines = stdoutLines()
   t.equal(lines.length, 3)
   t.ok(lines.every((l) => l.event.clientIP === '203.0.113.0' && !l.event.url.includes('token')), 'stdout: truncated IP, cleaned URL')
+
+  // The README's Privacy table, column by column: user agent, user id, cookies.
+  const raw = (sink: Sink): string => sink.requests.map((r) => r.body.toString('utf8') + JSON.stringify(r.headers)).join('\n')
+  const stdoutText = JSON.stringify(lines)
+  const received = { stdout: stdoutText, ga4: raw(ga4), plausible: raw(plausible), webhook: raw(webhook) }
+  const table: Record<keyof typeof received, { userAgent: boolean, userId: boolean }> = {
+    stdout: { userAgent: true, userId: true },
+    ga4: { userAgent: false, userId: true },
+    plausible: { userAgent: true, userId: false },
+    webhook: { userAgent: true, userId: true }
+  }
+  for (const [name, expected] of Object.entries(table) as Array<[keyof typeof received, { userAgent: boolean, userId: boolean }]>) {
+    t.equal(received[name].includes(HEADERS['user-agent']), expected.userAgent, `${name} ${expected.userAgent ? 'gets' : 'never gets'} the user agent`)
+    t.equal(received[name].includes('user-42'), expected.userId, `${name} ${expected.userId ? 'gets' : 'never gets'} the user id`)
+    t.notOk(received[name].includes(COOKIE_CLIENT_ID) && name !== 'ga4', `${name} never gets cookies`)
+    t.notOk(/s3cret|alice|bob|carol|hunter2|fragment|#/.test(received[name].replace(/"webhook-signature":"[^"]*"/, '')), `${name} gets no secret, email or fragment from the URLs`)
+  }
 })
 
 test("consent 'anonymous': no user id, no cookie or app client id, GA4 ad consents DENIED, IPs truncated even where 'full'", async (t) => {
@@ -126,7 +143,7 @@ test("per-collector ip: 'none' sends no IP, 'truncate' the /24, 'full' the addre
 
 test('the ip option is checked at construction; GA4 ipOverride: false is ip: none and cannot be combined with ip', async (t) => {
   const bad = { ip: 'partial' } as unknown as { ip: IpPolicy }
-  t.throws(() => stdoutCollector(bad), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /stdoutCollector ip must be "full", "truncate" or "none"/ })
+  t.throws(() => stdoutCollector(bad), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /stdoutCollector: ip must be "full", "truncate" or "none"/ })
   t.throws(() => ga4Collector({ measurementId: 'G-X1', apiSecret: 's', ...bad }), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /ga4Collector: ip must be/ })
   t.throws(() => plausibleCollector({ domain: 'a.example', ...bad }), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /plausibleCollector: ip must be/ })
   t.throws(() => webhookCollector({ url: 'http://127.0.0.1/', ...bad }), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /ip must be/ })
@@ -136,8 +153,8 @@ test('the ip option is checked at construction; GA4 ipOverride: false is ip: non
   t.teardown(() => sink.close())
   const app = Fastify()
   await app.register(analytics, { collectors: [ga4Collector({ measurementId: 'G-X1', apiSecret: 's', endpoint: sink.origin, ipOverride: false })] })
-  app.get('/', async () => 'ok')
-  await app.inject({ url: '/', headers: { 'user-agent': 'UA' }, remoteAddress: '203.0.113.5' })
+  app.get('/', async (_request, reply) => reply.type('text/html').send('<p>ok</p>'))
+  await app.inject({ url: '/', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' }, remoteAddress: '203.0.113.5' })
   await app.close()
   t.equal(sink.requests.length, 1)
   t.same(sink.violations, [])

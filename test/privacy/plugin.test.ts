@@ -12,7 +12,7 @@ async function build (t: TapTest, options: Partial<AnalyticsOptions> = {}) {
   const app = Fastify({ logger: { level: 'warn', stream: logs.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, { collectors: [collector], ...options })
-  app.get('/*', async () => 'ok')
+  app.get('/*', async (_request, reply) => reply.type('text/html').send('<p>ok</p>'))
   app.post('/track', async (request) => {
     request.analytics.setUserId('user-7')
     request.analytics.track({ type: EventType.Custom, eventName: 'tracked', url: 'https://shop.example/t?token=x&utm_source=mail#f' })
@@ -21,7 +21,7 @@ async function build (t: TapTest, options: Partial<AnalyticsOptions> = {}) {
   return { app, collector, logs }
 }
 
-const VISITOR = { 'user-agent': 'Mozilla/5.0 (Test)', host: 'shop.example' }
+const VISITOR = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', host: 'shop.example' }
 
 test('by default only campaign parameters leave: url and referrer, automatic and tracked events, no fragment', async (t) => {
   const { app, collector } = await build(t)
