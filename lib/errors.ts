@@ -29,3 +29,10 @@ export const FST_ANALYTICS_START_FAILED = createError<[string, string]>(
   'Analytics collector "%s" failed to start: %s',
   500
 )
+
+export const FST_ANALYTICS_ALREADY_REGISTERED = createError<[]>(
+  'FST_ANALYTICS_ALREADY_REGISTERED',
+  'fastify-analytics is already registered in this app (or another plugin decorated "analytics"): ' +
+    'register it once, at the root or in a file wrapped with fastify-plugin; every scope then has request.analytics',
+  500
+)

@@ -47,13 +47,13 @@ test('two collectors with one name throw FST_ANALYTICS_DUPLICATE_COLLECTOR', asy
   t.match(error, { code: 'FST_ANALYTICS_DUPLICATE_COLLECTOR', message: /"same"/ })
 })
 
-test('the plugin carries its fastify-plugin metadata and registers request-context only when missing', async (t) => {
+test('the plugin carries its fastify-plugin metadata, registers no request-context, and reuses the app\'s', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(analytics, { collectors: [memoryCollector()] })
   await app.ready()
   t.ok(app.hasPlugin('fastify-analytics'))
-  t.ok(app.hasPlugin('@fastify/request-context'))
+  t.notOk(app.hasPlugin('@fastify/request-context'))
 
   const { fastifyRequestContext } = await import('@fastify/request-context')
   const withContext = Fastify()
