@@ -243,3 +243,15 @@ test('the root is found from any scope (Fastify builds scopes with Object.create
   await app.register(fp(async function shared (scope) { t.equal(rootInstance(scope), app) }))
   t.equal(depth, 2)
 })
+
+// Issue 11, item 5: what the types accept, the runtime accepts.
+test('track() takes a numeric userId, as setUserId does', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: 42 })
+  app.analytics.track({ type: EventType.Custom, eventName: 'bad.id', userId: Number.NaN })
+  t.same(collector.events.map((event) => event.userId), ['42'])
+  t.equal(app.analytics.stats().events.invalid, 1)
+})

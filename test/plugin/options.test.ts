@@ -32,6 +32,9 @@ test('unknown or ill-typed options throw FST_ANALYTICS_INVALID_OPTION at registr
     ['startTimeoutMs negative', { collectors: [], startTimeoutMs: -1 }, /startTimeoutMs must be a positive integer/],
     ['shutdownTimeoutMs fractional', { collectors: [], shutdownTimeoutMs: 1.5 }, /shutdownTimeoutMs must be a positive integer/],
     ['collector not an object', { collectors: [null] }, /collectors\[0\] must be an object/],
+    ['collector factory not called', { collectors: [memoryCollector] }, /collectors\[0\] is a function: call it to make a collector \(memoryCollector\(…\), not memoryCollector\)/],
+    ['logLevel not a string', { collectors: [], logLevel: 30 }, /logLevel must be a log level name/],
+    ['logSerializers not functions', { collectors: [], logSerializers: { req: 'no' } }, /logSerializers must be an object of functions/],
     ['collector without name', { collectors: [{ ...collector, name: '' }] }, /name must be a non-empty string/],
     ['collector without collect', { collectors: [{ name: 'x', start () {}, flush () {}, close () {} }] }, /has no collect\(\) method/],
     ['collector stats not a method', { collectors: [{ ...collector, stats: 1 }] }, /stats must be a method/]
