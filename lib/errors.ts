@@ -1,4 +1,6 @@
-import createError from '@fastify/error'
+// The named export: a default import of this CommonJS module emits a .d.ts that older module
+// settings (moduleResolution node10) cannot read ("Cannot find namespace 'createError'").
+import { createError } from '@fastify/error'
 
 // One table of every error the package throws, like Fastify's own lib/errors.js.
 // All of them are programming mistakes caught at registration, construction or start:

@@ -16,7 +16,7 @@ test('the main entry exports the plugin (default and named), Money, EventType, h
   for (const helper of ['trackAnalyticsEvent', 'setAnalyticsRevenue', 'addAnalyticsProperty', 'setAnalyticsEventName'] as const) {
     t.type(entry[helper], 'function', helper)
   }
-  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED'] as const) {
+  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED'] as const) {
     t.equal(new entry[code]('x', 'y').code, code)
   }
 })
