@@ -133,9 +133,8 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     // Body parsing ends in the request stream's 'end' event, outside the onRequest run: preValidation,
     // preHandler and the handler need the store entered again (what @fastify/request-context does too).
     fastify.addHook('preValidation', function analyticsEnterContext (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
-      const state = (request as RequestWithState)[kState]
-      if (state === null || state === undefined) done()
-      else analyticsStorage.run(state, done)
+      // Set by our onRequest, which runs before any preValidation of a request in this scope.
+      analyticsStorage.run((request as RequestWithState)[kState] as RequestAnalytics, done)
     })
   }
 
