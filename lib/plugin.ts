@@ -154,7 +154,6 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   })
 }
 
-
 export const analytics = fp(fastifyAnalytics, {
   fastify: '5.x',
   name: 'fastify-analytics'
