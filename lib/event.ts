@@ -79,7 +79,8 @@ export interface AnalyticsEventInput {
   clientIP?: string
   locale?: string
   hostname?: string
-  userId?: string
+  /** A number is stored as its string, as with `request.analytics.setUserId`. */
+  userId?: string | number
   matchedPattern?: string
   url?: string
   path?: string
@@ -238,8 +239,9 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
   }
   const event = createEvent(source.type, (timestamp as Date | undefined) ?? now)
   for (const field of STRING_FIELDS) {
-    const value = source[field]
+    let value = source[field]
     if (value === undefined || value === null) continue
+    if (field === 'userId' && typeof value === 'number' && Number.isFinite(value)) value = String(value)
     if (typeof value !== 'string') return `event.${field} must be a string`
     event[field] = TRUNCATED_FIELDS.has(field) ? truncateCodePoints(value) : value
   }

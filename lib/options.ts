@@ -79,12 +79,15 @@ export interface AnalyticsOptions {
   startTimeoutMs?: number
   /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
+  // Fastify's own register options (`logLevel`, `logSerializers`, `prefix`) are typed by Fastify's
+  // `RegisterOptions`; `logLevel` and `logSerializers` apply to the plugin's own log lines.
 }
 
 /** Per-route config: `{ config: { analytics: … } }`. */
 export type RouteAnalyticsConfig =
   | false
-  | { type: 'pageview' | 'action', action?: string }
+  | { type: 'pageview', action?: never }
+  | { type: 'action', action?: string }
   | { action: string, type?: 'action' }
 
 export interface NormalizedOptions {
@@ -103,9 +106,13 @@ export interface NormalizedOptions {
   beforeSend: AnalyticsOptions['beforeSend'] | undefined
   startTimeoutMs: number
   shutdownTimeoutMs: number
+  logLevel: string | undefined
+  logSerializers: Record<string, (value: unknown) => unknown> | undefined
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs'])
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs',
+  // Fastify's register options: Fastify hands them to every plugin with the plugin's own options.
+  'logLevel', 'logSerializers', 'prefix'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -143,7 +150,26 @@ function timeout (options: Record<string, unknown>, key: string, fallback: numbe
   return value
 }
 
+function logLevel (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) throw new FST_ANALYTICS_INVALID_OPTION('logLevel must be a log level name')
+  return value
+}
+
+function logSerializers (value: unknown): NormalizedOptions['logSerializers'] {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Object.values(value).some((serializer) => typeof serializer !== 'function')) {
+    throw new FST_ANALYTICS_INVALID_OPTION('logSerializers must be an object of functions')
+  }
+  return value as NormalizedOptions['logSerializers']
+}
+
 function validateCollector (collector: unknown, index: number): AnalyticsCollector {
+  if (typeof collector === 'function') {
+    // The usual slip: `collectors: [memoryCollector]` passes the factory instead of a collector.
+    const name = collector.name !== '' ? collector.name : 'the factory'
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] is a function: call it to make a collector (${name}(…), not ${name})`)
+  }
   if (collector === null || typeof collector !== 'object') {
     throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] must be an object`)
   }
@@ -198,7 +224,9 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     respectGpc: optionalBoolean(options, 'respectGpc', false),
     beforeSend: optionalFunction(options, 'beforeSend'),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
-    shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS)
+    shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    logLevel: logLevel(options.logLevel),
+    logSerializers: logSerializers(options.logSerializers)
   }
 }
 

@@ -42,6 +42,12 @@ export interface EventCounters {
   beforeSendDropped: number
   /** Events (automatic or tracked) dropped because `beforeSend` threw or returned something that is not an event: fail closed. */
   beforeSendFailed: number
+  /**
+   * Calls that found no request event to act on, so did nothing: a module helper outside a request
+   * (or with `requestContext: false`), or a `request.analytics` call that shapes the automatic event
+   * made before the plugin's onRequest hook, outside its scope, or after the event was built.
+   */
+  unattached: number
 }
 
 /** A reason for `stats().events.skipped`. */
@@ -56,7 +62,8 @@ export function emptyEventCounters (): EventCounters {
     skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 },
     consentDenied: 0,
     beforeSendDropped: 0,
-    beforeSendFailed: 0
+    beforeSendFailed: 0,
+    unattached: 0
   }
 }
 
@@ -100,30 +107,52 @@ export class Tracker {
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
   readonly #routes = new WeakMap<object, RouteInfo>()
+  /** `logLevel` / `logSerializers` given at registration, for the per-request child loggers. */
+  readonly #childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined
+  #unattachedLogged = false
 
   constructor (options: NormalizedOptions, log: Logger) {
     this.#options = options
-    const child = log.child({ plugin: 'analytics' }) as Logger
+    this.#childOptions = childLoggerOptions(options)
+    const child = log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
     this.#log = new RateLimitedLog(child)
-    this.#fanOut = new FanOut(options.collectors, log)
+    this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
     this.#clients = new ClientClassifier(options.bots !== 'keep')
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
-      onCallbackError: (option, error) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`)
+      onCallbackError: (option, error, request) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`, this.#requestLog(request))
     }
   }
 
-  /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
-  invalid (what: string, reason: string): void {
-    this.counters.invalid++
-    this.#log.warn(`invalid:${what}`, { reason }, `analytics ${what} ignored: ${reason}`)
+  /** A line about one request goes through `request.log`, so it carries the `reqId`; made only when written. */
+  #requestLog (request: FastifyRequest | undefined): (() => Logger) | undefined {
+    if (request === undefined) return undefined
+    return () => request.log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
   }
 
-  propertiesDropped (count: number): void {
+  /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
+  invalid (what: string, reason: string, request?: FastifyRequest): void {
+    this.counters.invalid++
+    this.#log.warn(`invalid:${what}`, { reason }, `analytics ${what} ignored: ${reason}`, this.#requestLog(request))
+  }
+
+  propertiesDropped (count: number, request?: FastifyRequest): void {
     if (count === 0) return
     this.counters.propertiesDropped += count
-    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)')
+    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', this.#requestLog(request))
+  }
+
+  /** Counts a call that found no request event to act on; the first one is logged with the likely causes. */
+  unattached (what: string, request?: FastifyRequest): void {
+    this.counters.unattached++
+    if (this.#unattachedLogged) return
+    this.#unattachedLogged = true
+    const log = this.#requestLog(request)?.() ?? this.#log.log
+    log.warn({ call: what }, `analytics ${what}() found no request event to act on and did nothing: it ran outside a request ` +
+      '(or with requestContext: false), before the plugin\'s onRequest hook, in a scope the plugin is not registered in ' +
+      '(register it at the root or wrap the file in fastify-plugin), or after the event was built. ' +
+      'Counted in stats().events.unattached; logged once')
   }
 
   /**
@@ -222,10 +251,10 @@ export class Tracker {
   track (input: unknown, request: FastifyRequest | undefined, state: RequestState | null = null): void {
     const normalized = normalizeEventInput(input, new Date())
     if (typeof normalized === 'string') {
-      this.invalid('event', normalized)
+      this.invalid('event', normalized, request)
       return
     }
-    this.propertiesDropped(normalized.droppedProperties)
+    this.propertiesDropped(normalized.droppedProperties, request)
     const event = normalized.event
     if (request !== undefined) {
       enrichFromRequest(event, request, request.routeOptions.url ?? '', this.#enrich)
@@ -249,7 +278,7 @@ export class Tracker {
         descriptor = routeDescriptor(config.analytics, pattern)
       } catch (error) {
         // Routes registered before the plugin were not checked at registration: use the default, once.
-        this.invalid('route config', (error as Error).message)
+        this.invalid('route config', (error as Error).message, request)
         descriptor = DEFAULT_ROUTE
       }
       route = { descriptor, pattern }
@@ -266,7 +295,7 @@ export class Tracker {
         const chosen = options.classify(request, reply)
         if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : 'ignored'
       } catch (error) {
-        this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification')
+        this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification', this.#requestLog(request))
       }
     }
     if (descriptor.disabled) return 'ignored'
@@ -307,7 +336,7 @@ export class Tracker {
       try {
         if (options.ignore(request) === true) return this.#skip('ignored')
       } catch (error) {
-        this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked')
+        this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked', this.#requestLog(request))
       }
     }
     const { descriptor, pattern } = this.#route(request)
@@ -373,4 +402,12 @@ function isPrefetch (request: FastifyRequest): boolean {
   const headers = request.headers
   const purpose = headers['sec-purpose'] ?? headers.purpose
   return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch')
+}
+
+function childLoggerOptions (options: NormalizedOptions): { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined {
+  if (options.logLevel === undefined && options.logSerializers === undefined) return undefined
+  const childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } = {}
+  if (options.logLevel !== undefined) childOptions.level = options.logLevel
+  if (options.logSerializers !== undefined) childOptions.serializers = options.logSerializers
+  return childOptions
 }

@@ -18,7 +18,7 @@ test('the main entry exports the plugin (default and named), Money, EventType, h
   }
   t.equal(entry.applyIpPolicy('203.0.113.7', 'truncate'), '203.0.113.0')
   t.ok(entry.DEFAULT_ALLOWED_QUERY.includes('utm_source'))
-  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED'] as const) {
+  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED'] as const) {
     t.equal(new entry[code]('x', 'y').code, code)
   }
 })
@@ -35,7 +35,8 @@ test('every subpath resolves to its factory', async (t) => {
 
 test('every exports entry has types that exist, and the webhook schema ships', async (t) => {
   const require = createRequire(import.meta.url)
-  const pkg = require('fastify-analytics/package.json') as { exports: Record<string, { types?: string } | string> }
+  type Target = { types: string, default: string }
+  const pkg = require('fastify-analytics/package.json') as { exports: Record<string, { import: Target, require: Target } | string> }
   const { existsSync } = await import('node:fs')
   const root = new URL('../', import.meta.url)
   for (const [subpath, target] of Object.entries(pkg.exports)) {
@@ -43,8 +44,14 @@ test('every exports entry has types that exist, and the webhook schema ships', a
       t.ok(existsSync(new URL(target, root)), `${subpath} → ${target}`)
       continue
     }
-    t.ok(target.types !== undefined && existsSync(new URL(target.types, root)), `${subpath} has its .d.ts`)
+    // Each format has its own code and its own types (CommonJS ones under dist/cjs, read as CommonJS).
+    for (const condition of ['import', 'require'] as const) {
+      const { types, default: code } = target[condition]
+      t.ok(existsSync(new URL(types, root)) && existsSync(new URL(code, root)), `${subpath} (${condition}) has its code and .d.ts`)
+    }
+    t.match(target.require.default, /^\.\/dist\/cjs\//, `${subpath} requires the CommonJS build`)
   }
+  t.equal(typeof require('fastify-analytics').analytics, 'function', 'require() from an ES module gets the CommonJS build')
   const schema = require('fastify-analytics/schema/webhook-body.schema.json') as { type: string }
   t.equal(schema.type, 'object')
 })

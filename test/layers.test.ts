@@ -25,6 +25,7 @@ const RANKS: Array<[string, number]> = [
   ['tracker.ts', 9],
   ['request-analytics.ts', 10],
   ['helpers.ts', 11],
+  ['scope.ts', 11],
   ['plugin.ts', 12],
   ['index.ts', 13]
 ]

@@ -97,3 +97,11 @@ const seen: AnalyticsCollector = {
 expectAssignable<AnalyticsCollector>(seen)
 expectError<DeviceCategory>('phone')
 expectType<ClientInfo>(memoryCollector().events[0].client)
+// Issue 11: Fastify's register options, route configs that cannot work, numeric user ids, an uncalled factory.
+app.register(analytics, { collectors: [], logLevel: 'warn', prefix: '/analytics', logSerializers: {} })
+expectError(app.get('/both', { config: { analytics: { type: 'pageview', action: 'x' } } }, async () => 'ok'))
+app.post('/typed', { config: { analytics: { type: 'action', action: 'typed' } } }, async () => 'ok')
+app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: 42 })
+expectError(app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: true }))
+expectError(app.register(analytics, { collectors: [memoryCollector] }))
+expectType<number>(app.analytics.stats().events.unattached)
