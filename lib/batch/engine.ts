@@ -6,7 +6,7 @@ import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import { classifyError, defaultInterpret, TransportError } from '../http/classify.js'
 import { redactPath, redactText, secretValues } from '../http/redact.js'
 import { Transport } from '../http/transport.js'
-import type { BatchingOptions, DeliveryAdapter, HttpResponse, OutgoingRequest, Verdict } from './types.js'
+import type { BatchingOptions, DeliveryAdapter, DeliveryTransport, HttpResponse, OutgoingRequest, Verdict } from './types.js'
 
 export const DEFAULT_MAX_QUEUE_SIZE = 10_000
 export const DEFAULT_TIMEOUT_MS = 10_000
@@ -19,9 +19,11 @@ const MAX_TIMER_MS = 2_147_483_647
 export interface DeliveryEngineOptions<T> extends BatchingOptions {
   /** The collector's name, for logs and error messages. */
   name: string
-  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. */
+  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. Unused (and unchecked) with `transport`. */
   origin: string
   adapter: DeliveryAdapter<T>
+  /** Sends attempts some other way than over HTTP (a database client). Default: an undici pool on `origin`. */
+  transport?: DeliveryTransport
   /** The collector's own defaults for what the user did not set. */
   defaults: { maxBatchSize: number, flushIntervalMs: number, concurrency: number }
 }
@@ -90,6 +92,7 @@ export class DeliveryEngine<T> {
   readonly #adapter: DeliveryAdapter<T>
   readonly #interpret: (response: HttpResponse, request: OutgoingRequest) => Verdict
   readonly #dispatcher: BatchingOptions['dispatcher']
+  readonly #ownTransport: DeliveryTransport | undefined
 
   readonly #queue = new Queue<T>()
   /** Items at the head of the queue whose flush interval has passed. */
@@ -120,7 +123,7 @@ export class DeliveryEngine<T> {
   #closed = false
   #ended = false
   #pumping = false
-  #transport: Transport | undefined = undefined
+  #transport: DeliveryTransport | undefined = undefined
   #timer: NodeJS.Timeout | undefined = undefined
   #immediate: NodeJS.Immediate | undefined = undefined
   readonly #lifetime = new AbortController()
@@ -138,8 +141,14 @@ export class DeliveryEngine<T> {
     const interpret = options.adapter.interpret
     this.#interpret = typeof interpret === 'function' ? interpret.bind(options.adapter) : defaultInterpret
     this.#dispatcher = options.dispatcher
+    this.#ownTransport = options.transport
     // Every attempt in progress listens on this signal; past 10, Node would warn of a leak.
     setMaxListeners(this.#settings.concurrency + 10, this.#lifetime.signal)
+  }
+
+  /** The resolved concurrency and per-attempt timeout, for a `transport` that sizes its own pool. */
+  get limits (): { concurrency: number, timeoutMs: number } {
+    return { concurrency: this.#settings.concurrency, timeoutMs: this.#settings.timeoutMs }
   }
 
   /** Queues one item. Synchronous, O(1), no I/O, never throws: a refused item is counted. */
@@ -255,7 +264,7 @@ export class DeliveryEngine<T> {
     if (this.#started) return
     this.#started = true
     const s = this.#settings
-    this.#transport = new Transport({
+    this.#transport = this.#ownTransport ?? new Transport({
       origin: s.origin,
       connections: s.concurrency,
       timeoutMs: s.timeoutMs,
@@ -393,7 +402,7 @@ export class DeliveryEngine<T> {
   async #run (delivery: Delivery): Promise<void> {
     let response: HttpResponse
     try {
-      response = await (this.#transport as Transport).send(delivery.request, this.#lifetime.signal)
+      response = await (this.#transport as DeliveryTransport).send(delivery.request, this.#lifetime.signal)
     } catch (error) {
       this.#active--
       if (!delivery.settled) this.#onFailure(delivery, error)
@@ -665,7 +674,12 @@ function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings {
   const name = options.name
   if (typeof name !== 'string' || name === '') throw invalid('delivery engine name must be a non-empty string')
   const where = `${name}: `
-  const origin = checkOrigin(options.origin, where)
+  const transport = options.transport
+  if (transport !== undefined && (typeof transport !== 'object' || transport === null ||
+    typeof transport.send !== 'function' || typeof transport.close !== 'function')) {
+    throw invalid(`${where}transport must be an object with send(request, signal) and close(signal) methods`)
+  }
+  const origin = transport === undefined ? checkOrigin(options.origin, where) : String(options.origin ?? '')
   const adapter = options.adapter
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.prepare !== 'function') {
     throw invalid(`${where}adapter must be an object with a prepare(items) method`)
