@@ -1,6 +1,6 @@
 import type { IpPolicy } from '../../privacy/ip.js'
 import { checkCollectorOptions, optionErrors } from '../options.js'
-import { DEFAULT_WAREHOUSE_IP_POLICY, IP_POLICIES, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
+import { DEFAULT_WAREHOUSE_IP_POLICY, IP_POLICIES, pickWarehouseBatching, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
 /** The part of a `pg` pool client the collector uses; a `pg.PoolClient` satisfies it. */
 export interface PostgresPoolClient {
@@ -72,9 +72,6 @@ export function normalizePostgresOptions (options: PostgresCollectorOptions): No
   if (typeof createTable !== 'boolean') throw invalidOption('createTable must be a boolean')
   const ip = options.ip ?? DEFAULT_WAREHOUSE_IP_POLICY
   if (!IP_POLICIES.has(ip)) throw invalidOption('ip must be "full", "truncate" or "none"')
-  const batching: WarehouseBatchingOptions = {}
-  for (const key of WAREHOUSE_BATCHING_KEYS) {
-    if (options[key] !== undefined) (batching as Record<string, unknown>)[key] = options[key]
-  }
+  const batching = pickWarehouseBatching(options)
   return { name, connectionString, pool, table, createTable, ip, batching }
 }

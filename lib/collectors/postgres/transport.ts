@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../batch/types.js'
 import { TransportError } from '../../http/classify.js'
 import type { RateLimitedLog } from '../../log.js'
-import { errorText, refused, retryable, STORED } from '../warehouse/common.js'
+import { errorText, refused, retryable, STORED, withSignal } from '../warehouse/common.js'
 import type { PostgresPool, PostgresPoolClient } from './options.js'
 import { POSTGRES_COLUMNS, postgresTableDDL, quote } from './table.js'
 
@@ -195,13 +195,4 @@ async function importDriver<T> (name: string): Promise<T> {
   } catch (error) {
     throw new Error(`postgresCollector needs the optional peer dependencies pg and pg-copy-streams (npm install pg pg-copy-streams): ${name} could not be loaded: ${errorText(error)}`)
   }
-}
-
-function withSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('deadline reached'))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('deadline reached'))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

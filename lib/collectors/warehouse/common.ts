@@ -9,6 +9,15 @@ export type WarehouseBatchingOptions = Omit<BatchingOptions, 'dispatcher'>
 
 export const WAREHOUSE_BATCHING_KEYS = ['maxQueueSize', 'maxBatchSize', 'flushIntervalMs', 'concurrency', 'timeoutMs', 'retry'] as const
 
+/** Copies the batching options only, so the engine never holds a password or connection string. */
+export function pickWarehouseBatching (options: WarehouseBatchingOptions): WarehouseBatchingOptions {
+  const batching: Record<string, unknown> = {}
+  for (const key of WAREHOUSE_BATCHING_KEYS) {
+    if (options[key] !== undefined) batching[key] = options[key]
+  }
+  return batching as WarehouseBatchingOptions
+}
+
 export const IP_POLICIES: ReadonlySet<string> = new Set<IpPolicy>(['full', 'truncate', 'none'])
 
 // A database keeps what it is given for years: truncated unless the user asks for more.
@@ -105,4 +114,14 @@ export function retryable (code: string, message: string): TransportError {
 
 export function errorText (error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** Settles with `promise`, or rejects when `signal` fires first (the promise is left to settle unobserved). */
+export function withSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('deadline reached'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('deadline reached'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
