@@ -112,6 +112,9 @@ export async function startClickHouse (t: TapTest): Promise<ClickHouseServer | u
   }
   const [{ version }] = await query<{ version: string }>('SELECT version() AS version')
   let stopped = false
+  // A test process that dies before its teardown (an uncaught error) must not leave the server running.
+  const onExit = (): void => { try { if (pid !== 0) process.kill(pid, 'SIGKILL') } catch {} }
+  process.once('exit', onExit)
   const server: ClickHouseServer = {
     url,
     version,
@@ -124,6 +127,7 @@ export async function startClickHouse (t: TapTest): Promise<ClickHouseServer | u
     async stop () {
       if (stopped) return
       stopped = true
+      process.removeListener('exit', onExit)
       await shutdown()
       rmSync(dir, { recursive: true, force: true })
     }

@@ -66,6 +66,10 @@ export async function startPostgres (t: TapTest): Promise<PostgresServer | undef
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   let stopped = false
+  // A test process that dies before its teardown (an uncaught error) must not leave the server
+  // running: the postmaster is a daemon, not our child. Not enough for SIGKILL (tap's timeout).
+  const onExit = (): void => { try { process.kill(pid(), 'SIGQUIT') } catch {} }
+  process.once('exit', onExit)
   const server: PostgresServer = {
     url,
     port,
@@ -86,6 +90,7 @@ export async function startPostgres (t: TapTest): Promise<PostgresServer | undef
     async stop () {
       if (stopped) return
       stopped = true
+      process.removeListener('exit', onExit)
       await shutdown()
       rmSync(dir, { recursive: true, force: true })
     }
