@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { EMPTY_CLIENT, type ClientInfo } from './client.js'
 import { Money, type MoneyJSON } from './money.js'
 import type { EventConsent } from './privacy/index.js'
+import { eventId, UUID_PATTERN } from './id.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -24,6 +25,11 @@ export type EventProperties = Record<string, string>
  * numbers that are unknown are 0. Collectors get it read-only and must copy what they keep.
  */
 export interface AnalyticsEvent {
+  /**
+   * Unique and time-ordered (a UUIDv7, set at creation), or the id given to `track()`. Warehouse
+   * collectors make retries idempotent on it: a row with an id already stored is not stored again.
+   */
+  id: string
   type: EventType
   /** Explicit name: set for custom events (and promoted automatic events). */
   eventName: string
@@ -73,6 +79,11 @@ export type PropertyValue = string | number | boolean
 /** What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). */
 export interface AnalyticsEventInput {
   type: EventType
+  /**
+   * Your own id for this event: a UUID in canonical lowercase form. Tracking the same id twice (a
+   * job re-run) stores it once in the warehouse collectors. Default: a fresh UUIDv7.
+   */
+  id?: string
   eventName?: string
   actionName?: string
   timestamp?: Date
@@ -95,6 +106,7 @@ export interface AnalyticsEventInput {
 
 /** The JSON form of an event (stdout lines, webhook bodies, `memoryCollector` snapshots). */
 export interface AnalyticsEventJSON {
+  id: string
   type: EventType
   eventName: string
   actionName: string
@@ -133,6 +145,7 @@ export function roundDuration (ms: number): number {
 /** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
 export function createEvent (type: EventType, timestamp: Date, properties?: EventProperties): AnalyticsEvent {
   return {
+    id: eventId(),
     type,
     eventName: '',
     actionName: '',
@@ -237,7 +250,12 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
   if (timestamp !== undefined && !(timestamp instanceof Date && isIsoYear(timestamp.getTime()))) {
     return 'event.timestamp must be a valid Date between the years 0000 and 9999'
   }
+  const id = source.id
+  if (id !== undefined && id !== null && (typeof id !== 'string' || !UUID_PATTERN.test(id))) {
+    return 'event.id must be a UUID in canonical lowercase form'
+  }
   const event = createEvent(source.type, (timestamp as Date | undefined) ?? now)
+  if (typeof id === 'string') event.id = id
   for (const field of STRING_FIELDS) {
     let value = source[field]
     if (value === undefined || value === null) continue
@@ -273,6 +291,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
 /** The JSON form of an event, shared by the stdout and webhook collectors and the memory collector. */
 export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSON {
   return {
+    id: event.id,
     type: event.type,
     eventName: event.eventName,
     actionName: event.actionName,

@@ -31,6 +31,21 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/webhook')).webhookCollector, 'function')
   t.type((await import('fastify-analytics/redis')).redisSessionStore, 'function')
   t.type((await import('fastify-analytics/batch')).DeliveryEngine, 'function')
+  t.type((await import('fastify-analytics/postgres')).postgresCollector, 'function')
+  t.type((await import('fastify-analytics/clickhouse')).clickhouseCollector, 'function')
+})
+
+test('the database drivers are optional peer dependencies, never installed with the package', async (t) => {
+  const require = createRequire(import.meta.url)
+  const pkg = require('fastify-analytics/package.json') as Record<string, Record<string, unknown> | undefined>
+  for (const driver of ['pg', 'pg-copy-streams', '@clickhouse/client']) {
+    t.type(pkg.peerDependencies?.[driver], 'string', `${driver} is a peer dependency`)
+    t.same(pkg.peerDependenciesMeta?.[driver], { optional: true }, `${driver} is optional`)
+    t.equal(pkg.dependencies?.[driver], undefined, `${driver} is not a dependency`)
+  }
+  // Importing the subpaths loads no driver: they are imported at start.
+  const postgres = await import('fastify-analytics/postgres')
+  t.type(postgres.postgresTableDDL('analytics_events'), 'string')
 })
 
 test('every exports entry has types that exist, and the webhook schema ships', async (t) => {
@@ -54,4 +69,7 @@ test('every exports entry has types that exist, and the webhook schema ships', a
   t.equal(typeof require('fastify-analytics').analytics, 'function', 'require() from an ES module gets the CommonJS build')
   const schema = require('fastify-analytics/schema/webhook-body.schema.json') as { type: string }
   t.equal(schema.type, 'object')
+  for (const file of ['postgres.sql', 'clickhouse.sql', 'clickhouse-18.16.sql', 'reports/postgres.sql', 'reports/clickhouse.sql']) {
+    t.ok(existsSync(new URL(`schema/${file}`, root)), `schema/${file} ships (package.json "files" has schema/)`)
+  }
 })

@@ -10,6 +10,7 @@ const RANKS: Array<[string, number]> = [
   ['errors.ts', 1],
   ['log.ts', 2],
   ['money.ts', 2],
+  ['id.ts', 2],
   ['client.ts', 3],
   ['privacy/', 3],
   ['event.ts', 3],

@@ -6,7 +6,7 @@ import { errorText, noop } from '../util.js'
 import { Ledger } from './ledger.js'
 import { Queue } from './queue.js'
 import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
-import type { DeliveryAdapter, PreparedBatch, Verdict } from './types.js'
+import type { DeliveryAdapter, DeliveryTransport, PreparedBatch, Verdict } from './types.js'
 import { defaultInterpret } from './verdict.js'
 import { clampCount, Delivery, isOutgoingRequest, isPromiseLike, type Batch } from './delivery.js'
 
@@ -34,6 +34,7 @@ export class DeliveryEngine<T> {
   readonly #adapter: DeliveryAdapter<T>
   readonly #interpret: (response: HttpResponse, request: OutgoingRequest) => Verdict
   readonly #dispatcher: BatchingOptions['dispatcher']
+  readonly #ownTransport: DeliveryTransport | undefined
 
   readonly #queue = new Queue<T>()
   /** Items at the head of the queue whose flush interval has passed. */
@@ -60,7 +61,7 @@ export class DeliveryEngine<T> {
   #closed = false
   #ended = false
   #pumping = false
-  #transport: Transport | undefined = undefined
+  #transport: DeliveryTransport | undefined = undefined
   #timer: NodeJS.Timeout | undefined = undefined
   #immediate: NodeJS.Immediate | undefined = undefined
   readonly #lifetime = new AbortController()
@@ -78,8 +79,14 @@ export class DeliveryEngine<T> {
     const interpret = options.adapter.interpret
     this.#interpret = typeof interpret === 'function' ? interpret.bind(options.adapter) : defaultInterpret
     this.#dispatcher = options.dispatcher
+    this.#ownTransport = options.transport
     // Every attempt in progress listens on this signal; past 10, Node would warn of a leak.
     setMaxListeners(this.#settings.concurrency + 10, this.#lifetime.signal)
+  }
+
+  /** The resolved concurrency and per-attempt timeout, for a `transport` that sizes its own pool. */
+  get limits (): { concurrency: number, timeoutMs: number } {
+    return { concurrency: this.#settings.concurrency, timeoutMs: this.#settings.timeoutMs }
   }
 
   /** Queues one item. Synchronous, O(1), no I/O, never throws: a refused item is counted. */
@@ -190,7 +197,7 @@ export class DeliveryEngine<T> {
     if (this.#started) return
     this.#started = true
     const s = this.#settings
-    this.#transport = new Transport({
+    this.#transport = this.#ownTransport ?? new Transport({
       origin: s.origin,
       connections: s.concurrency,
       timeoutMs: s.timeoutMs,
@@ -357,7 +364,7 @@ export class DeliveryEngine<T> {
     try {
       // Inside the try: an adapter that throws here fails this attempt, which is retried and counted like any other.
       this.#adapter.beforeAttempt?.(delivery.request, delivery.attempt)
-      response = await (this.#transport as Transport).send(delivery.request, this.#lifetime.signal)
+      response = await (this.#transport as DeliveryTransport).send(delivery.request, this.#lifetime.signal)
     } catch (error) {
       this.#active--
       if (!delivery.settled) this.#onFailure(delivery, error)

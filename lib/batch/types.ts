@@ -19,6 +19,18 @@ export type Verdict =
   | { outcome: 'retry', retryAfterMs?: number, detail: string }
   | { outcome: 'rejected', detail: string }
 
+/**
+ * Sends one attempt of a request and answers like an HTTP server would. The engine's default is an
+ * undici pool on `origin`; warehouse collectors bring a database client instead. `send` resolves
+ * with a response for the adapter's `interpret`, or rejects with a `TransportError` whose `kind`
+ * says whether another attempt may help (`network`, `timeout`) or not (`invalid`, `aborted`).
+ */
+export interface DeliveryTransport {
+  send (request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse>
+  /** Releases connections; waits for attempts in progress unless `signal` fires. */
+  close (signal: AbortSignal): Promise<void>
+}
+
 /** What a collector's encoder made of one batch. */
 export interface PreparedBatch {
   requests: OutgoingRequest[]
