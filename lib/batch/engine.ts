@@ -1,14 +1,14 @@
 import { setMaxListeners } from 'node:events'
 import type { DeliveryReport, DropReason } from '../collector.js'
-import { classifyError, redactPath, redactText, secretValues, Transport, TransportError, type HttpResponse, type OutgoingRequest } from '../http/index.js'
+import { classifyError, redactPath, redactText, Transport, TransportError, type HttpResponse, type OutgoingRequest } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
-import { errorText, noop } from '../util.js'
+import { errorText } from '../util.js'
 import { Ledger } from './ledger.js'
 import { Queue } from './queue.js'
 import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
 import type { DeliveryAdapter, DeliveryTransport, PreparedBatch, Verdict } from './types.js'
 import { defaultInterpret } from './verdict.js'
-import { clampCount, Delivery, isOutgoingRequest, isPromiseLike, type Batch } from './delivery.js'
+import { backoffDelay, clampCount, Delivery, deliverySecrets, isOutgoingRequest, isPromiseLike, logFields, onAbort, type Batch } from './delivery.js'
 
 interface FlushWaiter {
   /** Resolved once every item numbered below this has been delivered or dropped. */
@@ -353,7 +353,7 @@ export class DeliveryEngine<T> {
     this.#active++
     this.#run(delivery).catch((error: unknown) => {
       // Only a bug in the engine itself can land here (adapter errors are caught where they happen).
-      this.#log.error('internal', { error: redactText(errorText(error), this.#secrets(delivery)) }, `${this.name}: delivery error`)
+      this.#log.error('internal', { error: redactText(errorText(error), deliverySecrets(delivery)) }, `${this.name}: delivery error`)
       if (!delivery.settled) this.#settle(delivery, 0, 'failed')
       this.#pump()
     })
@@ -385,7 +385,7 @@ export class DeliveryEngine<T> {
       this.#log.error('adapter', {
         statusCode: response.statusCode,
         path: redactPath(delivery.request.path),
-        error: redactText(errorText(error), this.#secrets(delivery))
+        error: redactText(errorText(error), deliverySecrets(delivery))
       }, `${this.name}: reading a response failed, events dropped`)
       return
     }
@@ -441,7 +441,7 @@ export class DeliveryEngine<T> {
       delivery.troubled = true
       this.#troubled++
     }
-    const delay = this.#backoff(delivery.attempt, retryAfterMs)
+    const delay = backoffDelay(this.#settings, delivery.attempt, retryAfterMs)
     this.#log.warn('retry', this.#fields(delivery, { ...fields, retryInMs: delay }), `${this.name}: delivery attempt failed, will retry`)
     delivery.timer = setTimeout(this.#onRetryTimer, delay, delivery)
     if (!this.#holding) delivery.timer.unref()
@@ -450,15 +450,6 @@ export class DeliveryEngine<T> {
   readonly #onRetryTimer = (delivery: Delivery): void => {
     delivery.timer = undefined
     if (!delivery.settled && !this.#ended) this.#attempt(delivery)
-  }
-
-  /** Full jitter (random in [0, min(max, base·2^(attempt-1))]), but never sooner than Retry-After allows. */
-  #backoff (attempt: number, retryAfterMs: number | undefined): number {
-    const { baseDelayMs, maxDelayMs } = this.#settings
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
-    let delay = Math.floor(Math.random() * (ceiling + 1))
-    if (typeof retryAfterMs === 'number' && retryAfterMs > delay) delay = retryAfterMs
-    return Math.min(delay, maxDelayMs)
   }
 
   /** Ends a request: `delivered` events delivered, the rest of its events dropped for `reason`. */
@@ -543,30 +534,7 @@ export class DeliveryEngine<T> {
     this.#checkWaiters()
   }
 
-  #secrets (delivery: Delivery): string[] {
-    return secretValues(delivery.request.path, delivery.request.headers)
-  }
-
-  /** Log fields for a request: never its raw path, headers or body. */
   #fields (delivery: Delivery, extra: Record<string, unknown>): Record<string, unknown> {
-    const fields: Record<string, unknown> = {
-      path: redactPath(delivery.request.path),
-      attempt: delivery.attempt,
-      maxAttempts: this.#settings.maxAttempts,
-      events: delivery.events
-    }
-    const secrets = this.#secrets(delivery)
-    for (const [key, value] of Object.entries(extra)) {
-      if (value === undefined) continue
-      fields[key] = typeof value === 'string' ? redactText(value, secrets) : value
-    }
-    return fields
+    return logFields(delivery, this.#settings.maxAttempts, extra)
   }
-}
-
-/** Adds an abort listener that runs at most once; returns its remover. Tolerates a missing signal. */
-function onAbort (signal: AbortSignal | undefined, listener: () => void): () => void {
-  if (signal === undefined || signal === null || typeof signal.addEventListener !== 'function') return noop
-  signal.addEventListener('abort', listener, { once: true })
-  return () => signal.removeEventListener('abort', listener)
 }

@@ -21,7 +21,8 @@ async function main () {
   // needs require(esm) (Node 20.19+ without the flag).
   await app.listen({ port: 0, host: '127.0.0.1' })
   await new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port: app.server.address().port, method: 'POST', path: '/checkout', timeout: 5000 }, (response) => {
+    // A browser's User-Agent: a request without one counts as a bot, and bots give no automatic event.
+    const request = http.request({ host: '127.0.0.1', port: app.server.address().port, method: 'POST', path: '/checkout', timeout: 5000, headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' } }, (response) => {
       response.resume()
       response.on('end', resolve)
     })
