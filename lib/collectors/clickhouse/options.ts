@@ -1,6 +1,6 @@
 import type { IpPolicy } from '../../privacy/ip.js'
-import { checkCollectorOptions, optionErrors } from '../options.js'
-import { DEFAULT_WAREHOUSE_IP_POLICY, IP_POLICIES, pickWarehouseBatching, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
+import { checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { DEFAULT_WAREHOUSE_IP_POLICY, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
 export interface ClickHouseCollectorOptions extends WarehouseBatchingOptions {
   /** The HTTP interface: `http(s)://host:8123`, no credentials in it. */
@@ -68,8 +68,8 @@ export function normalizeClickHouseOptions (options: ClickHouseCollectorOptions)
   if (typeof password !== 'string') throw invalidOption('password must be a string')
   const createTable = options.createTable ?? false
   if (typeof createTable !== 'boolean') throw invalidOption('createTable must be a boolean')
-  const ip = options.ip ?? DEFAULT_WAREHOUSE_IP_POLICY
-  if (!IP_POLICIES.has(ip)) throw invalidOption('ip must be "full", "truncate" or "none"')
-  const batching = pickWarehouseBatching(options)
+  const ip = ipPolicyOption(options.ip, DEFAULT_WAREHOUSE_IP_POLICY, invalidOption)
+  // Only the engine's options: the engine never holds a password or connection string.
+  const batching = pickBatchingOptions(options)
   return { name, url: url.origin + url.pathname.replace(/\/$/, ''), database, table, username, password, createTable, ip, batching }
 }

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../batch/types.js'
+import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
-import { errorText, refused, retryable, STORED, withSignal } from '../warehouse/common.js'
+import { refused, retryable, STORED, withSignal } from '../warehouse/common.js'
 import { clickhouseTableDDL, type ClickHouseTableFlavour } from './table.js'
 
 /** The part of `@clickhouse/client` the collector uses. */
@@ -102,11 +103,11 @@ export class ClickHouseTransport implements DeliveryTransport {
       // Server errors carry a numeric code; anything else is the connection (refused, reset, timeout).
       if (code === undefined) {
         const socketCode = (error as { code?: unknown } | null)?.code
-        return await Promise.reject(/timeout/i.test(message)
+        throw /timeout/i.test(message)
           ? new TransportError('timeout', 'ATTEMPT_TIMEOUT', message)
-          : retryable(typeof socketCode === 'string' ? socketCode : 'CONNECTION', message))
+          : retryable(typeof socketCode === 'string' ? socketCode : 'CONNECTION', message)
       }
-      if (RETRY_CODES.has(code)) return await Promise.reject(retryable(code, message))
+      if (RETRY_CODES.has(code)) throw retryable(code, message)
       if (MISSING_TABLE.has(code)) {
         return refused(`${code}: ${message}: create ${this.#settings.database}.${this.#settings.table} (schema/clickhouse.sql or schema/clickhouse-18.16.sql) or set createTable: true`)
       }
@@ -121,7 +122,6 @@ export class ClickHouseTransport implements DeliveryTransport {
   }
 }
 
-const noop = (): void => {}
 
 /**
  * The server's error code: the client parses it from current servers' "Code: 60. DB::Exception"

@@ -1,6 +1,6 @@
 import type { IpPolicy } from '../../privacy/ip.js'
-import { checkCollectorOptions, optionErrors } from '../options.js'
-import { DEFAULT_WAREHOUSE_IP_POLICY, IP_POLICIES, pickWarehouseBatching, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
+import { checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { DEFAULT_WAREHOUSE_IP_POLICY, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
 /** The part of a `pg` pool client the collector uses; a `pg.PoolClient` satisfies it. */
 export interface PostgresPoolClient {
@@ -70,8 +70,8 @@ export function normalizePostgresOptions (options: PostgresCollectorOptions): No
   const table = tableParts(options.table ?? DEFAULT_POSTGRES_TABLE, invalidOption, true).join('.')
   const createTable = options.createTable ?? false
   if (typeof createTable !== 'boolean') throw invalidOption('createTable must be a boolean')
-  const ip = options.ip ?? DEFAULT_WAREHOUSE_IP_POLICY
-  if (!IP_POLICIES.has(ip)) throw invalidOption('ip must be "full", "truncate" or "none"')
-  const batching = pickWarehouseBatching(options)
+  const ip = ipPolicyOption(options.ip, DEFAULT_WAREHOUSE_IP_POLICY, invalidOption)
+  // Only the engine's options: the engine never holds a password or connection string.
+  const batching = pickBatchingOptions(options)
   return { name, connectionString, pool, table, createTable, ip, batching }
 }

@@ -1,9 +1,10 @@
 import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../batch/types.js'
+import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
 import type { RateLimitedLog } from '../../log.js'
-import { errorText, refused, retryable, STORED, withSignal } from '../warehouse/common.js'
+import { refused, retryable, STORED, withSignal } from '../warehouse/common.js'
 import type { PostgresPool, PostgresPoolClient } from './options.js'
 import { POSTGRES_COLUMNS, postgresTableDDL, quote } from './table.js'
 
@@ -164,7 +165,6 @@ export class PostgresTransport implements DeliveryTransport {
   }
 }
 
-const noop = (): void => {}
 
 function sqlState (error: unknown): string | undefined {
   // pg's DatabaseError carries the server's severity and SQLSTATE; socket errors carry neither.

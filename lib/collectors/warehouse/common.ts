@@ -1,24 +1,15 @@
 import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
 import type { IpPolicy } from '../../privacy/ip.js'
+import { BATCHING_OPTION_KEYS } from '../options.js'
 import { TransportError } from '../../http/classify.js'
 import { redactText } from '../../http/redact.js'
 
 /** The batching options a warehouse collector takes: those of the engine, without the HTTP dispatcher. */
 export type WarehouseBatchingOptions = Omit<BatchingOptions, 'dispatcher'>
 
-export const WAREHOUSE_BATCHING_KEYS = ['maxQueueSize', 'maxBatchSize', 'flushIntervalMs', 'concurrency', 'timeoutMs', 'retry'] as const
-
-/** Copies the batching options only, so the engine never holds a password or connection string. */
-export function pickWarehouseBatching (options: WarehouseBatchingOptions): WarehouseBatchingOptions {
-  const batching: Record<string, unknown> = {}
-  for (const key of WAREHOUSE_BATCHING_KEYS) {
-    if (options[key] !== undefined) batching[key] = options[key]
-  }
-  return batching as WarehouseBatchingOptions
-}
-
-export const IP_POLICIES: ReadonlySet<string> = new Set<IpPolicy>(['full', 'truncate', 'none'])
+/** The engine options a warehouse collector accepts: all but the HTTP `dispatcher`, which it refuses as unknown. */
+export const WAREHOUSE_BATCHING_KEYS = BATCHING_OPTION_KEYS.filter((key) => key !== 'dispatcher')
 
 // A database keeps what it is given for years: truncated unless the user asks for more.
 export const DEFAULT_WAREHOUSE_IP_POLICY: IpPolicy = 'truncate'
@@ -96,10 +87,6 @@ export function interpretStored (response: HttpResponse): Verdict {
 
 export function retryable (code: string, message: string): TransportError {
   return new TransportError('network', code, redactText(message, [], 300))
-}
-
-export function errorText (error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** Settles with `promise`, or rejects when `signal` fires first (the promise is left to settle unobserved). */
