@@ -95,6 +95,11 @@ export class ClientClassifier {
     this.#detectBots = detectBots
   }
 
+  /** Distinct User-Agents held: at most {@link CLIENT_CACHE_SIZE}, whatever the traffic. */
+  get size (): number {
+    return this.#cache.size
+  }
+
   /** `userAgent` is the event's (already cut to 2048 code points), so a cache key is bounded. */
   classify (request: FastifyRequest, userAgent: string): Readonly<ClientInfo> {
     let client = this.#cache.get(userAgent)

@@ -2,10 +2,11 @@ import { test } from 'tap'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify, { type FastifyReply } from 'fastify'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import analytics, { EventType, type SkippedCounters } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
+import { CLIENT_CACHE_SIZE, ClientClassifier } from '../../lib/client.js'
 import { logCapture, type TapTest } from '../helpers/collectors.js'
 
 async function build (t: TapTest, options: Record<string, unknown> = {}) {
@@ -177,12 +178,17 @@ test('ignored: the ignore and classify options, route config false and skip() ar
   app.get('/off', { config: { analytics: false } }, html)
   app.get('/skip', async (request, reply) => { request.analytics.skip(); return html(request, reply) })
   app.get('/api', json)
+  app.get('/page', html)
   for (const url of ['/ping', '/none', '/off', '/skip', '/api']) await app.inject(url)
+  // One of each other reason, so the shutdown line is shown to carry every figure, not zeros.
+  await app.inject({ url: '/page', headers: { 'user-agent': 'curl/8.5.0' } })
+  await app.inject({ url: '/page', headers: { 'user-agent': CHROME, 'sec-purpose': 'prefetch' } })
+  await app.inject({ method: 'POST', url: '/nowhere', headers: { 'user-agent': CHROME } })
   t.equal(collector.events.length, 0)
-  t.same(skipped(app), { ignored: 4, notPage: 1 })
+  t.same(skipped(app), { ignored: 4, notPage: 1, bot: 1, prefetch: 1, noRoute: 1 })
   await app.close()
   const line = log.lines.find((l) => l.msg === 'analytics closed')
-  t.match(line, { events: { emitted: 0, skipped: { ignored: 4, notPage: 1, bot: 0, prefetch: 0, noRoute: 0, consent: 0, beforeSend: 0 } } })
+  t.match(line, { events: { emitted: 0, skipped: { ignored: 4, notPage: 1, bot: 1, prefetch: 1, noRoute: 1, consent: 0, beforeSend: 0 } } })
 })
 
 test('client: browser, OS and device from the User-Agent', async (t) => {
@@ -223,4 +229,14 @@ test('stats() of an inert plugin has the skipped counters too', async (t) => {
   t.teardown(() => app.close())
   await app.register(analytics, { collectors: [] })
   t.same(app.analytics.stats().events.skipped, { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 })
+})
+
+test('client: the User-Agent cache stays bounded however many distinct agents arrive, and stays right', async (t) => {
+  const clients = new ClientClassifier(true)
+  const request = { headers: {} } as unknown as FastifyRequest
+  for (let i = 0; i < CLIENT_CACHE_SIZE + 500; i++) clients.classify(request, `${CHROME} Build/${i}`)
+  t.equal(clients.size, CLIENT_CACHE_SIZE, 'no more than CLIENT_CACHE_SIZE agents held')
+  // The first agents were evicted: classified again, from scratch, with the same answer.
+  t.same(clients.classify(request, `${CHROME} Build/0`), { browser: 'Chrome', browserVersion: '120.0.0.0', os: 'Windows', osVersion: '10', device: 'desktop', bot: false })
+  t.equal(clients.size, CLIENT_CACHE_SIZE)
 })

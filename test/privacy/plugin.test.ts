@@ -37,15 +37,16 @@ test('by default only campaign parameters leave: url and referrer, automatic and
   t.equal(action.url, 'http://shop.example/track')
 })
 
-test('privacy.query: keep keeps every parameter, drop none; allowQuery adds names', async (t) => {
-  for (const [privacy, expected] of [
-    [{ query: 'keep', redactEmails: false }, 'http://shop.example/p?page=2&token=x&utm_source=a'],
-    [{ query: 'drop' }, 'http://shop.example/p'],
-    [{ allowQuery: ['page'] }, 'http://shop.example/p?page=2&utm_source=a']
+test('privacy.query: keep keeps every parameter, drop none; allowQuery adds names; the referrer\'s query alike', async (t) => {
+  for (const [privacy, expected, referrer] of [
+    [{ query: 'keep', redactEmails: false }, 'http://shop.example/p?page=2&token=x&utm_source=a', 'https://ref.example/r?page=3&token=y'],
+    [{ query: 'drop' }, 'http://shop.example/p', 'https://ref.example/r'],
+    [{ allowQuery: ['page'] }, 'http://shop.example/p?page=2&utm_source=a', 'https://ref.example/r?page=3']
   ] as const) {
     const { app, collector } = await build(t, { privacy })
-    await app.inject({ url: '/p?page=2&token=x&utm_source=a#top', headers: VISITOR })
+    await app.inject({ url: '/p?page=2&token=x&utm_source=a#top', headers: { ...VISITOR, referer: 'https://ref.example/r?page=3&token=y#frag' } })
     t.equal(collector.events[0].url, expected, JSON.stringify(privacy))
+    t.equal(collector.events[0].referrer, referrer, `${JSON.stringify(privacy)}: referrer`)
   }
 })
 
