@@ -126,9 +126,11 @@ if (pluginConfig !== undefined) {
   throw new Error(`unknown config ${config}`)
 }
 
-app.get('/products/:id', async (request) => {
+// An HTML page, as a product page is: under the default pageViews: 'html' only HTML responses are page views.
+app.get('/products/:id', async (request, reply) => {
   handled++
-  return { id: request.params.id, name: 'Bench product', price: 2999, currency: 'GBP' }
+  reply.type('text/html; charset=utf-8')
+  return `<!doctype html><title>Bench product</title><h1>Product ${request.params.id}</h1><p>£29.99</p>`
 })
 
 // The main thread's own CPU time, in µs: schedstat's nanoseconds on CPU (the stat file's utime+stime

@@ -6,6 +6,12 @@ import analytics from 'fastify-analytics'
 import { ga4Collector } from 'fastify-analytics/ga4'
 import { plausibleCollector } from 'fastify-analytics/plausible'
 import { webhookCollector } from 'fastify-analytics/webhook'
+import { redisSessionStore } from 'fastify-analytics/redis'
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sinkAdmin } from './sinks.js'
 import { cpuTicks, median, report, sleep, tick, trackedEvent } from './common.js'
 
@@ -16,10 +22,19 @@ const limitMs = Number(process.env.BENCH_DELIVERY_LIMIT_MS ?? 6000)
 const QUEUE = 10_000
 const CHUNK = 500
 
+// ga4-redis: GA4 with its sessions in a local redis-server (on core 0 with the sinks, as a Redis on
+// another host would be), beside `ga4` and its in-memory sessions: the difference is the store's
+// cost per event (one script call per visitor per batch, pipelined: one round trip per batch).
+let redisUrl
 // Events per run: about 1.5 s at the target rate, so a run that meets it stays short.
 const CASES = {
   webhook: { events: 240_000, make: () => webhookCollector({ url: sinks.webhook }) },
   ga4: { events: 80_000, make: () => ga4Collector({ measurementId: 'G-BENCH01', apiSecret: 'bench-secret', endpoint: sinks.ga4 }) },
+  'ga4-redis': {
+    events: 80_000,
+    sink: 'ga4',
+    make: () => ga4Collector({ name: 'ga4-redis', measurementId: 'G-BENCH01', apiSecret: 'bench-secret', endpoint: sinks.ga4, sessions: redisSessionStore({ url: redisUrl }) })
+  },
   plausible: { events: 10_000, make: () => plausibleCollector({ domain: 'bench.example', baseUrl: sinks.plausible }) }
 }
 
@@ -60,6 +75,7 @@ async function measure (kind, total) {
   await app.close()
   const final = stats()
   const { counts } = await admin.counts()
+  const sink = CASES[kind].sink ?? kind
   return {
     kind,
     produced,
@@ -72,9 +88,9 @@ async function measure (kind, total) {
     sinkCoreBusy: core0 === null ? null : (core1[0].busy - core0[0].busy) / (elapsedMs / 10),
     complete: s.delivered === produced,
     dropped: final.dropped,
-    sinkEvents: counts[kind].events,
-    sinkRequests: counts[kind].requests,
-    sinkMismatches: counts[kind].mismatches
+    sinkEvents: counts[sink].events,
+    sinkRequests: counts[sink].requests,
+    sinkMismatches: counts[sink].mismatches
   }
 }
 
@@ -84,7 +100,9 @@ function sum (dropped) {
   return n
 }
 
-const kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,plausible').split(',')
+let kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,ga4-redis,plausible').split(',')
+const redis = kinds.includes('ga4-redis') ? await startRedis() : undefined
+if (kinds.includes('ga4-redis') && redis === undefined) kinds = kinds.filter((kind) => kind !== 'ga4-redis')
 // A short warm-up per collector: JIT and connection pools as a running app would have them.
 for (const kind of kinds) await measure(kind, Math.min(CASES[kind].events / 4, 20_000))
 const runs = []
@@ -96,4 +114,33 @@ for (const kind of kinds) {
   const mine = runs.filter((r) => r.kind === kind)
   summary[kind] = { median: median(mine.map((r) => r.eventsPerSec)), runs: mine }
 }
+redis?.stop()
 report({ delivery: summary })
+
+/** A throwaway redis-server on loopback (no persistence), pinned to core 0 when taskset exists. */
+async function startRedis () {
+  const port = await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)) })
+  })
+  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'))
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning']
+  let pinned = true
+  try { execFileSync('taskset', ['-V'], { stdio: 'ignore' }) } catch { pinned = false }
+  const child = pinned ? spawn('taskset', ['-c', '0', 'redis-server', ...args], { stdio: 'ignore' }) : spawn('redis-server', args, { stdio: 'ignore' })
+  const failed = await new Promise((resolve) => { child.once('error', () => resolve(true)); child.once('spawn', () => resolve(false)) })
+  for (let i = 0; !failed && i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' }, () => { socket.destroy(); resolve(true) })
+      socket.once('error', () => resolve(false))
+    })
+    if (up) {
+      redisUrl = `redis://127.0.0.1:${port}`
+      return { stop: () => { child.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }) } }
+    }
+    await sleep(50)
+  }
+  child.kill('SIGTERM')
+  rmSync(dir, { recursive: true, force: true })
+  process.stderr.write('delivery: redis-server did not start; the ga4-redis case is skipped (sudo apt-get install -y redis-server)\n')
+  return undefined
+}

@@ -278,6 +278,15 @@ function markdown (results, machine, mdTable) {
     out.push('', `Dead sinks: "hanging" accepts and never answers; "refused" is a closed port. shutdownTimeoutMs ${sd.deadTimeoutMs} ms for those; 10 000 ms for the healthy cases.`, '')
   }
 
+  if (results.warehouse) {
+    out.push('## 6. Warehouse delivery (rows/s from app.analytics.track into PostgreSQL and ClickHouse, beside webhook and GA4)', '')
+    out.push('| collector | rows/s (median) | runs (rows/s) | app CPU µs per event (median) | database server CPU µs per row (median) | every event stored |', '|---|---:|---|---:|---:|---|')
+    for (const [kind, w] of Object.entries(results.warehouse)) {
+      out.push(`| ${kind} | ${int(w.rowsPerSec)} | ${w.runs.map((r) => int(r.rowsPerSec)).join(', ')} | ${fmt(w.cpuPerEventUs, 1)} | ${Number.isFinite(w.serverCpuPerEventUs) ? fmt(w.serverCpuPerEventUs, 1) : '–'} | ${w.runs.every((r) => r.complete) ? 'yes' : 'NO'} |`)
+    }
+    out.push('', 'bench/warehouse.js: throwaway PostgreSQL 15 (fsync on) and ClickHouse started by the bench on 127.0.0.1; 100 000 events per run, createTable, default batching except PostgreSQL batches of 5000. Webhook and GA4 post to a local 204 receiver in the same process. "every event stored" compares count(*) in the table with the events tracked.', '')
+  }
+
   if (results.profile) {
     const pr = results.profile
     const perRequest = (f) => fmt(f.selfMs * 1000 / pr.handled, 2)

@@ -25,7 +25,7 @@ const RATE = env('BENCH_RATE', 2000)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 const PIPELINING = env('BENCH_PIPELINING', 1)
 const STAGGER = env('BENCH_STAGGER', 25)
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4,5').split(','))
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4,5,6').split(','))
 const SATURATION_CONFIGS = (process.env.BENCH_SATURATION_CONFIGS ?? 'bare,requestcontext,discard,discard-noctx,three,four,posthog,segment').split(',')
 const FIXED_CONFIGS = (process.env.BENCH_FIXED_CONFIGS ?? 'bare,discard,three,four,plausible,posthog,segment').split(',')
 const PROFILE = process.env.BENCH_PROFILE // a config: also run it once under --cpu-prof at saturation
@@ -426,6 +426,11 @@ try {
     log('section 5: shutdown')
     results.shutdown = await script('shutdown.js', 120_000)
     for (const [name, s] of Object.entries(results.shutdown.shutdown)) log(`shutdown ${name}: ${s.runs.map((r) => r.closeMs.toFixed(0)).join(', ')} ms`)
+  }
+  if (SECTIONS.has('6')) {
+    log('section 6: warehouse delivery (PostgreSQL, ClickHouse) beside webhook and GA4')
+    results.warehouse = (await script('warehouse.js', 240_000)).warehouse
+    for (const [kind, w] of Object.entries(results.warehouse)) log(`warehouse ${kind}: ${w.runs.map((r) => r.rowsPerSec.toFixed(0)).join(', ')} rows/s`)
   }
   if (PROFILE !== undefined) {
     log(`profiling ${PROFILE} at ${PROFILE_RATE === undefined ? 'saturation' : `${PROFILE_RATE} req/s`}`)

@@ -6,7 +6,7 @@ export interface EnrichOptions {
   locale: ((request: FastifyRequest) => string | undefined) | undefined
   userId: ((request: FastifyRequest) => string | number | undefined) | undefined
   /** Called when a user callback throws: enrichment never throws. */
-  onCallbackError: (option: 'locale' | 'userId', error: unknown) => void
+  onCallbackError: (option: 'locale' | 'userId', error: unknown, request: FastifyRequest) => void
 }
 
 // A DNS name has at most 253 characters; the Host header is the client's to choose, and collectors
@@ -31,7 +31,8 @@ export function firstLanguageTag (header: string | string[] | undefined): string
   return LANGUAGE_TAG.test(tag) ? tag : ''
 }
 
-function header (request: FastifyRequest, name: string): string {
+/** A request header's first value, or ''. */
+export function header (request: FastifyRequest, name: string): string {
   const value = request.headers[name]
   if (typeof value === 'string') return value
   return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''
@@ -57,7 +58,7 @@ export function resolveUserId (request: FastifyRequest, options: EnrichOptions):
   try {
     return stringOrEmpty(options.userId(request))
   } catch (error) {
-    options.onCallbackError('userId', error)
+    options.onCallbackError('userId', error, request)
     return ''
   }
 }
@@ -67,7 +68,7 @@ export function resolveLocale (request: FastifyRequest, options: EnrichOptions):
   try {
     return stringOrEmpty(options.locale(request))
   } catch (error) {
-    options.onCallbackError('locale', error)
+    options.onCallbackError('locale', error, request)
     return ''
   }
 }

@@ -1,4 +1,6 @@
-import createError from '@fastify/error'
+// The named export: a default import of this CommonJS module emits a .d.ts that older module
+// settings (moduleResolution node10) cannot read ("Cannot find namespace 'createError'").
+import { createError } from '@fastify/error'
 
 // One table of every error the package throws, like Fastify's own lib/errors.js.
 // All of them are programming mistakes caught at registration, construction or start:
@@ -27,5 +29,12 @@ export const FST_ANALYTICS_DUPLICATE_COLLECTOR = createError<[string]>(
 export const FST_ANALYTICS_START_FAILED = createError<[string, string]>(
   'FST_ANALYTICS_START_FAILED',
   'Analytics collector "%s" failed to start: %s',
+  500
+)
+
+export const FST_ANALYTICS_ALREADY_REGISTERED = createError<[]>(
+  'FST_ANALYTICS_ALREADY_REGISTERED',
+  'fastify-analytics is already registered in this app (or another plugin decorated "analytics"): ' +
+    'register it once, at the root or in a file wrapped with fastify-plugin; every scope then has request.analytics',
   500
 )

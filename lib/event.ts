@@ -1,5 +1,8 @@
 import type { FastifyRequest } from 'fastify'
+import { EMPTY_CLIENT, type ClientInfo } from './client.js'
 import { Money, type MoneyJSON } from './money.js'
+import type { EventConsent } from './privacy/index.js'
+import { eventId, UUID_PATTERN } from './id.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -22,6 +25,11 @@ export type EventProperties = Record<string, string>
  * numbers that are unknown are 0. Collectors get it read-only and must copy what they keep.
  */
 export interface AnalyticsEvent {
+  /**
+   * Unique and time-ordered (a UUIDv7, set at creation), or the id given to `track()`. Warehouse
+   * collectors make retries idempotent on it: a row with an id already stored is not stored again.
+   */
+  id: string
   type: EventType
   /** Explicit name: set for custom events (and promoted automatic events). */
   eventName: string
@@ -42,10 +50,27 @@ export interface AnalyticsEvent {
   method: string
   userAgent: string
   referrer: string
+  /**
+   * Automatic events: from the request's start to its response (or abandonment), in milliseconds
+   * rounded to 0.001 (whole microseconds). Tracked events: what `track` was given, rounded alike; else 0.
+   */
   durationMs: number
+  /**
+   * Automatic events: the response's status; 499 when the client left first. Tracked events: what
+   * `track` was given, else 0, meaning "no response status": a tracked event happens while the
+   * request runs, before its status is final; the request's automatic event carries that status.
+   */
   statusCode: number
   properties: EventProperties
   revenue: Money | undefined
+  /** Browser, OS, device and bot flag of the visitor (empty outside a request). Shared: never mutate it. */
+  client: Readonly<ClientInfo>
+  /**
+   * The consent it was emitted under: `'anonymous'` means nothing that re-identifies the visitor may
+   * leave the process (the plugin has removed `userId` and truncated `clientIP`); `''` means no
+   * decision was made. Set by the plugin (the `consent` and `respectGpc` options), never by `track()`.
+   */
+  consent: EventConsent
 }
 
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
@@ -54,13 +79,19 @@ export type PropertyValue = string | number | boolean
 /** What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). */
 export interface AnalyticsEventInput {
   type: EventType
+  /**
+   * Your own id for this event: a UUID in canonical lowercase form. Tracking the same id twice (a
+   * job re-run) stores it once in the warehouse collectors. Default: a fresh UUIDv7.
+   */
+  id?: string
   eventName?: string
   actionName?: string
   timestamp?: Date
   clientIP?: string
   locale?: string
   hostname?: string
-  userId?: string
+  /** A number is stored as its string, as with `request.analytics.setUserId`. */
+  userId?: string | number
   matchedPattern?: string
   url?: string
   path?: string
@@ -75,6 +106,7 @@ export interface AnalyticsEventInput {
 
 /** The JSON form of an event (stdout lines, webhook bodies, `memoryCollector` snapshots). */
 export interface AnalyticsEventJSON {
+  id: string
   type: EventType
   eventName: string
   actionName: string
@@ -93,15 +125,27 @@ export interface AnalyticsEventJSON {
   statusCode: number
   properties: EventProperties
   revenue: MoneyJSON | null
+  client: ClientInfo
+  consent: EventConsent
 }
 
 export function isEventType (value: unknown): value is EventType {
   return value === 'pageview' || value === 'action' || value === 'custom'
 }
 
+/**
+ * Milliseconds to 0.001 ms (whole microseconds): finer digits are timer noise, and a value such as
+ * 3.7706759999999804 is float residue that every log line and destination would carry.
+ */
+export function roundDuration (ms: number): number {
+  const rounded = Math.round(ms * 1000) / 1000
+  return Number.isFinite(rounded) ? rounded : ms // beyond ~1e305 ms, ×1000 overflows; nothing to round there
+}
+
 /** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
 export function createEvent (type: EventType, timestamp: Date, properties?: EventProperties): AnalyticsEvent {
   return {
+    id: eventId(),
     type,
     eventName: '',
     actionName: '',
@@ -120,7 +164,9 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     durationMs: 0,
     statusCode: 0,
     properties: properties ?? Object.create(null) as EventProperties,
-    revenue: undefined
+    revenue: undefined,
+    client: EMPTY_CLIENT,
+    consent: ''
   }
 }
 
@@ -204,10 +250,16 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
   if (timestamp !== undefined && !(timestamp instanceof Date && isIsoYear(timestamp.getTime()))) {
     return 'event.timestamp must be a valid Date between the years 0000 and 9999'
   }
+  const id = source.id
+  if (id !== undefined && id !== null && (typeof id !== 'string' || !UUID_PATTERN.test(id))) {
+    return 'event.id must be a UUID in canonical lowercase form'
+  }
   const event = createEvent(source.type, (timestamp as Date | undefined) ?? now)
+  if (typeof id === 'string') event.id = id
   for (const field of STRING_FIELDS) {
-    const value = source[field]
+    let value = source[field]
     if (value === undefined || value === null) continue
+    if (field === 'userId' && typeof value === 'number' && Number.isFinite(value)) value = String(value)
     if (typeof value !== 'string') return `event.${field} must be a string`
     event[field] = TRUNCATED_FIELDS.has(field) ? truncateCodePoints(value) : value
   }
@@ -218,6 +270,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `event.${field} must be a finite number ≥ 0`
     event[field] = value
   }
+  event.durationMs = roundDuration(event.durationMs)
   if (!Number.isSafeInteger(event.statusCode)) return 'event.statusCode must be an integer'
   if (source.revenue !== undefined && source.revenue !== null) {
     if (!Money.isMoney(source.revenue)) return 'event.revenue must be a Money (Money.fromMinor / Money.fromDecimal)'
@@ -238,6 +291,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
 /** The JSON form of an event, shared by the stdout and webhook collectors and the memory collector. */
 export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSON {
   return {
+    id: event.id,
     type: event.type,
     eventName: event.eventName,
     actionName: event.actionName,
@@ -255,6 +309,8 @@ export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSO
     durationMs: event.durationMs,
     statusCode: event.statusCode,
     properties: { ...event.properties },
-    revenue: event.revenue === undefined ? null : event.revenue.toJSON()
+    revenue: event.revenue === undefined ? null : event.revenue.toJSON(),
+    client: { ...event.client },
+    consent: event.consent
   }
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { requestContext } from '@fastify/request-context'
 import type { AnalyticsEventInput, PropertyValue } from './event.js'
 import type { Money } from './money.js'
@@ -6,31 +7,51 @@ import type { RequestAnalyticsApi } from './request-analytics.js'
 /** The key under which `onRequest` stores `request.analytics` in the request context. */
 export const CONTEXT_KEY = 'fastifyAnalytics'
 
-function current (): RequestAnalyticsApi | undefined {
+/**
+ * The current request's analytics when the app has not registered `@fastify/request-context`
+ * itself. Registering that plugin on the app's behalf made the app's own later registration crash
+ * the process (FST_ERR_DEC_ALREADY_PRESENT thrown where no try/catch reaches it), so the plugin
+ * keeps its own store and decorates nothing in that case.
+ */
+export const analyticsStorage = new AsyncLocalStorage<RequestAnalyticsApi>()
+
+/** Where a helper call that finds no request is counted: each live registration (normally one). */
+export interface UnattachedSink {
+  unattached (what: string): void
+}
+export const unattachedSinks = new Set<UnattachedSink>()
+
+function current (helper: string): RequestAnalyticsApi | undefined {
+  const own = analyticsStorage.getStore()
+  if (own !== undefined) return own
   // A store exists only inside a request that @fastify/request-context is tracking.
   const store = requestContext.getStore() as Record<string, unknown> | undefined
-  return store?.[CONTEXT_KEY] as RequestAnalyticsApi | undefined
+  const state = store?.[CONTEXT_KEY] as RequestAnalyticsApi | undefined
+  if (state !== undefined) return state
+  for (const sink of unattachedSinks) sink.unattached(helper)
+  return undefined
 }
 
 /**
  * Tracks an explicit event, enriched from the current request. Works anywhere in a request's
- * async call chain (services, repositories) without passing the request; a no-op outside one.
+ * async call chain (services, repositories) without passing the request. Outside a request (or
+ * with `requestContext: false`) the event is dropped and counted in `stats().events.unattached`.
  */
 export function trackAnalyticsEvent (event: AnalyticsEventInput): void {
-  current()?.track(event)
+  current('trackAnalyticsEvent')?.track(event)
 }
 
-/** Attaches revenue to the current request's automatic event; a no-op outside a request. */
+/** Attaches revenue to the current request's automatic event; outside a request, counted as `unattached`. */
 export function setAnalyticsRevenue (revenue: Money): void {
-  current()?.setRevenue(revenue)
+  current('setAnalyticsRevenue')?.setRevenue(revenue)
 }
 
-/** Adds a property to the current request's automatic event (64 at most); a no-op outside a request. */
+/** Adds a property to the current request's automatic event (64 at most); outside a request, counted as `unattached`. */
 export function addAnalyticsProperty (key: string, value: PropertyValue): void {
-  current()?.addProperty(key, value)
+  current('addAnalyticsProperty')?.addProperty(key, value)
 }
 
-/** Promotes the current request's automatic event to a named custom event; a no-op outside a request. */
+/** Promotes the current request's automatic event to a named custom event; outside a request, counted as `unattached`. */
 export function setAnalyticsEventName (name: string): void {
-  current()?.setEventName(name)
+  current('setAnalyticsEventName')?.setEventName(name)
 }

@@ -4,10 +4,13 @@ export { analytics, analytics as fastifyAnalytics }
 export default analytics
 
 export type { AnalyticsInstanceApi } from './plugin.js'
-export type { AnalyticsOptions, AutomaticEventType, RouteAnalyticsConfig } from './options.js'
+export type { AnalyticsOptions, AutomaticEventType, BotsMode, PageViewsMode, RouteAnalyticsConfig } from './options.js'
 export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_DELIVERY } from './options.js'
 export type { DeliveryMode } from './worker/protocol.js'
-export type { AnalyticsStats, EventCounters } from './tracker.js'
+export type { AnalyticsStats, EventCounters, SkippedCounters } from './tracker.js'
+export type { ClientInfo, DeviceCategory } from './client.js'
+export type { PrivacyOptions, ConsentDecision, EventConsent, QueryPolicy, IpPolicy } from './privacy/index.js'
+export { DEFAULT_ALLOWED_QUERY, applyIpPolicy } from './privacy/index.js'
 export type { RequestAnalyticsApi } from './request-analytics.js'
 export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'
 export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue } from './event.js'
@@ -21,5 +24,6 @@ export {
   FST_ANALYTICS_INVALID_OPTION,
   FST_ANALYTICS_INVALID_MONEY,
   FST_ANALYTICS_DUPLICATE_COLLECTOR,
-  FST_ANALYTICS_START_FAILED
+  FST_ANALYTICS_START_FAILED,
+  FST_ANALYTICS_ALREADY_REGISTERED
 } from './errors.js'

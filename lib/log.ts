@@ -30,15 +30,16 @@ export class RateLimitedLog {
     this.#windowMs = windowMs
   }
 
-  warn (key: string, fields: Record<string, unknown>, message: string): void {
-    this.#write('warn', key, fields, message)
+  /** `target` makes the logger for a line that is written (a request's, for its `reqId`); default `log`. */
+  warn (key: string, fields: Record<string, unknown>, message: string, target?: () => Logger): void {
+    this.#write('warn', key, fields, message, target)
   }
 
-  error (key: string, fields: Record<string, unknown>, message: string): void {
-    this.#write('error', key, fields, message)
+  error (key: string, fields: Record<string, unknown>, message: string, target?: () => Logger): void {
+    this.#write('error', key, fields, message, target)
   }
 
-  #write (level: 'warn' | 'error', key: string, fields: Record<string, unknown>, message: string): void {
+  #write (level: 'warn' | 'error', key: string, fields: Record<string, unknown>, message: string, target: (() => Logger) | undefined): void {
     const now = Date.now()
     const entry = this.#last.get(key)
     if (entry !== undefined && now - entry.at < this.#windowMs) {
@@ -47,6 +48,7 @@ export class RateLimitedLog {
     }
     const suppressed = entry?.suppressed ?? 0
     this.#last.set(key, { at: now, suppressed: 0 })
-    this.log[level](suppressed > 0 ? { ...fields, suppressed } : fields, message)
+    const log = target === undefined ? this.log : target()
+    log[level](suppressed > 0 ? { ...fields, suppressed } : fields, message)
   }
 }

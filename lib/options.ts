@@ -1,12 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AnalyticsCollector } from './collector.js'
-import { isEventType } from './event.js'
+import { isEventType, type AnalyticsEvent } from './event.js'
+import { normalizePrivacy, type ConsentDecision, type PrivacyOptions, type UrlPolicy } from './privacy/index.js'
+
+import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
-import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 import { errorText, MAX_TIMER_MS } from './util.js'
 import type { DeliveryMode } from './worker/protocol.js'
+
+/**
+ * Which GET requests are page views. `'html'`: those answered with `text/html` or
+ * `application/xhtml+xml` (error pages included), or whose route says `{ type: 'pageview' }`;
+ * `'all'`: every GET; `false`: none.
+ */
+export type PageViewsMode = 'html' | 'all' | false
+
+/** What happens to requests from bots: `'skip'` their automatic events, `'label'` them (`client.bot`), or `'keep'` them undetected. */
+export type BotsMode = 'skip' | 'label' | 'keep'
 
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
@@ -17,8 +29,17 @@ export const DEFAULT_DELIVERY: DeliveryMode = 'inline'
 export interface AnalyticsOptions {
   /** Where events go. Required; an empty array makes the plugin inert. */
   collectors: AnalyticsCollector[]
-  /** Emit a page view for each GET. Default true. */
-  pageViews?: boolean
+  /**
+   * Which GETs are page views: `'html'` (default) for HTML responses and routes configured
+   * `{ type: 'pageview' }`, `'all'` for every GET, `false` for none. `true` means `'html'`.
+   */
+  pageViews?: PageViewsMode | true
+  /**
+   * Requests from bots (`isbot`; a request without a User-Agent counts as one). `'skip'` (default):
+   * no automatic event, explicit `track()` calls kept with `client.bot: true`; `'label'`: every
+   * event kept, labelled; `'keep'`: no detection (`client.bot` is always false).
+   */
+  bots?: BotsMode
   /** Emit an action for each POST/PUT/PATCH/DELETE. Default true. */
   actions?: boolean
   /**
@@ -34,9 +55,28 @@ export interface AnalyticsOptions {
   /** The user of a request. Default: `request.user.id`, else `request.user.sub`, when present. */
   userId?: (request: FastifyRequest) => string | number | undefined
   /**
-   * Register `@fastify/request-context` (when the app has not) so the module helpers
-   * (`trackAnalyticsEvent`, …) find the current request. Default true. Its AsyncLocalStorage costs
-   * every promise of the app something on Node 20: set false if you only use `request.analytics`.
+   * What of URLs and referrers leaves the process, for automatic and tracked events alike. Default:
+   * only campaign query parameters (`utm_*`, click ids, `ref`), no fragment, emails redacted.
+   */
+  privacy?: PrivacyOptions
+  /**
+   * The visitor's consent for a request, asked once per request at its first event. `'denied'`: no
+   * event from this request; `'anonymous'`: events without user id, full IP or GA4 cookies;
+   * `'granted'` or undefined: unrestricted. A callback that throws counts as `'denied'`.
+   */
+  consent?: (request: FastifyRequest) => ConsentDecision | undefined
+  /** Treat `Sec-GPC: 1` (Global Privacy Control) as `'anonymous'` at most. Default false. */
+  respectGpc?: boolean
+  /**
+   * The last step before fan-out, after enrichment and the privacy rules: return the event (changed
+   * or not; undefined keeps it), or null to drop it. A hook that throws drops the event (fail closed).
+   */
+  beforeSend?: (event: AnalyticsEvent) => AnalyticsEvent | null | undefined
+  /**
+   * Keep a request context (the app's `@fastify/request-context` when registered first, else an
+   * AsyncLocalStorage of the plugin's own) so the module helpers (`trackAnalyticsEvent`, …) find the
+   * current request. Default true. An AsyncLocalStorage costs every promise of the app something on
+   * Node 20: set false if you only use `request.analytics`.
    */
   requestContext?: boolean
   /** Deadline for every collector's `start` at `onReady`, in ms. Default {@link DEFAULT_START_TIMEOUT_MS}. */
@@ -50,29 +90,41 @@ export interface AnalyticsOptions {
    * Default {@link DEFAULT_DELIVERY}.
    */
   delivery?: DeliveryMode
+  // Fastify's own register options (`logLevel`, `logSerializers`, `prefix`) are typed by Fastify's
+  // `RegisterOptions`; `logLevel` and `logSerializers` apply to the plugin's own log lines.
 }
 
 /** Per-route config: `{ config: { analytics: … } }`. */
 export type RouteAnalyticsConfig =
   | false
-  | { type: 'pageview' | 'action', action?: string }
+  | { type: 'pageview', action?: never }
+  | { type: 'action', action?: string }
   | { action: string, type?: 'action' }
 
 export interface NormalizedOptions {
   collectors: readonly AnalyticsCollector[]
-  pageViews: boolean
+  pageViews: PageViewsMode
+  bots: BotsMode
   actions: boolean
   classify: AnalyticsOptions['classify'] | undefined
   ignore: AnalyticsOptions['ignore'] | undefined
   locale: AnalyticsOptions['locale'] | undefined
   userId: AnalyticsOptions['userId'] | undefined
   requestContext: boolean
+  privacy: UrlPolicy
+  consent: AnalyticsOptions['consent'] | undefined
+  respectGpc: boolean
+  beforeSend: AnalyticsOptions['beforeSend'] | undefined
   startTimeoutMs: number
   shutdownTimeoutMs: number
   delivery: DeliveryMode
+  logLevel: string | undefined
+  logSerializers: Record<string, (value: unknown) => unknown> | undefined
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery'])
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery',
+  // Fastify's register options: Fastify hands them to every plugin with the plugin's own options.
+  'logLevel', 'logSerializers', 'prefix'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
 
 function optionalBoolean (options: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -80,6 +132,18 @@ function optionalBoolean (options: Record<string, unknown>, key: string, fallbac
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new FST_ANALYTICS_INVALID_OPTION(`${key} must be a boolean`)
   return value
+}
+
+function pageViewsMode (value: unknown): PageViewsMode {
+  if (value === undefined || value === true) return 'html'
+  if (value === 'html' || value === 'all' || value === false) return value
+  throw new FST_ANALYTICS_INVALID_OPTION('pageViews must be "html", "all" or false')
+}
+
+function botsMode (value: unknown): BotsMode {
+  if (value === undefined) return 'skip'
+  if (value === 'skip' || value === 'label' || value === 'keep') return value
+  throw new FST_ANALYTICS_INVALID_OPTION('bots must be "skip", "label" or "keep"')
 }
 
 function optionalFunction<F> (options: Record<string, unknown>, key: string): F | undefined {
@@ -98,7 +162,26 @@ function timeout (options: Record<string, unknown>, key: string, fallback: numbe
   return value
 }
 
+function logLevel (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) throw new FST_ANALYTICS_INVALID_OPTION('logLevel must be a log level name')
+  return value
+}
+
+function logSerializers (value: unknown): NormalizedOptions['logSerializers'] {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Object.values(value).some((serializer) => typeof serializer !== 'function')) {
+    throw new FST_ANALYTICS_INVALID_OPTION('logSerializers must be an object of functions')
+  }
+  return value as NormalizedOptions['logSerializers']
+}
+
 function validateCollector (collector: unknown, index: number): AnalyticsCollector {
+  if (typeof collector === 'function') {
+    // The usual slip: `collectors: [memoryCollector]` passes the factory instead of a collector.
+    const name = collector.name !== '' ? collector.name : 'the factory'
+    throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] is a function: call it to make a collector (${name}(…), not ${name})`)
+  }
   if (collector === null || typeof collector !== 'object') {
     throw new FST_ANALYTICS_INVALID_OPTION(`collectors[${index}] must be an object`)
   }
@@ -146,16 +229,23 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
   }
   return {
     collectors,
-    pageViews: optionalBoolean(options, 'pageViews', true),
+    pageViews: pageViewsMode(options.pageViews),
+    bots: botsMode(options.bots),
     actions: optionalBoolean(options, 'actions', true),
     classify: optionalFunction(options, 'classify'),
     ignore: optionalFunction(options, 'ignore'),
     locale: optionalFunction(options, 'locale'),
     userId: optionalFunction(options, 'userId'),
     requestContext: optionalBoolean(options, 'requestContext', true),
+    privacy: normalizePrivacy(options.privacy),
+    consent: optionalFunction(options, 'consent'),
+    respectGpc: optionalBoolean(options, 'respectGpc', false),
+    beforeSend: optionalFunction(options, 'beforeSend'),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
     shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS),
-    delivery: deliveryMode(options.delivery)
+    delivery: deliveryMode(options.delivery),
+    logLevel: logLevel(options.logLevel),
+    logSerializers: logSerializers(options.logSerializers)
   }
 }
 

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { fastifyRequestContext } from '@fastify/request-context'
+import { unfinishedStatus } from './abandon.js'
+import { FST_ANALYTICS_ALREADY_REGISTERED, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 import type { AnalyticsEventInput } from './event.js'
-import { CONTEXT_KEY } from './helpers.js'
+import { analyticsStorage, CONTEXT_KEY, unattachedSinks } from './helpers.js'
 import type { Logger } from './log.js'
 import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
-import { Tracker, type AnalyticsStats } from './tracker.js'
+import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
+import { rootInstance } from './scope.js'
 import { planDelivery } from './worker/plan.js'
 
 /** `app.analytics`. */
@@ -21,7 +23,12 @@ export interface AnalyticsInstanceApi {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** This request's analytics: revenue, properties, promotion to a custom event, explicit events. */
+    /**
+     * This request's analytics: revenue, properties, promotion to a custom event, explicit events.
+     * Always callable, in every scope of the app: where the plugin's onRequest hook has not run (an
+     * earlier hook, a scope outside the plugin's), calls that shape the automatic event are counted
+     * in `stats().events.unattached` and logged once, and `track()` still tracks.
+     */
     analytics: RequestAnalyticsApi
   }
   interface FastifyInstance {
@@ -35,6 +42,9 @@ declare module 'fastify' {
 
 /** Where onRequest leaves the request's state on its response, for the one shared 'close' listener. */
 const kRequestState = Symbol('fastify-analytics.requestState')
+/** This request's state on the request: behind the `analytics` getter. */
+const kState = Symbol('fastify-analytics.state')
+type RequestWithState = FastifyRequest & { [kState]?: RequestAnalytics | null }
 type ResponseWithState = FastifyReply['raw'] & { [kRequestState]?: RequestAnalytics }
 
 // One function for every response (EventEmitter calls it with the response as `this`): no closure per request.
@@ -45,11 +55,20 @@ function onResponseClose (this: ResponseWithState): void {
 const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
   track () {},
   async flush () {},
-  stats: () => ({ events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+  stats: () => ({ events: emptyEventCounters(), collectors: {} })
 })
 
 async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: AnalyticsOptions): Promise<void> {
   const options = normalizeOptions(rawOptions)
+  // The decorators go on the app's root, so `request.analytics` and `app.analytics` exist in every
+  // scope (an autoloaded file without fastify-plugin registers the plugin in a child scope, and its
+  // siblings' handlers crashed on an undefined `request.analytics`). The hooks stay in this scope.
+  const root = rootInstance(fastify)
+  if (root.hasDecorator('analytics') || root.hasRequestDecorator('analytics')) {
+    // A second registration anywhere in the app would emit a second event per request, or none in
+    // some scopes: refuse it by name rather than with Fastify's generic decorator error.
+    throw new FST_ANALYTICS_ALREADY_REGISTERED()
+  }
 
   // Validate route configs as routes are declared, so a typo fails at startup, not silently.
   fastify.addHook('onRoute', function analyticsCheckRoute (route) {
@@ -58,25 +77,37 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
 
   if (options.collectors.length === 0) {
     // Inert: no hook on the request path, but the API stays callable.
-    fastify.decorateRequest('analytics', { getter: () => INERT_REQUEST_ANALYTICS })
-    fastify.decorate('analytics', INERT_INSTANCE)
+    root.decorateRequest('analytics', { getter: () => INERT_REQUEST_ANALYTICS })
+    root.decorate('analytics', INERT_INSTANCE)
     return
   }
 
-  const hasContext = fastify.hasPlugin('@fastify/request-context')
-  if (!hasContext && options.requestContext) {
-    await fastify.register(fastifyRequestContext)
+  if (options.logLevel !== undefined) {
+    try {
+      fastify.log.child({}, { level: options.logLevel })
+    } catch (error) {
+      // pino names the problem ("unknown level"): say which option caused it.
+      throw new FST_ANALYTICS_INVALID_OPTION(`logLevel: ${(error as Error).message}`)
+    }
   }
-  const withContext = hasContext || options.requestContext
-
   const log = fastify.log as Logger
-  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }) as Logger)
+  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger)
   const tracker = new Tracker({ ...options, collectors }, log)
   const { shutdownTimeoutMs } = options
+  // Reuse the app's @fastify/request-context when it was registered first (one AsyncLocalStorage
+  // instead of two); otherwise the plugin's own store (see analyticsStorage for why not register it).
+  const appContext = fastify.hasPlugin('@fastify/request-context')
+  const ownContext = !appContext && options.requestContext
 
-  // null, then a fresh object per request in onRequest: an object here would be shared by every request.
-  fastify.decorateRequest('analytics', null as unknown as RequestAnalyticsApi)
-  fastify.decorate('analytics', {
+  // Declared where the hooks run (so those requests have the slot from birth), read through a getter
+  // on the root: a request no onRequest of ours saw gets a detached object that counts, not a crash.
+  fastify.decorateRequest(kState, null)
+  root.decorateRequest('analytics', {
+    getter (this: RequestWithState): RequestAnalyticsApi {
+      return this[kState] ?? new RequestAnalytics(tracker, this, undefined)
+    }
+  })
+  root.decorate('analytics', {
     track (event: AnalyticsEventInput) { tracker.track(event, undefined) },
     flush (flushOptions?: { timeoutMs?: number }) { return tracker.flush(flushOptions?.timeoutMs ?? shutdownTimeoutMs) },
     stats () { return tracker.stats() }
@@ -84,30 +115,48 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
 
   fastify.addHook('onRequest', function analyticsOnRequest (request: FastifyRequest, reply: FastifyReply, done: () => void) {
     const state = new RequestAnalytics(tracker, request, reply)
-    request.analytics = state
-    // Snapshot into the request context so the module helpers find it from any async depth.
-    if (withContext) {
-      const store = request.requestContext.getStore() as Record<string, unknown> | undefined
-      if (store !== undefined) store[CONTEXT_KEY] = state
-    }
+    ;(request as RequestWithState)[kState] = state
     // Fastify's onRequestAbort misses a client that leaves after sending its whole body (measured on
     // Fastify 5.12 / Node 20: neither onRequestAbort nor onResponse runs). The response's 'close'
     // event sees every abandonment; onResponse runs before it for completed requests.
     ;(reply.raw as ResponseWithState)[kRequestState] = state
     reply.raw.on('close', onResponseClose)
+    if (ownContext) {
+      analyticsStorage.run(state, done)
+      return
+    }
+    // Snapshot into the request context so the module helpers find it from any async depth.
+    if (appContext) {
+      const store = request.requestContext.getStore() as Record<string, unknown> | undefined
+      if (store !== undefined) store[CONTEXT_KEY] = state
+    }
     done()
   })
+
+  if (ownContext) {
+    // Body parsing ends in the request stream's 'end' event, outside the onRequest run: preValidation,
+    // preHandler and the handler need the store entered again (what @fastify/request-context does too).
+    fastify.addHook('preValidation', function analyticsEnterContext (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
+      // Set by our onRequest, which runs before any preValidation of a request in this scope.
+      analyticsStorage.run((request as RequestWithState)[kState] as RequestAnalytics, done)
+    })
+  }
 
   fastify.addHook('onResponse', function analyticsOnResponse (request: FastifyRequest, reply: FastifyReply, done: () => void) {
-    tracker.automatic(request, reply, request.analytics as RequestAnalytics | null)
+    // On HTTP/2 a stream the client resets also lands here (the compat response emits 'finish'):
+    // only a response our side ended is complete.
+    const unfinished = reply.raw.writableEnded ? 0 : unfinishedStatus(reply.raw)
+    tracker.automatic(request, reply, (request as RequestWithState)[kState] ?? null, unfinished)
     done()
   })
 
+  unattachedSinks.add(tracker)
   fastify.addHook('onReady', async function analyticsOnReady () {
     await tracker.start(options.startTimeoutMs)
   })
 
   fastify.addHook('onClose', async function analyticsOnClose () {
+    unattachedSinks.delete(tracker)
     await tracker.close(shutdownTimeoutMs)
   })
 }

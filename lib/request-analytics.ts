@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
+import { unfinishedStatus } from './abandon.js'
 import { Money } from './money.js'
+import type { ConsentDecision } from './privacy/index.js'
 import type { RequestState, Tracker } from './tracker.js'
 
 /**
@@ -22,54 +24,73 @@ export interface RequestAnalyticsApi {
   track (event: AnalyticsEventInput): void
 }
 
-/** One per request, created in `onRequest`; a class so no closure is made per request. */
+/**
+ * One per request, created in `onRequest`; a class so no closure is made per request.
+ * Created `done` (detached) for a request the plugin's onRequest hook has not seen: an earlier
+ * hook, or a scope outside the one the plugin is registered in. Then, as after the request's
+ * event was built, what would shape that event is counted as `unattached` instead of vanishing.
+ */
 export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   eventName = ''
   revenue: Money | undefined = undefined
   properties: EventProperties | undefined = undefined
   userId = ''
   skipped = false
-  done = false
+  done: boolean
+  consent: ConsentDecision | '' | undefined = undefined
   readonly #tracker: Tracker
   readonly #request: FastifyRequest
-  readonly #reply: FastifyReply
+  readonly #reply: FastifyReply | undefined
 
-  constructor (tracker: Tracker, request: FastifyRequest, reply: FastifyReply) {
+  constructor (tracker: Tracker, request: FastifyRequest, reply: FastifyReply | undefined) {
     this.#tracker = tracker
     this.#request = request
     this.#reply = reply
+    this.done = reply === undefined
   }
 
   /** The response closed: if it never finished, the client abandoned the request (499). */
   responseClosed (): void {
-    if (this.done || this.#reply.raw.writableFinished) return
-    this.#tracker.automatic(this.#request, this.#reply, this, true)
+    const reply = this.#reply
+    if (this.done || reply === undefined) return
+    const unfinished = unfinishedStatus(reply.raw)
+    if (unfinished !== 0) this.#tracker.automatic(this.#request, reply, this, unfinished)
+  }
+
+  #late (what: string): boolean {
+    if (!this.done) return false
+    this.#tracker.unattached(`request.analytics.${what}`, this.#request)
+    return true
   }
 
   setRevenue (revenue: Money): void {
+    if (this.#late('setRevenue')) return
     if (!Money.isMoney(revenue)) {
-      this.#tracker.invalid('setRevenue', 'revenue must be a Money (Money.fromMinor / Money.fromDecimal)')
+      this.#tracker.invalid('setRevenue', 'revenue must be a Money (Money.fromMinor / Money.fromDecimal)', this.#request)
       return
     }
     this.revenue = revenue
   }
 
   addProperty (key: string, value: PropertyValue): void {
+    if (this.#late('addProperty')) return
     this.properties ??= Object.create(null) as EventProperties
-    if (!setProperty(this.properties, key, value)) this.#tracker.propertiesDropped(1)
+    if (!setProperty(this.properties, key, value)) this.#tracker.propertiesDropped(1, this.#request)
   }
 
   setEventName (name: string): void {
+    if (this.#late('setEventName')) return
     if (typeof name !== 'string' || name.length === 0) {
-      this.#tracker.invalid('setEventName', 'the event name must be a non-empty string')
+      this.#tracker.invalid('setEventName', 'the event name must be a non-empty string', this.#request)
       return
     }
     this.eventName = name
   }
 
   setUserId (id: string | number): void {
+    if (this.#late('setUserId')) return
     if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) this.userId = String(id)
-    else this.#tracker.invalid('setUserId', 'the user id must be a string or a finite number')
+    else this.#tracker.invalid('setUserId', 'the user id must be a string or a finite number', this.#request)
   }
 
   skip (): void {
@@ -77,7 +98,7 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   }
 
   track (event: AnalyticsEventInput): void {
-    this.#tracker.track(event, this.#request)
+    this.#tracker.track(event, this.#request, this)
   }
 }
 

@@ -1,11 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ClientClassifier } from './client.js'
 import type { CollectorStats } from './collector.js'
 import { FanOut } from './fan-out.js'
-import { enrichFromRequest, type EnrichOptions } from './enrich.js'
-import { createEvent, EventType, normalizeEventInput, type AnalyticsEvent, type EventProperties } from './event.js'
+import { enrichFromRequest, header, type EnrichOptions } from './enrich.js'
+import { createEvent, EventType, normalizeEventInput, roundDuration, truncateCodePoints, type AnalyticsEvent, type EventProperties } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
+import { applyIpPolicy, applyPrivacy, hasGpc, type ConsentDecision } from './privacy/index.js'
+
+/** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
+export interface SkippedCounters {
+  notPage: number
+  bot: number
+  prefetch: number
+  ignored: number
+  noRoute: number
+  consent: number
+  beforeSend: number
+}
 
 /** Event-level counters: what never reached a collector. */
 export interface EventCounters {
@@ -15,6 +28,43 @@ export interface EventCounters {
   invalid: number
   /** Properties dropped: a value that is not a string/number/boolean, or a key beyond the 64 cap. */
   propertiesDropped: number
+  /**
+   * Requests that gave no automatic event, by reason: `notPage` (a GET answered with something
+   * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
+   * prerender), `ignored` (the `ignore`/`classify` options, route config `false`, `skip()`,
+   * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route),
+   * `consent` (the request's consent was `'denied'`), `beforeSend` (the hook returned null).
+   */
+  skipped: SkippedCounters
+  /** Tracked events not emitted because their request's consent was `'denied'` (automatic ones: `skipped.consent`). */
+  consentDenied: number
+  /** Tracked events `beforeSend` returned null for (automatic ones: `skipped.beforeSend`). */
+  beforeSendDropped: number
+  /** Events (automatic or tracked) dropped because `beforeSend` threw or returned something that is not an event: fail closed. */
+  beforeSendFailed: number
+  /**
+   * Calls that found no request event to act on, so did nothing: a module helper outside a request
+   * (or with `requestContext: false`), or a `request.analytics` call that shapes the automatic event
+   * made before the plugin's onRequest hook, outside its scope, or after the event was built.
+   */
+  unattached: number
+}
+
+/** A reason for `stats().events.skipped`. */
+export type SkipReason = keyof SkippedCounters
+
+/** Fresh zeroed counters. */
+export function emptyEventCounters (): EventCounters {
+  return {
+    emitted: 0,
+    invalid: 0,
+    propertiesDropped: 0,
+    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 },
+    consentDenied: 0,
+    beforeSendDropped: 0,
+    beforeSendFailed: 0,
+    unattached: 0
+  }
 }
 
 /** `app.analytics.stats()`. */
@@ -32,6 +82,8 @@ export interface RequestState {
   skipped: boolean
   /** The automatic event was emitted (or abandoned): at most one per request. */
   done: boolean
+  /** The request's consent, asked at its first event; undefined until then. */
+  consent: ConsentDecision | '' | undefined
 }
 
 /** A route's resolved analytics config and its pattern, computed on its first request. */
@@ -40,61 +92,176 @@ interface RouteInfo {
   pattern: string
 }
 
-/** nginx's code for a client that closed the request before the response. */
-export const CLIENT_CLOSED_REQUEST = 499
+export { CLIENT_CLOSED_REQUEST } from './abandon.js'
 
 /**
  * The plugin's runtime: builds events from requests, counts what is refused, and hands the
  * rest to the fan-out. One per plugin registration.
  */
 export class Tracker {
-  readonly counters: EventCounters = { emitted: 0, invalid: 0, propertiesDropped: 0 }
+  readonly counters: EventCounters = emptyEventCounters()
   readonly #options: NormalizedOptions
   readonly #fanOut: FanOut
+  readonly #clients: ClientClassifier
   readonly #enrich: EnrichOptions
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
   readonly #routes = new WeakMap<object, RouteInfo>()
+  /** `logLevel` / `logSerializers` given at registration, for the per-request child loggers. */
+  readonly #childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined
+  #unattachedLogged = false
 
   constructor (options: NormalizedOptions, log: Logger) {
     this.#options = options
-    const child = log.child({ plugin: 'analytics' }) as Logger
+    this.#childOptions = childLoggerOptions(options)
+    const child = log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
     this.#log = new RateLimitedLog(child)
-    this.#fanOut = new FanOut(options.collectors, log)
+    this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
+    this.#clients = new ClientClassifier(options.bots !== 'keep')
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
-      onCallbackError: (option, error) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`)
+      onCallbackError: (option, error, request) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`, this.#requestLog(request))
     }
   }
 
-  /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
-  invalid (what: string, reason: string): void {
-    this.counters.invalid++
-    this.#log.warn(`invalid:${what}`, { reason }, `analytics ${what} ignored: ${reason}`)
+  /** A line about one request goes through `request.log`, so it carries the `reqId`; made only when written. */
+  #requestLog (request: FastifyRequest | undefined): (() => Logger) | undefined {
+    if (request === undefined) return undefined
+    return () => request.log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
   }
 
-  propertiesDropped (count: number): void {
+  /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
+  invalid (what: string, reason: string, request?: FastifyRequest): void {
+    this.counters.invalid++
+    this.#log.warn(`invalid:${what}`, { reason }, `analytics ${what} ignored: ${reason}`, this.#requestLog(request))
+  }
+
+  propertiesDropped (count: number, request?: FastifyRequest): void {
     if (count === 0) return
     this.counters.propertiesDropped += count
-    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)')
+    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', this.#requestLog(request))
   }
 
-  emit (event: AnalyticsEvent): void {
+  /** Counts a call that found no request event to act on; the first one is logged with the likely causes. */
+  unattached (what: string, request?: FastifyRequest): void {
+    this.counters.unattached++
+    if (this.#unattachedLogged) return
+    this.#unattachedLogged = true
+    const log = this.#requestLog(request)?.() ?? this.#log.log
+    log.warn({ call: what }, `analytics ${what}() found no request event to act on and did nothing: it ran outside a request ` +
+      '(or with requestContext: false), before the plugin\'s onRequest hook, in a scope the plugin is not registered in ' +
+      '(register it at the root or wrap the file in fastify-plugin), or after the event was built. ' +
+      'Counted in stats().events.unattached; logged once')
+  }
+
+  /**
+   * The one way out, for automatic and tracked events: consent, the privacy rules, `beforeSend`,
+   * then fan-out (DESIGN §7). `state` is the request's (null outside a request, or when an earlier
+   * onRequest hook replied before ours).
+   */
+  emit (event: AnalyticsEvent, state: RequestState | null, automatic: boolean): void {
+    const consent = this.#consent(event.request, state)
+    if (consent === 'denied') {
+      if (automatic) this.counters.skipped.consent++
+      else this.counters.consentDenied++
+      event.request = undefined
+      return
+    }
+    applyPrivacy(event, this.#options.privacy)
+    if (consent === 'anonymous') {
+      event.userId = ''
+      event.clientIP = applyIpPolicy(event.clientIP, 'truncate')
+    }
+    event.consent = consent
+    if (this.#options.beforeSend !== undefined) {
+      const kept = this.#beforeSend(event, automatic)
+      if (kept === undefined) return
+      event = kept
+    }
     this.counters.emitted++
     this.#fanOut.publish(event)
   }
 
-  /** `track()` from application code; `request` enriches it when there is one. */
-  track (input: unknown, request: FastifyRequest | undefined): void {
-    const normalized = normalizeEventInput(input, new Date())
+  /** The request's consent, asked once (the first event of a request caches it in `state`). */
+  #consent (request: FastifyRequest | undefined, state: RequestState | null): ConsentDecision | '' {
+    const options = this.#options
+    if (request === undefined || (options.consent === undefined && !options.respectGpc)) return ''
+    if (state !== null && state.consent !== undefined) return state.consent
+    let decision: ConsentDecision | '' = ''
+    if (options.consent !== undefined) {
+      try {
+        const answer: unknown = options.consent(request)
+        if (answer === 'granted' || answer === 'anonymous' || answer === 'denied') decision = answer
+        else if (answer !== undefined) {
+          decision = 'denied'
+          this.#log.error('option:consent', { type: typeof answer }, 'analytics consent() option returned neither "granted", "anonymous", "denied" nor undefined; treated as "denied"')
+        }
+      } catch (error) {
+        // Fail closed: an answer we could not get is not a yes.
+        decision = 'denied'
+        this.#log.error('option:consent', { err: error }, 'analytics consent() option threw; the request is treated as "denied"')
+      }
+    }
+    // GPC caps the answer: a visitor who asked not to be tracked across sites is at most anonymous.
+    if (options.respectGpc && decision !== 'denied' && hasGpc(request)) decision = 'anonymous'
+    if (state !== null) state.consent = decision
+    return decision
+  }
+
+  /** Runs `beforeSend`; returns the event to send, or undefined when it is dropped (counted, never thrown). */
+  #beforeSend (event: AnalyticsEvent, automatic: boolean): AnalyticsEvent | undefined {
+    const request = event.request
+    let result: unknown
+    try {
+      result = (this.#options.beforeSend as (event: AnalyticsEvent) => unknown)(event)
+    } catch (error) {
+      return this.#beforeSendFailed(event, { err: error }, 'analytics beforeSend() threw; the event is dropped')
+    }
+    if (result === null) {
+      if (automatic) this.counters.skipped.beforeSend++
+      else this.counters.beforeSendDropped++
+      event.request = undefined
+      return undefined
+    }
+    // The hook may have changed anything, or returned another object: collectors get only a valid
+    // event, so it is checked and copied like a track() input. Consent is the plugin's, not the hook's.
+    const normalized = normalizeEventInput(result ?? event, event.timestamp)
     if (typeof normalized === 'string') {
-      this.invalid('event', normalized)
-      return
+      const reason = result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'
+        ? 'beforeSend must return synchronously'
+        : normalized
+      return this.#beforeSendFailed(event, { reason }, `analytics beforeSend() returned an invalid event (${reason}); the event is dropped`)
     }
     this.propertiesDropped(normalized.droppedProperties)
-    if (request !== undefined) enrichFromRequest(normalized.event, request, request.routeOptions.url ?? '', this.#enrich)
-    this.emit(normalized.event)
+    const kept = normalized.event
+    kept.request = request
+    kept.consent = event.consent
+    return kept
+  }
+
+  #beforeSendFailed (event: AnalyticsEvent, fields: Record<string, unknown>, message: string): undefined {
+    this.counters.beforeSendFailed++
+    event.request = undefined
+    this.#log.error('option:beforeSend', fields, message)
+    return undefined
+  }
+
+  /** `track()` from application code; `request` enriches it when there is one, `state` holds its consent. */
+  track (input: unknown, request: FastifyRequest | undefined, state: RequestState | null = null): void {
+    const normalized = normalizeEventInput(input, new Date())
+    if (typeof normalized === 'string') {
+      this.invalid('event', normalized, request)
+      return
+    }
+    this.propertiesDropped(normalized.droppedProperties, request)
+    const event = normalized.event
+    if (request !== undefined) {
+      enrichFromRequest(event, request, request.routeOptions.url ?? '', this.#enrich)
+      // Explicit events are kept even from bots (the app asked for them): labelled, not skipped.
+      event.client = this.#clients.classify(request, event.userAgent)
+    }
+    this.emit(event, state, false)
   }
 
   /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
@@ -111,7 +278,7 @@ export class Tracker {
         descriptor = routeDescriptor(config.analytics, pattern)
       } catch (error) {
         // Routes registered before the plugin were not checked at registration: use the default, once.
-        this.invalid('route config', (error as Error).message)
+        this.invalid('route config', (error as Error).message, request)
         descriptor = DEFAULT_ROUTE
       }
       route = { descriptor, pattern }
@@ -120,50 +287,74 @@ export class Tracker {
     return route
   }
 
-  #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | null {
+  /** The automatic event's type, or why there is none. */
+  #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | SkipReason {
     const options = this.#options
     if (options.classify !== undefined) {
       try {
         const chosen = options.classify(request, reply)
-        if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : null
+        if (chosen !== undefined) return chosen === EventType.PageView || chosen === EventType.Action ? chosen : 'ignored'
       } catch (error) {
-        this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification')
+        this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification', this.#requestLog(request))
       }
     }
-    if (descriptor.disabled) return null
-    const type = descriptor.type ?? byMethod(request.method)
-    if (type === EventType.PageView) return options.pageViews ? type : null
-    if (type === EventType.Action) return options.actions ? type : null
-    return null
+    if (descriptor.disabled) return 'ignored'
+    const method = request.method
+    // A 404 for a GET may be a page (a broken link); a POST to nowhere is a probe, not an action.
+    if (method !== 'GET' && request.is404) return 'noRoute'
+    if (descriptor.type === EventType.PageView) return options.pageViews !== false ? EventType.PageView : 'ignored'
+    if (descriptor.type === EventType.Action) return options.actions ? EventType.Action : 'ignored'
+    switch (method) {
+      case 'GET':
+        if (options.pageViews === false) return 'ignored'
+        return options.pageViews === 'all' || isHtml(reply.getHeader('content-type')) ? EventType.PageView : 'notPage'
+      case 'POST':
+      case 'PUT':
+      case 'PATCH':
+      case 'DELETE': return options.actions ? EventType.Action : 'ignored'
+      default: return 'notPage'
+    }
+  }
+
+  #skip (reason: SkipReason): void {
+    this.counters.skipped[reason]++
   }
 
   /**
-   * Builds the one automatic event of a finished or `abandoned` request.
+   * Builds the one automatic event of a request, or counts why there is none. `unfinished` is 0 for a
+   * completed response, else the status that says why it did not complete (499 abandoned, see `unfinishedStatus`).
    * `state` is null when an earlier onRequest hook replied before ours ran.
    */
-  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, abandoned = false): void {
+  automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, unfinished = 0): void {
     if (state !== null) {
-      if (state.done || state.skipped) return
+      if (state.done) return
       state.done = true
+      if (state.skipped) return this.#skip('ignored')
     }
     const options = this.#options
     if (options.ignore !== undefined) {
       try {
-        if (options.ignore(request) === true) return
+        if (options.ignore(request) === true) return this.#skip('ignored')
       } catch (error) {
-        this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked')
+        this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked', this.#requestLog(request))
       }
     }
     const { descriptor, pattern } = this.#route(request)
     const promoted = state !== null && state.eventName !== ''
     const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
-    if (type === null) return
+    if (type !== EventType.PageView && type !== EventType.Action && type !== EventType.Custom) return this.#skip(type)
+    if (type === EventType.PageView && isPrefetch(request)) return this.#skip('prefetch')
+    const userAgent = truncateCodePoints(header(request, 'user-agent'))
+    const client = this.#clients.classify(request, userAgent)
+    if (client.bot && options.bots === 'skip') return this.#skip('bot')
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
     const durationMs = reply.elapsedTime
     // The request's properties become the event's (no copy, no empty object made to be replaced).
     const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
-    event.durationMs = durationMs
-    event.statusCode = abandoned ? CLIENT_CLOSED_REQUEST : reply.statusCode
+    event.durationMs = roundDuration(durationMs)
+    event.statusCode = unfinished !== 0 ? unfinished : reply.statusCode
+    event.userAgent = userAgent
+    event.client = client
     if (promoted) event.eventName = state.eventName
     if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
     if (state !== null) {
@@ -173,11 +364,12 @@ export class Tracker {
       event.userId = state.userId
     }
     enrichFromRequest(event, request, pattern, this.#enrich)
-    this.emit(event)
+    this.emit(event, state, true)
   }
 
   stats (): AnalyticsStats {
-    return { events: { ...this.counters }, collectors: this.#fanOut.stats() }
+    const counters = this.counters
+    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats() }
   }
 
   /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
@@ -190,19 +382,33 @@ export class Tracker {
     return this.#fanOut.flush(timeoutMs)
   }
 
-  /** Flushes then closes every collector (`onClose`); idempotent. */
-  close (timeoutMs: number): Promise<void> {
-    return this.#fanOut.close(timeoutMs)
+  /** Flushes then closes every collector (`onClose`), then logs one line with the event-level counters (skips included). */
+  async close (timeoutMs: number): Promise<void> {
+    await this.#fanOut.close(timeoutMs)
+    this.#log.log.info({ events: this.stats().events }, 'analytics closed')
   }
 }
 
-function byMethod (method: string): EventType | null {
-  switch (method) {
-    case 'GET': return EventType.PageView
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-    case 'DELETE': return EventType.Action
-    default: return null
-  }
+// `text/html; charset=utf-8`, any case; XHTML pages are pages too.
+const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\s*(?:;|$)/i
+
+function isHtml (contentType: unknown): boolean {
+  return typeof contentType === 'string' && HTML_TYPE.test(contentType)
+}
+
+// `Sec-Purpose: prefetch` (Chrome, Firefox; `prefetch;prerender` for Chrome's prerender) and the
+// older `Purpose: prefetch`: the visitor may never see the page, so it is no page view.
+function isPrefetch (request: FastifyRequest): boolean {
+  const headers = request.headers
+  const purpose = headers['sec-purpose'] ?? headers.purpose
+  return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch')
+}
+
+/** Fastify's `logLevel` / `logSerializers` register options as pino child options, for every logger the plugin makes. */
+export function childLoggerOptions (options: NormalizedOptions): { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined {
+  if (options.logLevel === undefined && options.logSerializers === undefined) return undefined
+  const childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } = {}
+  if (options.logLevel !== undefined) childOptions.level = options.logLevel
+  if (options.logSerializers !== undefined) childOptions.serializers = options.logSerializers
+  return childOptions
 }

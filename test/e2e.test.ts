@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import analytics, { EventType, Money, trackAnalyticsEvent } from '../lib/index.js'
-import { assertBalanced } from './helpers/collectors.js'
+import { assertBalanced, COUNT_EVERYTHING } from './helpers/collectors.js'
 import { stdoutCollector } from '../lib/collectors/stdout.js'
 import { ga4Collector } from '../lib/collectors/ga4.js'
 import { plausibleCollector } from '../lib/collectors/plausible.js'
@@ -24,6 +24,7 @@ test('end to end: real requests through the plugin reach every collector, each w
 
   const app = Fastify({ trustProxy: '127.0.0.1' })
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [
       stdoutCollector({ destination: file }),
       ga4Collector({ measurementId: 'G-E2ETEST1', apiSecret: 'e2e-secret', endpoint: ga4.origin }),

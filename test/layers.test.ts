@@ -7,10 +7,15 @@ import { test } from 'tap'
 // never one above. Higher rank = higher layer; a folder's files share its rank.
 const RANKS: Array<[string, number]> = [
   ['util.ts', 0],
+  ['worker/location.ts', 0],
   ['errors.ts', 1],
   ['log.ts', 2],
   ['money.ts', 2],
+  ['id.ts', 2],
+  ['client.ts', 3],
+  ['privacy/', 3],
   ['event.ts', 3],
+  ['abandon.ts', 4],
   ['collector.ts', 4],
   ['worker/descriptor.ts', 4],
   ['worker/codec.ts', 4],
@@ -29,6 +34,7 @@ const RANKS: Array<[string, number]> = [
   ['tracker.ts', 9],
   ['request-analytics.ts', 10],
   ['helpers.ts', 11],
+  ['scope.ts', 11],
   ['plugin.ts', 12],
   ['index.ts', 13]
 ]

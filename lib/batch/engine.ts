@@ -1,14 +1,14 @@
 import { setMaxListeners } from 'node:events'
 import type { DeliveryReport, DropReason } from '../collector.js'
-import { classifyError, redactPath, redactText, secretValues, Transport, TransportError, type HttpResponse, type OutgoingRequest } from '../http/index.js'
+import { classifyError, redactPath, redactText, Transport, TransportError, type HttpResponse, type OutgoingRequest } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
-import { errorText, noop } from '../util.js'
+import { errorText } from '../util.js'
 import { Ledger } from './ledger.js'
 import { Queue } from './queue.js'
 import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
-import type { DeliveryAdapter, Verdict } from './types.js'
+import type { DeliveryAdapter, DeliveryTransport, PreparedBatch, Verdict } from './types.js'
 import { defaultInterpret } from './verdict.js'
-import { clampCount, Delivery, isOutgoingRequest, type Batch } from './delivery.js'
+import { backoffDelay, clampCount, Delivery, deliverySecrets, isOutgoingRequest, isPromiseLike, logFields, onAbort, type Batch } from './delivery.js'
 
 interface FlushWaiter {
   /** Resolved once every item numbered below this has been delivered or dropped. */
@@ -34,6 +34,7 @@ export class DeliveryEngine<T> {
   readonly #adapter: DeliveryAdapter<T>
   readonly #interpret: (response: HttpResponse, request: OutgoingRequest) => Verdict
   readonly #dispatcher: BatchingOptions['dispatcher']
+  readonly #ownTransport: DeliveryTransport | undefined
 
   readonly #queue = new Queue<T>()
   /** Items at the head of the queue whose flush interval has passed. */
@@ -60,7 +61,7 @@ export class DeliveryEngine<T> {
   #closed = false
   #ended = false
   #pumping = false
-  #transport: Transport | undefined = undefined
+  #transport: DeliveryTransport | undefined = undefined
   #timer: NodeJS.Timeout | undefined = undefined
   #immediate: NodeJS.Immediate | undefined = undefined
   readonly #lifetime = new AbortController()
@@ -78,8 +79,14 @@ export class DeliveryEngine<T> {
     const interpret = options.adapter.interpret
     this.#interpret = typeof interpret === 'function' ? interpret.bind(options.adapter) : defaultInterpret
     this.#dispatcher = options.dispatcher
+    this.#ownTransport = options.transport
     // Every attempt in progress listens on this signal; past 10, Node would warn of a leak.
     setMaxListeners(this.#settings.concurrency + 10, this.#lifetime.signal)
+  }
+
+  /** The resolved concurrency and per-attempt timeout, for a `transport` that sizes its own pool. */
+  get limits (): { concurrency: number, timeoutMs: number } {
+    return { concurrency: this.#settings.concurrency, timeoutMs: this.#settings.timeoutMs }
   }
 
   /** Queues one item. Synchronous, O(1), no I/O, never throws: a refused item is counted. */
@@ -190,7 +197,7 @@ export class DeliveryEngine<T> {
     if (this.#started) return
     this.#started = true
     const s = this.#settings
-    this.#transport = new Transport({
+    this.#transport = this.#ownTransport ?? new Transport({
       origin: s.origin,
       connections: s.concurrency,
       timeoutMs: s.timeoutMs,
@@ -261,24 +268,53 @@ export class DeliveryEngine<T> {
     // Out of the queue before anything else, so nothing sent can be taken twice.
     const items = this.#queue.take(this.#settings.maxBatchSize)
     const size = items.length
-    const batch: Batch = { firstSeq: this.#taken, open: 0 }
+    const batch: Batch = { firstSeq: this.#taken, open: 0, abandoned: false }
     this.#taken += size
     this.#due = Math.max(0, this.#due - size)
     this.#ledger.take(size)
 
-    let requests: unknown
-    let invalid: number
+    let prepared: PreparedBatch | Promise<PreparedBatch>
     try {
-      const prepared = this.#adapter.prepare(items)
-      requests = prepared?.requests
-      invalid = clampCount(prepared?.invalid, size)
+      prepared = this.#adapter.prepare(items)
     } catch (error) {
-      this.#ledger.settle(0, 'failed', size)
-      this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
-      this.#checkWaiters()
+      this.#encodingFailed(size, error)
       return
     }
+    if (!isPromiseLike(prepared)) {
+      this.#dispatch(batch, size, prepared)
+      return
+    }
+    // An asynchronous encoder (GA4 with a shared session store): the batch holds its concurrency
+    // slot and keeps flush()/close() waiting while it is prepared; the close deadline abandons it.
+    batch.open = 1
+    this.#batches.add(batch)
+    void prepared.then((result) => this.#prepared(batch, size, result, undefined),
+      (error: unknown) => this.#prepared(batch, size, undefined, error ?? new Error('prepare rejected')))
+  }
 
+  #prepared (batch: Batch, size: number, result: PreparedBatch | undefined, error: unknown): void {
+    // Counted `shutdown` by #abandon already: nothing of it may be counted twice.
+    if (batch.abandoned) return
+    // The batch stays in #batches (in creation order, which #flushed relies on) until dispatched.
+    batch.open = 0
+    if (result === undefined) {
+      this.#batches.delete(batch)
+      this.#encodingFailed(size, error)
+    } else {
+      this.#dispatch(batch, size, result)
+    }
+    this.#pump()
+  }
+
+  #encodingFailed (size: number, error: unknown): void {
+    this.#ledger.settle(0, 'failed', size)
+    this.#log.error('adapter', { events: size, error: redactText(errorText(error)) }, `${this.name}: encoding a batch failed, events dropped`)
+    this.#checkWaiters()
+  }
+
+  #dispatch (batch: Batch, size: number, prepared: PreparedBatch): void {
+    const requests: unknown = prepared?.requests
+    const invalid = clampCount(prepared?.invalid, size)
     let remaining = size - invalid
     const deliveries: Delivery[] = []
     if (Array.isArray(requests)) {
@@ -299,6 +335,7 @@ export class DeliveryEngine<T> {
       this.#log.error('adapter', { events: remaining }, `${this.name}: the encoder accounted for fewer events than it was given`)
     }
     if (deliveries.length === 0) {
+      this.#batches.delete(batch)
       this.#checkWaiters()
       return
     }
@@ -316,7 +353,7 @@ export class DeliveryEngine<T> {
     this.#active++
     this.#run(delivery).catch((error: unknown) => {
       // Only a bug in the engine itself can land here (adapter errors are caught where they happen).
-      this.#log.error('internal', { error: redactText(errorText(error), this.#secrets(delivery)) }, `${this.name}: delivery error`)
+      this.#log.error('internal', { error: redactText(errorText(error), deliverySecrets(delivery)) }, `${this.name}: delivery error`)
       if (!delivery.settled) this.#settle(delivery, 0, 'failed')
       this.#pump()
     })
@@ -325,7 +362,9 @@ export class DeliveryEngine<T> {
   async #run (delivery: Delivery): Promise<void> {
     let response: HttpResponse
     try {
-      response = await (this.#transport as Transport).send(delivery.request, this.#lifetime.signal)
+      // Inside the try: an adapter that throws here fails this attempt, which is retried and counted like any other.
+      this.#adapter.beforeAttempt?.(delivery.request, delivery.attempt)
+      response = await (this.#transport as DeliveryTransport).send(delivery.request, this.#lifetime.signal)
     } catch (error) {
       this.#active--
       if (!delivery.settled) this.#onFailure(delivery, error)
@@ -346,7 +385,7 @@ export class DeliveryEngine<T> {
       this.#log.error('adapter', {
         statusCode: response.statusCode,
         path: redactPath(delivery.request.path),
-        error: redactText(errorText(error), this.#secrets(delivery))
+        error: redactText(errorText(error), deliverySecrets(delivery))
       }, `${this.name}: reading a response failed, events dropped`)
       return
     }
@@ -402,7 +441,7 @@ export class DeliveryEngine<T> {
       delivery.troubled = true
       this.#troubled++
     }
-    const delay = this.#backoff(delivery.attempt, retryAfterMs)
+    const delay = backoffDelay(this.#settings, delivery.attempt, retryAfterMs)
     this.#log.warn('retry', this.#fields(delivery, { ...fields, retryInMs: delay }), `${this.name}: delivery attempt failed, will retry`)
     delivery.timer = setTimeout(this.#onRetryTimer, delay, delivery)
     if (!this.#holding) delivery.timer.unref()
@@ -411,15 +450,6 @@ export class DeliveryEngine<T> {
   readonly #onRetryTimer = (delivery: Delivery): void => {
     delivery.timer = undefined
     if (!delivery.settled && !this.#ended) this.#attempt(delivery)
-  }
-
-  /** Full jitter (random in [0, min(max, base·2^(attempt-1))]), but never sooner than Retry-After allows. */
-  #backoff (attempt: number, retryAfterMs: number | undefined): number {
-    const { baseDelayMs, maxDelayMs } = this.#settings
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
-    let delay = Math.floor(Math.random() * (ceiling + 1))
-    if (typeof retryAfterMs === 'number' && retryAfterMs > delay) delay = retryAfterMs
-    return Math.min(delay, maxDelayMs)
   }
 
   /** Ends a request: `delivered` events delivered, the rest of its events dropped for `reason`. */
@@ -467,6 +497,7 @@ export class DeliveryEngine<T> {
     }
     this.#live.clear()
     this.#pending.length = 0
+    for (const batch of this.#batches) batch.abandoned = true
     this.#batches.clear()
     this.#troubled = 0
     this.#lifetime.abort()
@@ -503,30 +534,7 @@ export class DeliveryEngine<T> {
     this.#checkWaiters()
   }
 
-  #secrets (delivery: Delivery): string[] {
-    return secretValues(delivery.request.path, delivery.request.headers)
-  }
-
-  /** Log fields for a request: never its raw path, headers or body. */
   #fields (delivery: Delivery, extra: Record<string, unknown>): Record<string, unknown> {
-    const fields: Record<string, unknown> = {
-      path: redactPath(delivery.request.path),
-      attempt: delivery.attempt,
-      maxAttempts: this.#settings.maxAttempts,
-      events: delivery.events
-    }
-    const secrets = this.#secrets(delivery)
-    for (const [key, value] of Object.entries(extra)) {
-      if (value === undefined) continue
-      fields[key] = typeof value === 'string' ? redactText(value, secrets) : value
-    }
-    return fields
+    return logFields(delivery, this.#settings.maxAttempts, extra)
   }
-}
-
-/** Adds an abort listener that runs at most once; returns its remover. Tolerates a missing signal. */
-function onAbort (signal: AbortSignal | undefined, listener: () => void): () => void {
-  if (signal === undefined || signal === null || typeof signal.addEventListener !== 'function') return noop
-  signal.addEventListener('abort', listener, { once: true })
-  return () => signal.removeEventListener('abort', listener)
 }

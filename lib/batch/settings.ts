@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { parseHttpUrl } from '../http/index.js'
 import { MAX_TIMER_MS } from '../util.js'
-import type { DeliveryAdapter } from './types.js'
+import type { DeliveryAdapter, DeliveryTransport } from './types.js'
 
 export const DEFAULT_MAX_QUEUE_SIZE = 10_000
 export const DEFAULT_TIMEOUT_MS = 10_000
@@ -47,9 +47,11 @@ export interface CollectorDefaults {
 export interface DeliveryEngineOptions<T> extends BatchingOptions {
   /** The collector's name, for logs and error messages. */
   name: string
-  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. */
+  /** `scheme://host[:port]` only, e.g. `https://www.google-analytics.com`. Unused (and unchecked) with `transport`. */
   origin: string
   adapter: DeliveryAdapter<T>
+  /** Sends attempts some other way than over HTTP (a database client). Default: an undici pool on `origin`. */
+  transport?: DeliveryTransport
   /** The collector's own defaults for what the user did not set. */
   defaults: CollectorDefaults
 }
@@ -90,7 +92,14 @@ export function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings
   const name = options.name
   if (typeof name !== 'string' || name === '') throw invalid('delivery engine name must be a non-empty string')
   const where = `${name}: `
-  const origin = parseHttpUrl(options.origin, 'origin', 'origin', (message) => invalid(where + message)).origin
+  const transport = options.transport
+  if (transport !== undefined && (typeof transport !== 'object' || transport === null ||
+    typeof transport.send !== 'function' || typeof transport.close !== 'function')) {
+    throw invalid(`${where}transport must be an object with send(request, signal) and close(signal) methods`)
+  }
+  const origin = transport === undefined
+    ? parseHttpUrl(options.origin, 'origin', 'origin', (message) => invalid(where + message)).origin
+    : String(options.origin ?? '')
   const adapter = options.adapter
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.prepare !== 'function') {
     throw invalid(`${where}adapter must be an object with a prepare(items) method`)

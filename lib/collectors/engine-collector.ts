@@ -1,7 +1,7 @@
 import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import { DeliveryEngine } from '../batch/engine.js'
-import type { BatchingOptions, CollectorDefaults, DeliveryAdapter } from '../batch/types.js'
+import type { BatchingOptions, CollectorDefaults, DeliveryAdapter, DeliveryTransport } from '../batch/types.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
 
 /** What every HTTP collector's normalised options hand to the delivery engine. */
@@ -25,14 +25,18 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
   readonly #engine: DeliveryEngine<T>
   readonly #log = new RateLimitedLog(silentLogger)
 
-  /** `adapter` gets the collector's log, so lines the adapter writes go to the app's logger once started. */
-  constructor (wiring: EngineWiring, adapter: (log: RateLimitedLog) => DeliveryAdapter<T>) {
+  /**
+   * `adapter` (and `transport`, for a destination that is not HTTP: a database client) get the
+   * collector's log, so lines they write go to the app's logger once started.
+   */
+  constructor (wiring: EngineWiring, adapter: (log: RateLimitedLog) => DeliveryAdapter<T>, transport?: (log: RateLimitedLog) => DeliveryTransport) {
     this.name = wiring.name
     this.#engine = new DeliveryEngine<T>({
       ...wiring.batching,
       name: wiring.name,
       origin: wiring.origin,
       adapter: adapter(this.#log),
+      transport: transport?.(this.#log),
       defaults: wiring.defaults
     })
   }
@@ -54,6 +58,11 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
 
   stats (): DeliveryReport {
     return this.#engine.stats()
+  }
+
+  /** The resolved concurrency and per-attempt timeout, for a transport that sizes its own pool. */
+  protected get limits (): { concurrency: number, timeoutMs: number } {
+    return this.#engine.limits
   }
 
   protected get log (): RateLimitedLog {

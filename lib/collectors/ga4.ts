@@ -1,36 +1,45 @@
-import { isIP } from 'node:net'
 import type { AnalyticsEvent } from '../event.js'
+import type { CollectorContext } from '../collector.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { defaultInterpret } from '../batch/verdict.js'
 import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
+import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { errorText } from '../util.js'
 import { describeForWorker } from '../worker/descriptor.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
-import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Item } from './ga4/payload.js'
 import { interpretGa4DebugResponse } from './ga4/response.js'
-import { SessionTracker } from './ga4/session.js'
+import { SessionResolver, type Ga4SessionStats } from './ga4/session-store.js'
 
 export type { Ga4CollectorOptions } from './ga4/options.js'
+export type { Ga4SessionStore, Ga4SessionStats, SessionLookup, SessionQuery } from './ga4/session-store.js'
 export { GA4_DEFAULTS } from './ga4/options.js'
 
 /** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
 const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
 const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
 
-/** Encodes batches; the path (with the secret) lives here, in a private field, and nowhere else. */
+/**
+ * Encodes batches; the path (with the secret) lives here, in a private field, and nowhere else.
+ * Session ids are filled in first: one store call per batch, off the request path.
+ */
 class Ga4Adapter implements DeliveryAdapter<Ga4Item> {
   readonly #path: string
+  readonly #sessions: SessionResolver
 
-  constructor (path: string) {
+  constructor (path: string, sessions: SessionResolver) {
     this.#path = path
+    this.#sessions = sessions
   }
 
-  prepare (items: Ga4Item[]): PreparedBatch {
-    return encodeGa4Batch(items, this.#path, Date.now())
+  prepare (items: Ga4Item[]): PreparedBatch | Promise<PreparedBatch> {
+    const pending = this.#sessions.fill(items)
+    if (pending === undefined) return encodeGa4Batch(items, this.#path, Date.now())
+    return pending.then(() => encodeGa4Batch(items, this.#path, Date.now()))
   }
 }
 
@@ -39,8 +48,8 @@ class Ga4DebugAdapter extends Ga4Adapter {
   readonly #log: RateLimitedLog
   readonly #secrets: readonly string[]
 
-  constructor (path: string, log: RateLimitedLog) {
-    super(path)
+  constructor (path: string, sessions: SessionResolver, log: RateLimitedLog) {
+    super(path, sessions)
     this.#log = log
     this.#secrets = secretValues(path)
   }
@@ -56,18 +65,24 @@ class Ga4DebugAdapter extends Ga4Adapter {
  */
 export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #hasher: ClientIdHasher
-  readonly #sessions = new SessionTracker()
+  readonly #sessions: SessionResolver
   readonly #sessionCookie: string
-  readonly #ipOverride: boolean
+  readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
     const path = collectPath(normalized.measurementId, normalized.apiSecret, normalized.debug)
-    super(normalized, (log) => normalized.debug ? new Ga4DebugAdapter(path, log) : new Ga4Adapter(path))
+    let sessions: SessionResolver | undefined
+    // The engine is built in super(): the resolver is made in the adapter factory, which gets the collector's log.
+    super(normalized, (log) => {
+      sessions = new SessionResolver(normalized.sessions, normalized.measurementId, normalized.sessionTimeoutMs, log)
+      return normalized.debug ? new Ga4DebugAdapter(path, sessions, log) : new Ga4Adapter(path, sessions)
+    })
+    this.#sessions = sessions as unknown as SessionResolver
     this.#hasher = new ClientIdHasher(normalized.apiSecret)
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
-    this.#ipOverride = normalized.ipOverride
+    this.#ip = normalized.ip
     this.#clientId = normalized.clientId
   }
 
@@ -82,19 +97,53 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     }
     // GA refuses events from the future; a caller's clock skew should not lose them.
     if (atMs > nowMs) atMs = nowMs
-    const headers = event.request?.headers
+    // An anonymous visitor is not stitched to anything that identifies them across days: not the
+    // browser's _ga cookies, not the app's own client id; the derived id rotates daily.
+    const anonymous = event.consent === 'anonymous'
+    const headers = anonymous ? undefined : event.request?.headers
     const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
-    const clientId = this.#customClientId(event) ??
+    const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
-    const sessionId = cookies.sessionId ?? this.#sessions.sessionId(clientId, atMs)
+    // Without the cookie, the session is looked up when the batch is prepared (0 until then).
+    const sessionId = cookies.sessionId
     this.enqueue({
       clientId,
-      userId: ga4UserId(event.userId),
-      ip: this.#ipOverride && isIP(event.clientIP) !== 0 ? event.clientIP : '',
+      userId: anonymous ? '' : ga4UserId(event.userId),
+      ip: collectorIp(event, this.#ip),
+      adsDenied: anonymous,
+      device: ga4Device(event),
       atMs,
-      event: buildGa4Event(event, sessionId, atMs)
+      sessionPending: sessionId === undefined,
+      event: buildGa4Event(event, sessionId ?? 0, atMs)
     })
+  }
+
+  /** Starts delivery, then the session store (bounded by the store itself and the start signal; never fails the start). */
+  override async start (signal: AbortSignal, context: CollectorContext): Promise<void> {
+    super.start(signal, context)
+    const store = this.#sessions.store
+    if (store?.start === undefined) return
+    try {
+      await store.start(context.log)
+    } catch (error) {
+      this.log.warn('session-store', { error: error instanceof Error ? error.message : String(error) }, 'GA4 session store failed to start; sessions come from memory until it answers')
+    }
+  }
+
+  /** Closes the delivery first (its last batches still ask the store), then the store. */
+  override async close (signal: AbortSignal): Promise<void> {
+    await super.close(signal)
+    try {
+      await this.#sessions.store?.close?.()
+    } catch (error) {
+      this.log.warn('session-store', { error: error instanceof Error ? error.message : String(error) }, 'GA4 session store failed to close')
+    }
+  }
+
+  /** Where sessions came from: the shared store, or memory when it failed; and in-memory evictions. */
+  sessionStats (): Ga4SessionStats {
+    return this.#sessions.stats()
   }
 
   #customClientId (event: Readonly<AnalyticsEvent>): string | undefined {
@@ -121,5 +170,5 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
  * option, never quoting the secret) for options that cannot work.
  */
 export function ga4Collector (options: Ga4CollectorOptions): Ga4Collector {
-  return describeForWorker(new Ga4Collector(options), import.meta.url, 'ga4Collector', options)
+  return describeForWorker(new Ga4Collector(options), 'collectors/ga4.js', 'ga4Collector', options)
 }

@@ -1,5 +1,6 @@
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import type { BatchingOptions } from '../batch/types.js'
+import { isIpPolicy, type IpPolicy } from '../privacy/ip.js'
 
 // `satisfies` makes the compiler fail here when BatchingOptions gains a key: the collectors'
 // unknown-option check then cannot silently refuse a new engine option.
@@ -47,4 +48,11 @@ export function checkCollectorOptions (
   const name = (options as { name?: unknown }).name ?? defaultName
   if (typeof name !== 'string' || name === '') throw invalid('name must be a non-empty string')
   return name
+}
+
+/** The `ip` option every built-in collector takes; `fallback` is the collector's default. */
+export function ipPolicyOption (value: unknown, fallback: IpPolicy, invalid: (message: string) => Error): IpPolicy {
+  if (value === undefined) return fallback
+  if (!isIpPolicy(value)) throw invalid('ip must be "full", "truncate" or "none"')
+  return value
 }

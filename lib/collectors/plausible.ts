@@ -2,6 +2,7 @@ import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { defaultInterpret } from '../batch/verdict.js'
 import { describeForWorker } from '../worker/descriptor.js'
+import type { IpPolicy } from '../privacy/ip.js'
 import { EngineCollector } from './engine-collector.js'
 import { normalizePlausibleOptions, type PlausibleCollectorOptions } from './plausible/options.js'
 import { plausibleRequest } from './plausible/payload.js'
@@ -27,19 +28,21 @@ class PlausibleAdapter implements DeliveryAdapter<OutgoingRequest> {
 /** Sends events to Plausible's Events API. Create it with `plausibleCollector()`. */
 export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
   readonly #domain: string
-  readonly #fallbackHost: string
+  readonly #sites: readonly string[]
   readonly #path: string
+  readonly #ip: IpPolicy
 
   constructor (options: PlausibleCollectorOptions) {
     const normalized = normalizePlausibleOptions(options)
     super(normalized, () => new PlausibleAdapter())
     this.#domain = normalized.domain
-    this.#fallbackHost = normalized.fallbackHost
+    this.#sites = normalized.sites
     this.#path = normalized.path
+    this.#ip = normalized.ip
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    const request = plausibleRequest(event, this.#path, this.#domain, this.#fallbackHost)
+    const request = plausibleRequest(event, this.#path, this.#domain, this.#sites, this.#ip)
     if (typeof request === 'string') {
       this.refuse('invalid', { reason: request }, 'analytics event not sent to Plausible')
       return
@@ -53,5 +56,5 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function plausibleCollector (options: PlausibleCollectorOptions): PlausibleCollector {
-  return describeForWorker(new PlausibleCollector(options), import.meta.url, 'plausibleCollector', options)
+  return describeForWorker(new PlausibleCollector(options), 'collectors/plausible.js', 'plausibleCollector', options)
 }

@@ -1,5 +1,6 @@
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { describeForWorker } from '../worker/descriptor.js'
+import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
 import { normalizeWebhookOptions, type WebhookCollectorOptions } from './webhook/options.js'
@@ -14,17 +15,21 @@ export {
 /** POSTs batches of events as JSON to a URL, signed per Standard Webhooks. Create it with `webhookCollector()`. */
 export class WebhookCollector extends EngineCollector<string> {
   readonly #maxEventBytes: number
+  readonly #ip: IpPolicy
 
   constructor (options: WebhookCollectorOptions) {
     const normalized = normalizeWebhookOptions(options)
     super(normalized, () => new WebhookAdapter(normalized.path, normalized.headers, normalized.key, normalized.maxBodyBytes))
     this.#maxEventBytes = normalized.maxBodyBytes - ENVELOPE_BYTES
+    this.#ip = normalized.ip
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
     // Serialised once, here: the queue holds a string (a snapshot that owns nothing of the event)
     // and prepare only joins strings.
-    const json = JSON.stringify(eventToJSON(event))
+    const snapshot = eventToJSON(event)
+    snapshot.clientIP = collectorIp(event, this.#ip)
+    const json = JSON.stringify(snapshot)
     // UTF-8 takes 1–3 bytes per UTF-16 unit: measure only when the length alone cannot decide.
     if (json.length * 3 > this.#maxEventBytes && (json.length > this.#maxEventBytes || Buffer.byteLength(json) > this.#maxEventBytes)) {
       this.refuse('invalid', { bytes: Buffer.byteLength(json), maxBodyBytes: this.#maxEventBytes + ENVELOPE_BYTES }, 'analytics event too large for one webhook body: not sent')
@@ -39,5 +44,5 @@ export class WebhookCollector extends EngineCollector<string> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function webhookCollector (options: WebhookCollectorOptions): WebhookCollector {
-  return describeForWorker(new WebhookCollector(options), import.meta.url, 'webhookCollector', options)
+  return describeForWorker(new WebhookCollector(options), 'collectors/webhook.js', 'webhookCollector', options)
 }

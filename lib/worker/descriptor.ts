@@ -38,7 +38,8 @@ function firstNonPortable (value: unknown, path: string, depth: number): string 
 }
 
 /**
- * Records how a worker can rebuild `collector` (`module` is the factory module's `import.meta.url`)
+ * Records how a worker can rebuild `collector` (`module`: the factory's module relative to lib/, as
+ * `'collectors/ga4.js'`, or a file URL for a test's own collector)
  * and returns the collector. Used by the built-in collectors' factories.
  */
 export function describeForWorker<C extends AnalyticsCollector> (collector: C, module: string, factory: string, options: unknown): C {

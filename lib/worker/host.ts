@@ -5,6 +5,7 @@ import type { AnalyticsEvent } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
 import { encodeEvent, type WireEvent } from './codec.js'
+import { FROM_SOURCE, libPath } from './location.js'
 import type { FromWorker, Member, SerializedError, ToWorker, WorkerInit } from './protocol.js'
 import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroFigures, type CollectorFigures } from './snapshot.js'
 
@@ -22,8 +23,7 @@ const RESTART_START_TIMEOUT_MS = 10_000
 
 // Under tap the sources run as TypeScript through a loader the worker must inherit; the published
 // build runs plain JS, where an empty execArgv keeps APM preloads (--require/--import) out of the worker.
-const SOURCE = import.meta.url.endsWith('.ts')
-const WORKER_URL = new URL(SOURCE ? './worker.ts' : './worker.js', import.meta.url)
+const WORKER_FILE = libPath('worker/worker.js')
 
 // accept()'s verdicts for an event that is not in the batch.
 const FULL = -1
@@ -178,9 +178,9 @@ export class WorkerHost {
 
   #spawn (): Generation {
     const snapshot = createSnapshotBuffer(this.#names.length)
-    const worker = new Worker(WORKER_URL, {
+    const worker = new Worker(WORKER_FILE, {
       workerData: { ...this.#init, snapshot } satisfies WorkerInit,
-      execArgv: SOURCE ? process.execArgv : []
+      execArgv: FROM_SOURCE ? process.execArgv : []
     })
     // Delivery must never keep the app alive: the lifecycle deadlines (not unref()ed) hold it while it matters.
     worker.unref()

@@ -6,6 +6,7 @@ import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { decodeEvent, type WireEvent } from './codec.js'
+import { libSpecifier } from './location.js'
 import { serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
 import { SnapshotWriter, zeroFigures, type CollectorFigures } from './snapshot.js'
 
@@ -54,10 +55,12 @@ interface Slot {
   log: RateLimitedLog
 }
 
-const slots: Slot[] = await Promise.all(init.collectors.map(async ({ module, factory, options }, index): Promise<Slot> => {
+async function build ({ module, factory, options }: WorkerInit['collectors'][number], index: number): Promise<Slot> {
   const slot: Slot = { collector: undefined, error: undefined, figures: zeroFigures(), done: 0, pending: 0, failed: 0, log: new RateLimitedLog(forwardingLogger(index, {})) }
   try {
-    const exports = await import(module) as Record<string, unknown>
+    // Built-in collectors are named relative to lib/ (one spelling for both module formats); a
+    // test's own collector gives its module's file URL.
+    const exports = await import(module.startsWith('file:') ? module : libSpecifier(module)) as Record<string, unknown>
     const make = exports[factory]
     if (typeof make !== 'function') throw new Error(`${module} has no export ${factory}`)
     slot.collector = make(options) as AnalyticsCollector
@@ -65,7 +68,11 @@ const slots: Slot[] = await Promise.all(init.collectors.map(async ({ module, fac
     slot.error = error
   }
   return slot
-}))
+}
+
+// Not a top-level await: the CommonJS build of this file cannot have one. Messages wait in the port
+// until its listener is attached, once every collector is built.
+let slots: Slot[] = []
 
 const writer = new SnapshotWriter(init.snapshot)
 let entriesReceived = 0
@@ -136,13 +143,17 @@ async function onCall (id: number, index: number, member: 'start' | 'flush' | 'c
   post(error === undefined ? { t: 'done', id } : { t: 'done', id, error: serializeError(error) })
 }
 
-port.on('message', (message: ToWorker) => {
+function onMessage (message: ToWorker): void {
   switch (message.t) {
     case 'events': onEvents(message.entries); break
     case 'call': void onCall(message.id, message.index, message.member); break
     case 'abort': calls.get(message.id)?.abort(new Error('deadline reached')); break
   }
-})
+}
 
-setInterval(publish, PUBLISH_INTERVAL_MS).unref()
-publish()
+void Promise.all(init.collectors.map(build)).then((built) => {
+  slots = built
+  port.on('message', onMessage)
+  setInterval(publish, PUBLISH_INTERVAL_MS).unref()
+  publish()
+})

@@ -16,7 +16,7 @@ import analytics from '../../lib/index.js'
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import { collectorHarness } from '../helpers/collector-harness.js'
-import { logCapture, type TapTest } from '../helpers/collectors.js'
+import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 
@@ -30,6 +30,7 @@ interface Ga4Body {
   client_id: string
   user_id?: string
   ip_override?: string
+  device?: Record<string, string>
   events: Array<{ name: string, params: Record<string, string | number>, timestamp_micros: number }>
 }
 
@@ -227,7 +228,7 @@ test('the session tracker keeps a session for 30 minutes of activity and bounds 
 test('encoding groups by client, user and IP, and cuts at 25 events', async (t) => {
   const now = Date.now()
   const item = (clientId: string, userId = '', ip = ''): Ga4Item => ({
-    clientId, userId, ip, atMs: now, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 }
+    clientId, userId, ip, device: '', adsDenied: false, atMs: now, sessionPending: false, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 }
   })
   const items = [item('a'), item('b'), item('a', 'u'), item('a', '', '192.0.2.1'), ...Array.from({ length: 30 }, () => item('a'))]
   items.push({ ...item('a'), atMs: now - MAX_EVENT_AGE_MS - 1 })
@@ -284,11 +285,12 @@ test('each event type is mapped: page_view, actions, custom events', async (t) =
   const s = await setup(t)
   const now = new Date()
   s.collect(makeEvent(EventType.PageView, { timestamp: now, referrer: 'https://search.example/?q=x', locale: 'en-GB' }))
-  s.collect(makeEvent(EventType.Action, { actionName: 'checkout' }))
-  s.collect(makeEvent(EventType.Action, { actionName: 'POST /users/:id' }))
-  s.collect(makeEvent(EventType.Action, { actionName: '' }))
-  s.collect(makeEvent(EventType.Custom, { eventName: 'coupon.applied' }))
-  s.collect(makeEvent(EventType.Custom, { eventName: 'сделка' }))
+  // One visitor, one language: the device object (language included) is request-level, like client_id.
+  s.collect(makeEvent(EventType.Action, { actionName: 'checkout', locale: 'en-GB' }))
+  s.collect(makeEvent(EventType.Action, { actionName: 'POST /users/:id', locale: 'en-GB' }))
+  s.collect(makeEvent(EventType.Action, { actionName: '', locale: 'en-GB' }))
+  s.collect(makeEvent(EventType.Custom, { eventName: 'coupon.applied', locale: 'en-GB' }))
+  s.collect(makeEvent(EventType.Custom, { eventName: 'сделка', locale: 'en-GB' }))
   await s.finish()
   const events = allEvents(s.bodies())
   t.same(events.map((e) => e.name), ['page_view', 'checkout', 'POST_users_id', 'server_action', 'coupon_applied', 'custom_event'])
@@ -733,7 +735,7 @@ test('user ids: measured in characters; an event too big for any request is inva
   await s.finish()
   t.equal(s.bodies()[0].user_id, '😀'.repeat(200), '200 characters in 400 UTF-16 units: kept')
   const now = Date.now()
-  const huge: Ga4Item = { clientId: 'a', userId: '', ip: '', atMs: now, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1, p: 'x'.repeat(130_000) }, timestamp_micros: now * 1000 } }
+  const huge: Ga4Item = { clientId: 'a', userId: '', ip: '', device: '', adsDenied: false, atMs: now, sessionPending: false, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1, p: 'x'.repeat(130_000) }, timestamp_micros: now * 1000 } }
   const small: Ga4Item = { ...huge, event: { name: 'e', params: { session_id: 1, engagement_time_msec: 1 }, timestamp_micros: now * 1000 } }
   const { requests, invalid } = encodeGa4Batch([huge, small], '/mp/collect', now)
   t.equal(invalid, 1)
@@ -753,6 +755,7 @@ test('end to end through the plugin: cookies from the real request, accounting i
   const app = Fastify()
   t.teardown(async () => { await app.close(); await sink.close() })
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [ga4Collector({ measurementId: MEASUREMENT_ID, apiSecret: SECRET, endpoint: sink.origin, flushIntervalMs: 5 })]
   })
   app.get('/products/:id', async () => 'ok')
@@ -763,7 +766,7 @@ test('end to end through the plugin: cookies from the real request, accounting i
   })
   const cookie = '_ga=GA1.1.111.1700000000; _ga_TEST1234=GS2.1.s1700009999$o1$g1$t1700009999$j0$l0$h0'
   await app.inject({ method: 'GET', url: '/products/7', headers: { cookie, 'accept-language': 'en-GB,en;q=0.8', referer: 'https://search.example/' } })
-  await app.inject({ method: 'POST', url: '/checkout', headers: { cookie } })
+  await app.inject({ method: 'POST', url: '/checkout', headers: { cookie, 'accept-language': 'en-GB' } })
   await app.inject({ method: 'GET', url: '/products/8' })
   await app.close()
   const bodies = sink.requests.map((r) => JSON.parse(r.body.toString('utf8')) as Ga4Body)
@@ -778,4 +781,28 @@ test('end to end through the plugin: cookies from the real request, accounting i
   t.equal(stats.accepted, 3)
   t.equal(stats.delivered, 3)
   t.equal(stats.queued + stats.inFlight, 0)
+})
+
+test('GA4 sees devices: the request-level device object from the visitor\'s client, grouped like client_id', async (t) => {
+  const sink = await startSink({ validate: validateGa4Request })
+  const app = Fastify()
+  t.teardown(async () => { await app.close(); await sink.close() })
+  await app.register(analytics, {
+    collectors: [ga4Collector({ measurementId: MEASUREMENT_ID, apiSecret: SECRET, endpoint: sink.origin, flushIntervalMs: 5 })]
+  })
+  app.get('/', async (_request, reply) => reply.type('text/html').send('<p>hi</p>'))
+  const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
+  const tv = 'Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/4.0 Chrome/76.0.3809.146 TV Safari/537.36'
+  await app.inject({ url: '/', headers: { 'user-agent': iphone, 'accept-language': 'fr-FR,fr;q=0.9', cookie: '_ga=GA1.1.222.1700000000' } })
+  await app.inject({ url: '/', headers: { 'user-agent': tv, cookie: '_ga=GA1.1.333.1700000000' } })
+  await app.inject({ url: '/', headers: { cookie: '_ga=GA1.1.444.1700000000' } })
+  await app.close()
+  t.same(sink.violations, [])
+  const bodies = sink.requests.map((r) => JSON.parse(r.body.toString('utf8')) as Ga4Body)
+  const byClient = Object.fromEntries(bodies.map((b) => [b.client_id, b.device]))
+  t.same(byClient['222.1700000000'], {
+    category: 'mobile', language: 'fr-FR', operating_system: 'iOS', operating_system_version: '17.1', browser: 'Mobile Safari', browser_version: '17.1'
+  })
+  t.same(byClient['333.1700000000'], { category: 'smart TV', operating_system: 'Tizen', operating_system_version: '6.0', browser: 'Samsung Internet', browser_version: '4.0' })
+  t.equal(byClient['444.1700000000'], undefined, 'app.inject\'s test client: nothing known, no device object')
 })

@@ -85,21 +85,62 @@ test('a custom event maps to its event name, revenue as a decimal string with it
 
 test('the domain is always the configured one, whatever Host the request had (regression: piko took it from the Host)', async (t) => {
   const h = await harness(t)
-  h.collect(pageView({ hostname: 'attacker.example', url: 'https://attacker.example:8443/x' }))
+  h.collect(pageView({ hostname: 'attacker.example', url: 'https://attacker.example:8443/x?utm_source=mail#top' }))
   await h.finish()
   const sent = body(h.sink, 0)
   t.equal(sent.domain, DOMAIN)
-  t.equal(sent.url, 'https://attacker.example:8443/x', 'the page URL is reported as it was')
+  t.equal(sent.url, `https://${DOMAIN}/x?utm_source=mail#top`, 'a foreign host never reaches Plausible: the configured one, with the path and query')
 })
 
-test('an event without an absolute URL, or with a data: URL, is reported at https://<domain><path>', async (t) => {
+test('url: the request\'s own host is kept when it is the site or a subdomain of it, never a look-alike', async (t) => {
+  const h = await harness(t, { domain: `${DOMAIN},other.example` })
+  const urls = [
+    `https://${DOMAIN}/a`,
+    `http://WWW.${DOMAIN.toUpperCase()}:8080/b?q=1`,
+    'https://blog.other.example/c',
+    `https://evil${DOMAIN}/d`,
+    `https://${DOMAIN}.attacker.example/e`,
+    `https://${DOMAIN}@attacker.example/f`
+  ]
+  urls.forEach((url, i) => h.collect(pageView({ url, properties: Object.assign(Object.create(null), { i: String(i) }) })))
+  await h.finish()
+  const byIndex = h.sink.requests.map((_, i) => body(h.sink, i)).sort((a, b) => Number(a.props.i) - Number(b.props.i)).map((b) => b.url)
+  t.same(byIndex, [
+    `https://${DOMAIN}/a`,
+    `http://WWW.${DOMAIN.toUpperCase()}:8080/b?q=1`,
+    'https://blog.other.example/c',
+    `https://${DOMAIN}/d`,
+    `https://${DOMAIN}/e`,
+    `https://${DOMAIN}/f`
+  ])
+})
+
+test('an event without an absolute URL, or with a data: URL, is reported at https://<domain><path>; a relative URL keeps its query', async (t) => {
   const h = await harness(t)
   h.collect(pageView({ url: '', path: '/from-a-job' }, EventType.PageView))
   h.collect(pageView({ url: 'data:text/html,<script>alert(1)</script>', path: '/x' }))
   h.collect(pageView({ url: '/relative', path: '' }))
+  h.collect(pageView({ url: '/products?page=2&utm_source=mail', path: '' }))
   await h.finish()
   const urls = h.sink.requests.map((_, i) => body(h.sink, i).url as string).sort()
-  t.same(urls, [`https://${DOMAIN}/`, `https://${DOMAIN}/from-a-job`, `https://${DOMAIN}/x`])
+  t.same(urls, [
+    `https://${DOMAIN}/from-a-job`,
+    `https://${DOMAIN}/products?page=2&utm_source=mail`,
+    `https://${DOMAIN}/relative`,
+    `https://${DOMAIN}/x`
+  ])
+})
+
+test('names: whitespace-only names and the names Plausible reserves are refused (counted invalid), a page view is "pageview"', async (t) => {
+  const h = await harness(t)
+  for (const eventName of [' ', '\u0085\u3000', 'pageview', 'pageleave', 'engagement', 'signup']) h.collect(pageView({ eventName }, EventType.Custom))
+  h.collect(pageView({ actionName: 'pageleave' }, EventType.Action))
+  h.collect(pageView())
+  await h.finish()
+  const names = h.sink.requests.map((_, i) => body(h.sink, i).name as string).sort()
+  t.same(names, ['pageview', 'signup'])
+  const stats = h.collector.stats()
+  t.equal(stats.dropped.invalid, 6)
 })
 
 test('35 props: the first 30 in insertion order are sent (regression: piko picked 30 at random)', async (t) => {
@@ -115,6 +156,9 @@ test('35 props: the first 30 in insertion order are sent (regression: piko picke
 test('blank prop values are dropped before the 30 are counted', async (t) => {
   const props = plausibleProps(Object.assign(Object.create(null), { a: '', b: '  ', c: 'x', ' ': 'y', d: '\u00a0ok' }))
   t.same(props, { c: 'x', d: '\u00a0ok' })
+  // Blank as Elixir's String.trim_leading sees it (Unicode White_Space), not as JavaScript's trimStart.
+  const unicode = plausibleProps(Object.assign(Object.create(null), { nel: '\u0085', ideographic: '\u3000\u2028', bom: '\ufeff', zwsp: '\u200b' }))
+  t.same(unicode, { bom: '\ufeff', zwsp: '\u200b' })
   t.equal(plausibleProps(Object.assign(Object.create(null), { a: ' ' })), undefined, 'no props field when none is left')
 })
 

@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import analytics, { EventType, Money } from '../../lib/index.js'
 import { stdoutCollector } from '../../lib/collectors/stdout.js'
-import { logCapture } from '../helpers/collectors.js'
+import { logCapture, COUNT_EVERYTHING } from '../helpers/collectors.js'
 
 test('one NDJSON line per event, written to the destination by the time close() returns', async (t) => {
   const dir = t.testdir()
   const file = join(dir, 'events.ndjson')
   const app = Fastify()
-  await app.register(analytics, { collectors: [stdoutCollector({ destination: file })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file })] })
   app.post('/checkout', async (request) => {
     request.analytics.setRevenue(Money.fromMinor(1500, 'KWD'))
     request.analytics.addProperty('plan', 'annual')
@@ -34,7 +34,7 @@ test('one NDJSON line per event, written to the destination by the time close() 
 test('a stream the app owns gets the lines and is not closed; level and name are honoured', async (t) => {
   const capture = logCapture()
   const app = Fastify()
-  await app.register(analytics, { collectors: [stdoutCollector({ destination: capture.stream, level: 'debug', name: 'dev-log' })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: capture.stream, level: 'debug', name: 'dev-log' })] })
   app.get('/', async () => 'ok')
   await app.inject('/')
   await app.close()
@@ -55,7 +55,7 @@ test('lines are buffered, written by the periodic flush, and all on disk after c
   const dir = t.testdir()
   const file = join(dir, 'buffered.ndjson')
   const app = Fastify()
-  await app.register(analytics, { collectors: [stdoutCollector({ destination: file, bufferBytes: 8192, flushIntervalMs: 50 })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 8192, flushIntervalMs: 50 })] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'one' })
   await new Promise((resolve) => setTimeout(resolve, 300))
@@ -70,7 +70,7 @@ test('lines are buffered, written by the periodic flush, and all on disk after c
 test('bufferBytes: 0 writes each line at once; bad buffering options are refused', async (t) => {
   const file = join(t.testdir(), 'unbuffered.ndjson')
   const app = Fastify()
-  await app.register(analytics, { collectors: [stdoutCollector({ destination: file, bufferBytes: 0 })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 0 })] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'now' })
   await new Promise((resolve) => setTimeout(resolve, 100))

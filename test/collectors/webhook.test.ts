@@ -3,6 +3,7 @@ import { inspect } from 'node:util'
 import { test } from 'tap'
 import type { TapTest } from '../helpers/collectors.js'
 import { Webhook } from 'standardwebhooks'
+import { Webhook as SvixWebhook } from 'svix'
 import { createEvent, EventType, eventToJSON, type AnalyticsEvent, type EventType as EventTypeValue } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import * as webhookPublic from '../../lib/collectors/webhook.js'
@@ -55,7 +56,8 @@ test('a batch is one POST of { id, schema: 1, sentAt, events } with each event i
     anEvent({ actionName: 'checkout', method: 'POST', revenue: Money.fromMinor(2999, 'GBP') }, EventType.Action),
     anEvent({ eventName: 'coupon.applied', properties: Object.assign(Object.create(null), { code: 'X', ['__proto__']: 'data', emoji: '😀' }) }, EventType.Custom)
   ]
-  const expected = events.map((event) => eventToJSON(event))
+  // The default `ip: 'truncate'` keeps the /24 of 203.0.113.7.
+  const expected = events.map((event) => ({ ...eventToJSON(event), clientIP: '203.0.113.0' }))
   for (const event of events) h.collect(event)
   const report = await h.finish()
   t.equal(report.delivered, 3)
@@ -148,18 +150,49 @@ test('a raw base64 secret (no whsec_ prefix) signs the same way', async (t) => {
   t.doesNotThrow(() => new Webhook(SECRET).verify(request.body.toString('utf8'), headers))
 })
 
-test('503, 503, then 200: the same bytes, webhook-id, timestamp and signature on every attempt', async (t) => {
-  const h = await harness(t, { secret: SECRET }, (_request, index) => index < 2 ? { kind: 'respond', status: 503 } : { kind: 'respond', status: 200 })
-  for (let i = 0; i < 5; i++) h.collect(anEvent())
+test('503 with Retry-After past the 5-minute tolerance: every attempt is re-signed, svix and standardwebhooks verify each', async (t) => {
+  // A controllable clock instead of real 2-minute waits: Date.now is what the collector signs with
+  // and what both verifiers check a timestamp against. Each 503 moves it on by its Retry-After, as if
+  // the collector had waited that long (the engine caps the real wait at retry.maxDelayMs).
+  const realNow = Date.now
+  let skewMs = 0
+  Date.now = () => realNow() + skewMs
+  t.teardown(() => { Date.now = realNow })
+  const RETRY_AFTER_S = 120
+  const svix = new SvixWebhook(SECRET)
+  const standard = new Webhook(SECRET)
+  const failures: string[] = []
+  const h = await harness(t, { secret: SECRET, maxBodyBytes: 1024, maxBatchSize: 10, flushIntervalMs: 60_000 }, (request, index) => {
+    const body = request.body.toString('utf8')
+    const headers = request.headers as Record<string, string>
+    for (const [name, verifier] of [['svix', svix], ['standardwebhooks', standard]] as const) {
+      try { verifier.verify(body, headers) } catch (error) { failures.push(`request ${index}, ${name}: ${(error as Error).message}`) }
+    }
+    if (index >= 4) return { kind: 'respond', status: 204 }
+    skewMs += RETRY_AFTER_S * 1000
+    return { kind: 'respond', status: 503, headers: { 'retry-after': String(RETRY_AFTER_S) } }
+  })
+  // One such event fills a 1 KiB body: a batch of three is split in three requests, and the later
+  // two wait behind the first one's retries (prepared at once, sent minutes later on this clock).
+  for (let i = 0; i < 3; i++) h.collect(anEvent({ properties: Object.assign(Object.create(null), { pad: 'x'.repeat(300) }) }))
+  await h.collector.flush(AbortSignal.timeout(5000))
   const report = await h.finish()
-  t.equal(report.delivered, 5)
-  t.equal(report.retries, 2)
-  t.equal(h.sink.requests.length, 3)
-  const [first, ...rest] = h.sink.requests
-  for (const request of rest) {
-    t.ok(request.body.equals(first.body), 'identical body bytes')
-    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) t.equal(request.headers[name], first.headers[name], name)
+  t.same(failures, [], 'both verifiers accept every attempt, on a clock 8 minutes past the first one')
+  t.equal(report.delivered, 3)
+  t.equal(report.retries, 4)
+  const requests = h.sink.requests
+  t.equal(requests.length, 7, 'five attempts of the first part, one of each other part')
+  const first = requests[0]
+  const timestamps = requests.map((request) => Number(request.headers['webhook-timestamp']))
+  for (const request of requests.slice(1, 5)) {
+    t.ok(request.body.equals(first.body), 'a retry re-sends identical body bytes')
+    t.equal(request.headers['webhook-id'], first.headers['webhook-id'], 'and the same webhook-id')
   }
+  for (let i = 1; i < requests.length; i++) {
+    t.ok(timestamps[i] >= timestamps[i - 1] + (i < 5 ? RETRY_AFTER_S : 0), `attempt ${i} carries a fresh webhook-timestamp`)
+    t.not(requests[i].headers['webhook-signature'], requests[i - 1].headers['webhook-signature'], 'and a fresh signature')
+  }
+  t.equal(new Set(requests.map((request) => request.headers['webhook-id'])).size, 3, 'each part has its own id')
 })
 
 test('a 4xx is rejected without retry; exhausted retries are failed', async (t) => {

@@ -21,7 +21,7 @@ import type { DropReason } from '../../lib/collector.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
-import { logCapture, type TapTest } from '../helpers/collectors.js'
+import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { TEST_DELIVERY } from '../helpers/delivery.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkBehaviour } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
@@ -336,7 +336,7 @@ async function runScenario (kind: CollectorKind, row: Row, t: TapTest, delivery:
   const log = logCapture()
   const app = Fastify({ pluginTimeout: WORKER_START_TIMEOUT_MS, logger: { level: 'trace', stream: log.stream } })
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector], shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, delivery, startTimeoutMs: WORKER_START_TIMEOUT_MS })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, delivery, startTimeoutMs: WORKER_START_TIMEOUT_MS })
   app.get('/p/:id', async () => 'page')
   app.post('/buy', { config: { analytics: { action: 'buy' } } }, async (req) => {
     req.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))

@@ -8,7 +8,7 @@ import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import analytics, { EventType, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { assertBalanced, logCapture, type TapTest } from '../helpers/collectors.js'
+import { assertBalanced, logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 
 function base (name: string): AnalyticsCollector {
   return { name, start () {}, collect () {}, flush () {}, close () {} }
@@ -23,7 +23,7 @@ async function appWith (t: TapTest, bad: AnalyticsCollector, options: { shutdown
   const healthy = memoryCollector({ name: 'healthy' })
   const app = Fastify({ logger: { level: 'trace', stream: log.stream } })
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [bad, healthy], shutdownTimeoutMs: options.shutdownTimeoutMs ?? 300 })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [bad, healthy], shutdownTimeoutMs: options.shutdownTimeoutMs ?? 300 })
   app.get('/', async (request) => {
     request.analytics.track({ type: EventType.Custom, eventName: 'in.handler' })
     return 'ok'
@@ -46,7 +46,7 @@ test('a name getter that throws fails registration with FST_ANALYTICS_INVALID_OP
   const app = Fastify()
   t.teardown(() => app.close())
   await t.rejects(async () => {
-    await app.register(analytics, { collectors: [memoryCollector(), bad] })
+    await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [memoryCollector(), bad] })
   }, { code: 'FST_ANALYTICS_INVALID_OPTION', message: /collectors\[1\]\.name.*name getter exploded/ })
 })
 
@@ -56,7 +56,7 @@ test('a start that never settles beside healthy collectors: ready() fails at sta
   const healthyA = memoryCollector({ name: 'a' })
   const healthyB = memoryCollector({ name: 'b' })
   const app = Fastify()
-  await app.register(analytics, { collectors: [healthyA, hung, healthyB], startTimeoutMs: 150 })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [healthyA, hung, healthyB], startTimeoutMs: 150 })
   const began = Date.now()
   await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"hung".*startTimeoutMs \(150 ms\)/ })
   t.ok(Date.now() - began < 2000, 'ready() does not wait for the hung start beyond the deadline')
@@ -229,7 +229,7 @@ test('start, flush and close returning odd values (numbers, objects, thenables t
     const log = logCapture()
     const healthy = memoryCollector({ name: 'healthy' })
     const app = Fastify({ logger: { level: 'trace', stream: log.stream } })
-    await app.register(analytics, { collectors: [bad, healthy], shutdownTimeoutMs: 300 })
+    await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [bad, healthy], shutdownTimeoutMs: 300 })
     app.get('/', async () => 'ok')
     await app.ready()
     t.equal((await app.inject('/')).statusCode, 200)

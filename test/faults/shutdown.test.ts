@@ -9,7 +9,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import analytics, { EventType } from '../../lib/index.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
-import type { TapTest } from '../helpers/collectors.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 import { startSink, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { webhookRules } from '../servers/webhook-rules.js'
 
@@ -128,6 +128,7 @@ test('webhook ordering: with concurrency 1, batches arrive in order through retr
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [webhookCollector({ url: `${sink.origin}/hook`, maxBatchSize: 7, flushIntervalMs: 5, timeoutMs: 200, retry: { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 } })]
   })
   await app.ready()

@@ -65,3 +65,9 @@ export function assertBalanced (t: TapTest, stats: Record<string, CollectorStats
     t.equal(figures.queued + figures.inFlight, 0, `${name}: nothing left queued or in flight`)
   }
 }
+
+/**
+ * Plugin options for tests about something other than what counts as an event: every GET is a
+ * page view and no bot detection (those rules are tested in test/plugin/data-quality.test.ts).
+ */
+export const COUNT_EVERYTHING = { pageViews: 'all', bots: 'keep' } as const

@@ -8,7 +8,7 @@ import { TEST_DELIVERY } from '../helpers/delivery.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
-import { assertBalanced, logCapture, type TapTest } from '../helpers/collectors.js'
+import { assertBalanced, logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { startSink, type ReceivedRequest, type Sink } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
@@ -73,13 +73,15 @@ export async function destinations (t: TapTest, server: FastifyServerOptions, ro
   const app = Fastify({ pluginTimeout: 60_000, ...server, logger: { level: 'warn', stream: log.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     shutdownTimeoutMs: 10_000,
     startTimeoutMs: 60_000,
     delivery: TEST_DELIVERY,
     collectors: [
       ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: GA4_SECRET, endpoint: sinks.ga4.origin, ...fast }),
       plausibleCollector({ domain: DOMAIN, baseUrl: sinks.plausible.origin, ...fast, concurrency: 16 }),
-      webhookCollector({ url: `${sinks.webhook.origin}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET, headers: { 'x-tenant': 'seven' }, ...fast, maxBatchSize: 50 })
+      // ip: 'full' (the default truncates): the trustProxy tests compare the exact client IP at every destination.
+      webhookCollector({ url: `${sinks.webhook.origin}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET, headers: { 'x-tenant': 'seven' }, ...fast, maxBatchSize: 50, ip: 'full' })
     ]
   })
   routes(app)

@@ -1,8 +1,11 @@
 import { test } from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply } from 'fastify'
 import analytics, { EventType } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
 import type { TapTest } from '../helpers/collectors.js'
+
+// An HTML page: under the default `pageViews: 'html'`, only HTML responses are page views.
+const page = async (_request: unknown, reply: FastifyReply) => reply.type('text/html').send('<p>ok</p>')
 
 async function build (t: TapTest, options: Record<string, unknown> = {}) {
   const collector = memoryCollector()
@@ -14,7 +17,7 @@ async function build (t: TapTest, options: Record<string, unknown> = {}) {
 
 test('GET is a page view, mutating methods are actions named "<METHOD> <pattern>"', async (t) => {
   const { app, collector } = await build(t)
-  app.get('/items/:id', async () => 'ok')
+  app.get('/items/:id', page)
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
     app.route({ method, url: '/items/:id', handler: async () => 'ok' })
   }
@@ -31,15 +34,15 @@ test('GET is a page view, mutating methods are actions named "<METHOD> <pattern>
 
 test('HEAD and OPTIONS make no event', async (t) => {
   const { app, collector } = await build(t)
-  app.get('/', async () => 'ok')
+  app.get('/', page)
   app.options('/', async () => 'ok')
   await app.inject({ method: 'HEAD', url: '/' })
   await app.inject({ method: 'OPTIONS', url: '/' })
   t.equal(collector.events.length, 0)
 })
 
-test('a 404 is a page view with an empty pattern', async (t) => {
-  const { app, collector } = await build(t)
+test('with pageViews: \'all\', a 404 is a page view with an empty pattern', async (t) => {
+  const { app, collector } = await build(t, { pageViews: 'all' })
   await app.inject('/nowhere?x=1')
   t.equal(collector.events.length, 1)
   t.match(collector.events[0], { type: 'pageview', statusCode: 404, matchedPattern: '', path: '/nowhere' })
@@ -71,14 +74,14 @@ test('an invalid route config fails at route registration', async (t) => {
 
 test('pageViews: false and actions: false turn each kind off', async (t) => {
   const { app, collector } = await build(t, { pageViews: false })
-  app.get('/', async () => 'ok')
+  app.get('/', page)
   app.post('/', async () => 'ok')
   await app.inject('/')
   await app.inject({ method: 'POST', url: '/' })
   t.same(collector.events.map((e) => e.type), ['action'])
 
   const second = await build(t, { actions: false })
-  second.app.get('/', async () => 'ok')
+  second.app.get('/', page)
   second.app.post('/', async () => 'ok')
   await second.app.inject('/')
   await second.app.inject({ method: 'POST', url: '/' })
@@ -89,9 +92,9 @@ test('classify overrides the default; null means no event, undefined keeps the d
   const { app, collector } = await build(t, {
     classify: (request: { url: string }) => request.url === '/none' ? null : request.url === '/as-action' ? EventType.Action : undefined
   })
-  app.get('/none', async () => 'ok')
-  app.get('/as-action', async () => 'ok')
-  app.get('/default', async () => 'ok')
+  app.get('/none', page)
+  app.get('/as-action', page)
+  app.get('/default', page)
   await app.inject('/none')
   await app.inject('/as-action')
   await app.inject('/default')
@@ -101,8 +104,8 @@ test('classify overrides the default; null means no event, undefined keeps the d
 test('ignore skips the automatic event; skip() does it per request', async (t) => {
   const { app, collector } = await build(t, { ignore: (request: { url: string }) => request.url === '/ping' })
   app.get('/ping', async () => 'pong')
-  app.get('/private', async (request) => { request.analytics.skip(); return 'ok' })
-  app.get('/public', async () => 'ok')
+  app.get('/private', async (request, reply) => { request.analytics.skip(); return reply.type('text/html').send('ok') })
+  app.get('/public', page)
   await app.inject('/ping')
   await app.inject('/private')
   await app.inject('/public')
@@ -110,7 +113,7 @@ test('ignore skips the automatic event; skip() does it per request', async (t) =
 })
 
 test('errors give their status code', async (t) => {
-  const { app, collector } = await build(t)
+  const { app, collector } = await build(t, { pageViews: 'all' })
   app.get('/boom', async () => { throw new Error('boom') })
   app.post('/bad', { schema: { body: { type: 'object', required: ['x'] } } }, async () => 'ok')
   await app.inject('/boom')
@@ -126,7 +129,7 @@ test('a request answered by an earlier onRequest hook still gets its event', asy
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/limited') await reply.code(429).send('slow down')
   })
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { collectors: [collector], pageViews: 'all' })
   app.get('/limited', async () => 'ok')
   const response = await app.inject('/limited')
   t.equal(response.statusCode, 429)
@@ -138,7 +141,7 @@ test('a route declared before the plugin with a bad config gets the default even
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  app.get('/early', { config: { analytics: { type: 'bogus' } as never } }, async () => 'ok')
+  app.get('/early', { config: { analytics: { type: 'bogus' } as never } }, page)
   await app.register(analytics, { collectors: [collector] })
   await app.inject('/early')
   await app.inject('/early')

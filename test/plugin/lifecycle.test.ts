@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import analytics, { EventType, type AnalyticsCollector } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { assertBalanced, faultyCollector, logCapture, type Misbehaviour } from '../helpers/collectors.js'
+import { assertBalanced, faultyCollector, logCapture, type Misbehaviour, COUNT_EVERYTHING } from '../helpers/collectors.js'
 
 for (const member of ['collect', 'flush', 'close'] as const) {
   for (const how of ['throw', 'reject', 'hang'] as Misbehaviour[]) {
@@ -13,7 +13,7 @@ for (const member of ['collect', 'flush', 'close'] as const) {
       const faulty = faultyCollector('faulty', member, how)
       const log = logCapture()
       const app = Fastify({ logger: { level: 'info', stream: log.stream } })
-      await app.register(analytics, { collectors: [faulty, healthy], shutdownTimeoutMs: 200 })
+      await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [faulty, healthy], shutdownTimeoutMs: 200 })
       app.get('/', async () => 'ok')
       for (let i = 0; i < 3; i++) {
         const response = await app.inject('/')
@@ -42,7 +42,7 @@ for (const member of ['collect', 'flush', 'close'] as const) {
 test('a collector that throws in start fails app.ready() with FST_ANALYTICS_START_FAILED naming it', async (t) => {
   for (const how of ['throw', 'reject'] as Misbehaviour[]) {
     const app = Fastify()
-    await app.register(analytics, { collectors: [memoryCollector(), faultyCollector('broken', 'start', how)] })
+    await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [memoryCollector(), faultyCollector('broken', 'start', how)] })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"broken".*broken start/ })
     await app.close()
   }
@@ -50,7 +50,7 @@ test('a collector that throws in start fails app.ready() with FST_ANALYTICS_STAR
 
 test('a start that never settles fails at startTimeoutMs', async (t) => {
   const app = Fastify()
-  await app.register(analytics, { collectors: [faultyCollector('slow', 'start', 'hang')], startTimeoutMs: 100 })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [faultyCollector('slow', 'start', 'hang')], startTimeoutMs: 100 })
   const started = Date.now()
   await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"slow".*startTimeoutMs \(100 ms\)/ })
   t.ok(Date.now() - started < 1000)
@@ -71,7 +71,7 @@ test('start receives a signal and a child logger bound to the collector name', a
     close () {}
   }
   const app = Fastify({ logger: { stream: log.stream } })
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   await app.ready()
   t.ok(seen.signal instanceof AbortSignal)
   t.ok(log.lines.some((line) => line.msg === 'probe started' && line.collector === 'probe' && line.plugin === 'analytics'))
@@ -81,7 +81,7 @@ test('start receives a signal and a child logger bound to the collector name', a
 test('collect promises are bounded per collector: beyond the bound, events are dropped as queueFull', async (t) => {
   const hanging = faultyCollector('hanging', 'collect', 'hang')
   const app = Fastify()
-  await app.register(analytics, { collectors: [hanging], shutdownTimeoutMs: 50 })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [hanging], shutdownTimeoutMs: 50 })
   await app.ready()
   for (let i = 0; i < 1100; i++) app.analytics.track({ type: EventType.Custom, eventName: 'e' })
   const during = app.analytics.stats().collectors.hanging
@@ -97,7 +97,7 @@ test('collect promises are bounded per collector: beyond the bound, events are d
 test('events that arrive after close are counted as closed', async (t) => {
   const collector = memoryCollector()
   const app = Fastify()
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'before' })
   await app.close()
@@ -113,7 +113,7 @@ test('events that arrive after close are counted as closed', async (t) => {
 test('close logs one summary line per collector with its figures', async (t) => {
   const log = logCapture()
   const app = Fastify({ logger: { stream: log.stream } })
-  await app.register(analytics, { collectors: [memoryCollector({ name: 'a' }), faultyCollector('b', 'collect', 'throw')] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [memoryCollector({ name: 'a' }), faultyCollector('b', 'collect', 'throw')] })
   app.get('/', async () => 'ok')
   await app.inject('/')
   await app.close()
@@ -126,7 +126,7 @@ test('close logs one summary line per collector with its figures', async (t) => 
 test('failure logs are rate-limited: one line per window, however many events fail', async (t) => {
   const log = logCapture()
   const app = Fastify({ logger: { stream: log.stream } })
-  await app.register(analytics, { collectors: [faultyCollector('noisy', 'collect', 'throw')] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [faultyCollector('noisy', 'collect', 'throw')] })
   await app.ready()
   for (let i = 0; i < 500; i++) app.analytics.track({ type: EventType.Custom, eventName: 'e' })
   const lines = log.lines.filter((line) => line.collector === 'noisy' && line.msg === 'analytics collector threw in collect()')
@@ -138,7 +138,7 @@ test('failure logs are rate-limited: one line per window, however many events fa
 test('an in-flight request during close() is still delivered (real server)', async (t) => {
   const collector = memoryCollector()
   const app = Fastify()
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   let entered: () => void = () => {}
   const inHandler = new Promise<void>((resolve) => { entered = resolve })
   app.get('/slow', async () => {
@@ -169,7 +169,7 @@ test(`a request the client abandons ${label} gives one event with status 499`, a
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   let entered: () => void = () => {}
   const inHandler = new Promise<void>((resolve) => { entered = resolve })
   app.post('/upload', async () => {
@@ -207,7 +207,7 @@ test('app.analytics.flush flushes every collector and resolves by its deadline',
   const healthy = memoryCollector({ name: 'healthy' })
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [healthy, faultyCollector('stuck', 'flush', 'hang')], shutdownTimeoutMs: 200 })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [healthy, faultyCollector('stuck', 'flush', 'hang')], shutdownTimeoutMs: 200 })
   await app.ready()
   const started = Date.now()
   await app.analytics.flush({ timeoutMs: 100 })
@@ -218,6 +218,7 @@ test('app.analytics.flush flushes every collector and resolves by its deadline',
 test('the stats invariant holds after close with many events and several collectors', async (t) => {
   const app = Fastify()
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [memoryCollector({ name: 'm' }), faultyCollector('r', 'collect', 'reject'), faultyCollector('h', 'collect', 'hang')],
     shutdownTimeoutMs: 100
   })
@@ -240,7 +241,7 @@ test('an async collect counts as delivered when its promise resolves, pending un
     close () {}
   }
   const app = Fastify()
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'a' })
   app.analytics.track({ type: EventType.Custom, eventName: 'b' })
@@ -262,6 +263,7 @@ test('a collector whose stats() throws or returns garbage still gets counted by 
   })
   const app = Fastify({ logger: { stream: log.stream } })
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     collectors: [make('throws', () => { throw new Error('stats broke') }), make('garbage', () => 42)]
   })
   await app.ready()

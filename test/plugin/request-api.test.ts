@@ -6,13 +6,13 @@ import analytics, {
   trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName
 } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
-import type { TapTest } from '../helpers/collectors.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 
 async function build (t: TapTest) {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
   return { app, collector }
 }
 
@@ -149,7 +149,7 @@ test('concurrent requests never see each other through the helpers', async (t) =
   for (const event of collector.events) t.equal(event.properties.n, event.path.slice(1))
 })
 
-test('helpers outside a request are no-ops', async (t) => {
+test('helpers outside a request do nothing, and each call is counted as unattached', async (t) => {
   const { app, collector } = await build(t)
   await app.ready()
   trackAnalyticsEvent({ type: EventType.Custom, eventName: 'outside' })
@@ -157,7 +157,7 @@ test('helpers outside a request are no-ops', async (t) => {
   addAnalyticsProperty('a', 'b')
   setAnalyticsEventName('x')
   t.equal(collector.events.length, 0)
-  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0 })
+  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 4 })
 })
 
 test('app.analytics.track works outside requests, with no request enrichment', async (t) => {
@@ -207,14 +207,14 @@ test('with no collectors the plugin is inert and the API stays callable', async 
   t.equal(response.statusCode, 200)
   app.analytics.track({ type: EventType.Custom, eventName: 'z' })
   await app.analytics.flush()
-  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0 }, collectors: {} })
+  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 0 }, collectors: {} })
 })
 
-test('requestContext: false registers no request context: request.analytics works, the helpers are no-ops', async (t) => {
+test('requestContext: false registers no request context: request.analytics works, the helpers are counted as unattached', async (t) => {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector], requestContext: false })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], requestContext: false })
   app.get('/', async (request) => {
     request.analytics.addProperty('direct', 'yes')
     addAnalyticsProperty('helper', 'no')
@@ -225,6 +225,7 @@ test('requestContext: false registers no request context: request.analytics work
   t.notOk(app.hasPlugin('@fastify/request-context'))
   t.equal(collector.events.length, 1)
   t.same(collector.events[0].properties, { direct: 'yes' })
+  t.equal(app.analytics.stats().events.unattached, 2)
 })
 
 test('requestContext: false still uses a request context the app registered itself', async (t) => {
@@ -233,7 +234,7 @@ test('requestContext: false still uses a request context the app registered itse
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyRequestContext)
-  await app.register(analytics, { collectors: [collector], requestContext: false })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], requestContext: false })
   app.get('/', async () => {
     addAnalyticsProperty('helper', 'yes')
     return 'ok'

@@ -4,6 +4,7 @@
 // "sending events" limitations, the reserved names (as in Google's Event Builder, ga-dev-tools
 // formatCheckLib.ts), GA support 7061705 (page_* value caps) and 9267744 (User-ID ≤ 256).
 import type { ReceivedRequest } from '../helpers/sink.js'
+import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/
 const RESERVED_EVENTS = new Set([
@@ -16,6 +17,9 @@ const RESERVED_PARAMS = new Set(['firebase_conversion'])
 const RESERVED_PREFIXES = ['google_', 'ga_', 'firebase_']
 const VALUE_CAPS: Record<string, number> = { page_location: 1000, page_referrer: 420, page_title: 300 }
 const MAX_VALUE = 100
+// The request-level `device` object of the MP reference; categories as GA4 reports them.
+const DEVICE_FIELDS = new Set(['category', 'language', 'screen_resolution', 'operating_system', 'operating_system_version', 'model', 'brand', 'browser', 'browser_version'])
+const DEVICE_CATEGORIES = new Set(['desktop', 'mobile', 'tablet', 'smart TV'])
 const MAX_EVENTS = 25
 const MAX_PARAMS = 25
 const MAX_BODY = 130_000
@@ -62,6 +66,17 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
     problems.push('user_id must be a string of at most 256 characters')
   }
   if (body.ip_override !== undefined && typeof body.ip_override !== 'string') problems.push('ip_override must be a string')
+  if (body.device !== undefined) {
+    const device = body.device
+    if (!isObject(device)) problems.push('device must be an object')
+    else {
+      for (const [key, value] of Object.entries(device)) {
+        if (!DEVICE_FIELDS.has(key)) problems.push(`device.${key} is not a device field`)
+        else if (typeof value !== 'string' || value === '' || codePoints(value) > MAX_VALUE) problems.push(`device.${key} must be a non-empty string of at most ${MAX_VALUE} characters`)
+      }
+      if (device.category !== undefined && !DEVICE_CATEGORIES.has(String(device.category))) problems.push(`device.category ${JSON.stringify(device.category)} is not a GA4 device category`)
+    }
+  }
   const events = body.events
   if (!Array.isArray(events) || events.length === 0) return [...problems, 'events missing or empty']
   if (events.length > MAX_EVENTS) problems.push(`${events.length} events, at most ${MAX_EVENTS}`)
@@ -106,4 +121,36 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
     }
   })
   return problems
+}
+
+/**
+ * The MP rules plus the privacy policy: page_location and page_referrer without a non-allowed
+ * parameter, fragment or email; ip_override per the IP policy; for an anonymous visitor no user_id
+ * and both ad consents DENIED (the MP reference's request-level `consent`).
+ */
+export function ga4PrivacyRules (expect: PrivacyExpectations): (req: ReceivedRequest) => string[] {
+  return function validateGa4Privacy (req: ReceivedRequest): string[] {
+    const problems = validateGa4Request(req)
+    let body: Record<string, unknown>
+    try {
+      body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>
+    } catch {
+      return problems
+    }
+    problems.push(...ipViolations('ip_override', body.ip_override as string | undefined, expect))
+    if (expect.anonymous === true) {
+      if (body.user_id !== undefined) problems.push('user_id sent for an anonymous visitor')
+      const consent = body.consent as Record<string, unknown> | undefined
+      if (consent?.ad_user_data !== 'DENIED' || consent?.ad_personalization !== 'DENIED') {
+        problems.push(`consent ${JSON.stringify(consent)} for an anonymous visitor, expected both ad consents DENIED`)
+      }
+    }
+    for (const event of (Array.isArray(body.events) ? body.events : []) as Array<{ params?: Record<string, unknown> }>) {
+      for (const key of ['page_location', 'page_referrer']) {
+        const value = event.params?.[key]
+        if (typeof value === 'string') problems.push(...urlViolations(key, value, expect))
+      }
+    }
+    return problems
+  }
 }

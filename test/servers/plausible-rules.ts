@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { ReceivedRequest } from '../helpers/sink.js'
+import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 // Plausible's published rules for POST /api/event, as a validator for the test sink.
 // Sources: plausible/docs docs/events-api.md and docs/custom-props/introduction.md;
@@ -12,13 +13,30 @@ export interface PlausibleRulesOptions {
   domain: string
   /** The request path. Default `/api/event`. */
   path?: string
+  /** Also check `url`, `referrer` and `X-Forwarded-For` against the privacy policy. */
+  privacy?: PrivacyExpectations
 }
 
 const KNOWN_FIELDS = new Set(['name', 'url', 'domain', 'referrer', 'props', 'revenue', 'interactive'])
 const CONTROL = /[\x00-\x1f\x7f]/
 
+// Elixir's String.trim_leading strips Unicode White_Space (PropList.txt): U+0085 yes, U+FEFF no.
+const WHITE_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/
+// Names Plausible's own tracker uses for its page and engagement figures.
+const RESERVED_NAMES = new Set(['pageleave', 'engagement'])
+
 function isBlank (value: string): boolean {
-  return value.trimStart() === ''
+  return WHITE_SPACE.test(value)
+}
+
+function siteOf (url: string, sites: string[]): boolean {
+  let host: string
+  try {
+    host = new URL(url).hostname.toLowerCase()
+  } catch {
+    return false
+  }
+  return sites.some((site) => host === site || host.endsWith(`.${site}`))
 }
 
 export function plausibleRules (options: PlausibleRulesOptions): (request: ReceivedRequest) => string[] {
@@ -52,19 +70,28 @@ export function plausibleRules (options: PlausibleRulesOptions): (request: Recei
       return violations
     }
     const fields = body as Record<string, unknown>
+    if (options.privacy !== undefined) {
+      violations.push(...ipViolations('X-Forwarded-For', xff as string | undefined, options.privacy))
+      for (const key of ['url', 'referrer']) {
+        if (typeof fields[key] === 'string') violations.push(...urlViolations(key, fields[key], options.privacy))
+      }
+    }
     for (const key of Object.keys(fields)) {
       if (!KNOWN_FIELDS.has(key)) violations.push(`unknown field ${key}`)
     }
 
     const name = fields.name
     if (typeof name !== 'string' && !Number.isInteger(name)) violations.push('name is required (string)')
-    else if (typeof name === 'string' && (name === '' || [...name].length > 120)) violations.push(`name has ${[...name].length} characters (1–120)`)
+    else if (typeof name === 'string' && (isBlank(name) || [...name].length > 120)) violations.push(`name has ${[...name].length} characters (1–120, not blank)`)
+    else if (typeof name === 'string' && RESERVED_NAMES.has(name)) violations.push(`name ${name} is reserved by Plausible's tracker`)
 
     const url = fields.url
     if (typeof url !== 'string') violations.push('url is required (string)')
     else {
       if (Buffer.byteLength(url) > 2000) violations.push(`url has ${Buffer.byteLength(url)} bytes (max 2000)`)
       if (/^\s*data:/i.test(url)) violations.push('url scheme data: is not allowed')
+      // The URL's host drives Plausible's hostname allow-list and visitor hash: never the visitor's choice.
+      else if (!siteOf(url, options.domain.toLowerCase().split(',').map((site) => site.trim()))) violations.push(`url ${JSON.stringify(url.slice(0, 80))} is not on the site`)
     }
 
     const domain = fields.domain

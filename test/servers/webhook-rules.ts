@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import { Webhook } from 'standardwebhooks'
 import type { ReceivedRequest } from '../helpers/sink.js'
+import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 // The webhook collector's contract, as a validator for the test sink: the JSON Schema we ship
 // (checked with ajv) and Standard Webhooks signatures (checked with the `standardwebhooks`
@@ -23,6 +24,8 @@ export interface WebhookRulesOptions {
   path?: string
   /** The collector's secret: every request must carry a signature that verifies with it. */
   secret?: string
+  /** Also check every event's `url`, `path`, `referrer`, `clientIP` (and for anonymous visitors `userId`, `consent`). */
+  privacy?: PrivacyExpectations
 }
 
 const CONTROL = /[\x00-\x1f\x7f]/
@@ -51,6 +54,19 @@ export function webhookRules (options: WebhookRulesOptions = {}): (request: Rece
     }
     if (!validate(body)) {
       for (const error of validate.errors ?? []) violations.push(`schema: ${error.instancePath || '/'} ${error.message ?? ''}`)
+    }
+    const privacy = options.privacy
+    if (privacy !== undefined) {
+      const events = (body as { events?: unknown }).events
+      for (const event of (Array.isArray(events) ? events : []) as Array<Record<string, unknown>>) {
+        for (const key of ['url', 'path', 'referrer']) {
+          if (typeof event[key] === 'string') violations.push(...urlViolations(key, event[key], privacy))
+        }
+        violations.push(...ipViolations('clientIP', event.clientIP as string | undefined, privacy))
+        if (privacy.anonymous === true && (event.userId !== '' || event.consent !== 'anonymous')) {
+          violations.push(`anonymous event with userId ${JSON.stringify(event.userId)} and consent ${JSON.stringify(event.consent)}`)
+        }
+      }
     }
     const id = (body as { id?: unknown }).id
     if (request.headers['webhook-id'] !== id) violations.push(`webhook-id ${JSON.stringify(request.headers['webhook-id'])} differs from body id ${JSON.stringify(id)}`)

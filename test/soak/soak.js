@@ -51,6 +51,9 @@ async function runApp (origins) {
   // so visitors have thousands of distinct IPs (GA4 client ids, sessions and caches fill to their bounds).
   const app = Fastify({ logger: { level: 'warn', stream: logStream }, trustProxy: '127.0.0.1' })
   await app.register(analytics, {
+    // Every GET counts and no bot detection: the soak measures delivery, not what counts.
+    pageViews: 'all',
+    bots: 'keep',
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
     collectors: [
       ga4Collector({ measurementId: 'G-SOAK1', apiSecret: API_SECRET, endpoint: origins.ga4, flushIntervalMs: 500, ...delivery }),

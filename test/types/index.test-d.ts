@@ -3,7 +3,8 @@ import { expectAssignable, expectError, expectType } from 'tsd'
 import analytics, {
   EventType, Money, trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName,
   DEFAULT_DELIVERY,
-  type AnalyticsCollector, type AnalyticsEvent, type AnalyticsStats, type CollectorStats, type DeliveryMode, type MoneyJSON
+  type AnalyticsCollector, type AnalyticsEvent, type AnalyticsStats, type CollectorStats, type DeliveryMode, type MoneyJSON,
+  type BotsMode, type ClientInfo, type DeviceCategory, type PageViewsMode, type SkippedCounters
 } from 'fastify-analytics'
 import { stdoutCollector } from 'fastify-analytics/stdout'
 import { memoryCollector, type MemoryCollector } from 'fastify-analytics/testing'
@@ -75,3 +76,37 @@ const custom: AnalyticsCollector = {
 }
 expectAssignable<AnalyticsCollector>(custom)
 expectType<MemoryCollector>(memoryCollector())
+
+// Data quality: which requests count, and who made them.
+app.register(analytics, { collectors: [], pageViews: 'html', bots: 'skip' })
+app.register(analytics, { collectors: [], pageViews: 'all', bots: 'label' })
+app.register(analytics, { collectors: [], pageViews: true, bots: 'keep' })
+expectError(app.register(analytics, { collectors: [], pageViews: 'json' }))
+expectError(app.register(analytics, { collectors: [], bots: true }))
+expectAssignable<PageViewsMode>('html')
+expectAssignable<BotsMode>('label')
+expectType<SkippedCounters>(app.analytics.stats().events.skipped)
+expectType<number>(app.analytics.stats().events.skipped.notPage)
+expectType<number>(app.analytics.stats().events.skipped.beforeSend)
+const seen: AnalyticsCollector = {
+  name: 'clients',
+  start () {},
+  collect (event) {
+    expectType<Readonly<ClientInfo>>(event.client)
+    expectType<DeviceCategory>(event.client.device)
+    expectType<boolean>(event.client.bot)
+  },
+  flush () {},
+  close () {}
+}
+expectAssignable<AnalyticsCollector>(seen)
+expectError<DeviceCategory>('phone')
+expectType<ClientInfo>(memoryCollector().events[0].client)
+// Issue 11: Fastify's register options, route configs that cannot work, numeric user ids, an uncalled factory.
+app.register(analytics, { collectors: [], logLevel: 'warn', prefix: '/analytics', logSerializers: {} })
+expectError(app.get('/both', { config: { analytics: { type: 'pageview', action: 'x' } } }, async () => 'ok'))
+app.post('/typed', { config: { analytics: { type: 'action', action: 'typed' } } }, async () => 'ok')
+app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: 42 })
+expectError(app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: true }))
+expectError(app.register(analytics, { collectors: [memoryCollector] }))
+expectType<number>(app.analytics.stats().events.unattached)

@@ -1,6 +1,7 @@
 // Worker delivery through the public API: the built-in collectors run in a worker thread, real
 // local servers stand in for the destinations, and what users see (stats, logs, lifecycle) is the
 // same as inline.
+import { createRequire } from 'node:module'
 import { test } from 'tap'
 import { Agent } from 'undici'
 import Fastify from 'fastify'
@@ -9,7 +10,7 @@ import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { assertBalanced, logCapture } from '../helpers/collectors.js'
+import { assertBalanced, COUNT_EVERYTHING, logCapture } from '../helpers/collectors.js'
 import { ok, startSink } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { webhookRules } from '../servers/webhook-rules.js'
@@ -31,6 +32,7 @@ test('worker mode: every event reaches GA4, Plausible and the webhook, the accou
   const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     delivery: 'worker',
     startTimeoutMs: START_TIMEOUT_MS,
     collectors: [
@@ -85,6 +87,7 @@ test('worker mode: a collector whose options cannot cross a thread stays inline 
   const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     delivery: 'worker',
     collectors: [webhookCollector({ url: hook.origin, dispatcher: agent, flushIntervalMs: 10 })]
   })
@@ -100,6 +103,7 @@ test('worker mode: a start failure in the worker fails ready() with FST_ANALYTIC
   const app = Fastify({ pluginTimeout: START_TIMEOUT_MS })
   t.teardown(() => app.close())
   await app.register(analytics, {
+    ...COUNT_EVERYTHING,
     delivery: 'worker',
     startTimeoutMs: START_TIMEOUT_MS,
     collectors: [fragileCollector({ name: 'ok' }), fragileCollector({ name: 'broken', fail: 'start' })]
@@ -111,7 +115,7 @@ test('worker mode: a worker that crashes is restarted, and every event it held i
   const log = logCapture()
   const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
   t.teardown(() => app.close())
-  await app.register(analytics, { delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'fragile' })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'fragile' })] })
   await app.ready()
   for (let i = 0; i < 5; i++) app.analytics.track({ type: EventType.Custom, eventName: 'before' })
   app.analytics.track({ type: EventType.Custom, eventName: 'crash' })
@@ -131,7 +135,7 @@ test('worker mode: a collector that throws in collect() in the worker: counted f
   const log = logCapture()
   const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
   t.teardown(() => app.close())
-  await app.register(analytics, { delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'thrower' })] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'thrower' })] })
   await app.ready()
   for (let i = 0; i < 20; i++) app.analytics.track({ type: EventType.Custom, eventName: 'throw' })
   app.analytics.track({ type: EventType.Custom, eventName: 'fine' })
@@ -144,19 +148,32 @@ test('worker mode: a collector that throws in collect() in the worker: counted f
   assertBalanced(t, app.analytics.stats().collectors)
 })
 
-test('worker mode from the published build: the compiled worker (no TypeScript loader, empty execArgv) delivers', async (t) => {
-  // Through the package name, so Node resolves dist/ (built by tap.config.ts) as users get it.
-  const { default: published } = await import('fastify-analytics')
-  const { webhookCollector: publishedWebhook } = await import('fastify-analytics/webhook')
-  const hook = await startSink({ policy: ok(200) })
-  t.teardown(() => hook.close())
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(published, { delivery: 'worker', collectors: [publishedWebhook({ url: hook.origin, flushIntervalMs: 10 })] })
-  await app.ready()
-  for (let i = 0; i < 5; i++) await app.inject(`/p/${i}`)
-  await app.analytics.flush()
-  t.equal(hook.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { events: unknown[] }).events).length, 5, 'the sink got every event')
-  await app.close()
-  assertBalanced(t, app.analytics.stats().collectors)
-})
+// Both module formats: the CommonJS build cannot read import.meta, so it finds its worker and the
+// collectors' modules through its own lib/worker/location.js (scripts/build.mjs).
+const requireFromHere = createRequire(import.meta.url)
+const publishedBuilds = {
+  ESM: async () => ({ plugin: (await import('fastify-analytics')).default, webhook: (await import('fastify-analytics/webhook')).webhookCollector }),
+  CommonJS: async () => ({
+    plugin: (requireFromHere('fastify-analytics') as typeof import('fastify-analytics')).default,
+    webhook: (requireFromHere('fastify-analytics/webhook') as typeof import('fastify-analytics/webhook')).webhookCollector
+  })
+}
+
+for (const [format, load] of Object.entries(publishedBuilds)) {
+  test(`worker mode from the published ${format} build: the compiled worker (no TypeScript loader, empty execArgv) delivers`, async (t) => {
+    // Through the package name, so Node resolves dist/ (built by tap.config.ts) as users get it.
+    const { plugin, webhook } = await load()
+    if (format === 'CommonJS') t.match(requireFromHere.resolve('fastify-analytics'), /\/dist\/cjs\/lib\//, 'require() resolves to the CommonJS build')
+    const hook = await startSink({ policy: ok(200) })
+    t.teardown(() => hook.close())
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(plugin, { ...COUNT_EVERYTHING, delivery: 'worker', collectors: [webhook({ url: hook.origin, flushIntervalMs: 10 })] })
+    await app.ready()
+    for (let i = 0; i < 5; i++) await app.inject(`/p/${i}`)
+    await app.analytics.flush()
+    t.equal(hook.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { events: unknown[] }).events).length, 5, 'the sink got every event')
+    await app.close()
+    assertBalanced(t, app.analytics.stats().collectors)
+  })
+}

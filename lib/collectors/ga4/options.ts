@@ -1,8 +1,11 @@
 import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
+import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import type { Ga4SessionStore } from './session-store.js'
+import { SESSION_TIMEOUT_MS } from './session.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
@@ -17,8 +20,23 @@ export interface Ga4CollectorOptions extends BatchingOptions {
   debug?: boolean
   /** Your own client id for an event; return undefined to fall back to the `_ga` cookie or the derived id. */
   clientId?: (event: Readonly<AnalyticsEvent>) => string | undefined
-  /** Send the visitor's IP as `ip_override` so GA derives geography from it. Default true. */
+  /**
+   * What of the visitor's IP goes in `ip_override`. Default `'full'`: GA uses it only to derive
+   * geography and drops it ("IP addresses are not logged or stored" for GA4). `'truncate'` (its /24
+   * or /48) keeps a coarser location; `'none'` sends none, and GA then places every visitor where this
+   * server is. The client id never contains the IP, whatever this says.
+   */
+  ip?: IpPolicy
+  /** @deprecated Use `ip`: `ipOverride: false` is `ip: 'none'`. */
   ipOverride?: boolean
+  /**
+   * Where sessions of visitors without a `_ga_<stream>` cookie are kept. Default: this process's
+   * memory, which is right for one instance only; with several, use `redisSessionStore()` from
+   * `fastify-analytics/redis` so every instance continues the same session.
+   */
+  sessions?: Ga4SessionStore
+  /** A session ends after this long without an event. Match the property's setting in GA (Admin > Data streams > Configure tag settings > Adjust session timeout). Default 30 minutes. */
+  sessionTimeoutMs?: number
   /** The collector's name in logs and stats. Default {@link DEFAULT_NAME}. */
   name?: string
 }
@@ -48,7 +66,8 @@ const MEASUREMENT_ID = /^G-[A-Z0-9]{1,32}$/
 const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
 const OWN_OPTION_KEYS = new Set<string>([
-  'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ipOverride', 'name',
+  'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ip', 'ipOverride', 'name',
+  'sessions', 'sessionTimeoutMs',
   ...BATCHING_OPTION_KEYS
 ])
 
@@ -57,15 +76,21 @@ export interface NormalizedGa4Options extends EngineWiring {
   apiSecret: string
   debug: boolean
   clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
-  ipOverride: boolean
+  ip: IpPolicy
+  sessions: Ga4SessionStore | undefined
+  sessionTimeoutMs: number
 }
+
+/** Bounds of `sessionTimeoutMs`. GA's own setting ranges from 5 minutes to 7 h 55 min; 1 s is allowed for tests. */
+export const MIN_SESSION_TIMEOUT_MS = 1000
+export const MAX_SESSION_TIMEOUT_MS = 24 * 3_600_000
 
 const invalidOption = optionErrors('ga4Collector')
 
 /** Checks and completes the options once, at construction. Messages never include the secret. */
 export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa4Options {
   const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_NAME, invalidOption, 'a measurementId and an apiSecret')
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ipOverride } = options
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride, sessions, sessionTimeoutMs } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
     throw invalidOption('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
@@ -75,7 +100,15 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
   if (region !== undefined && region !== 'global' && region !== 'eu') throw invalidOption('region must be "global" or "eu"')
   if (debug !== undefined && typeof debug !== 'boolean') throw invalidOption('debug must be a boolean')
   if (ipOverride !== undefined && typeof ipOverride !== 'boolean') throw invalidOption('ipOverride must be a boolean')
+  if (ipOverride !== undefined && ip !== undefined) throw invalidOption('ipOverride is the old name of ip: give ip only')
   if (clientId !== undefined && typeof clientId !== 'function') throw invalidOption('clientId must be a function')
+  if (sessions !== undefined && (typeof sessions !== 'object' || sessions === null || typeof sessions.sessionIds !== 'function' || typeof sessions.kind !== 'string')) {
+    throw invalidOption('sessions must be a session store, e.g. redisSessionStore() from fastify-analytics/redis')
+  }
+  if (sessionTimeoutMs !== undefined && (typeof sessionTimeoutMs !== 'number' || !Number.isSafeInteger(sessionTimeoutMs) ||
+    sessionTimeoutMs < MIN_SESSION_TIMEOUT_MS || sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS)) {
+    throw invalidOption(`sessionTimeoutMs must be an integer from ${MIN_SESSION_TIMEOUT_MS} to ${MAX_SESSION_TIMEOUT_MS}`)
+  }
   return {
     name,
     measurementId,
@@ -84,7 +117,9 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     origin: endpoint !== undefined ? parseHttpUrl(endpoint, 'endpoint', 'origin', invalidOption).origin : region === 'eu' ? EU_ORIGIN : GLOBAL_ORIGIN,
     debug: debug ?? false,
     clientId,
-    ipOverride: ipOverride ?? true,
+    ip: ipOverride === false ? 'none' : ipPolicyOption(ip, 'full', invalidOption),
+    sessions,
+    sessionTimeoutMs: sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
     batching: pickBatchingOptions(options),
     defaults: GA4_DEFAULTS
   }

@@ -39,8 +39,14 @@ export interface Ga4Item {
   userId: string
   /** `ip_override`; '' when absent. */
   ip: string
+  /** The request-level `device` object as JSON; '' when nothing is known. */
+  device: string
+  /** The visitor chose `'anonymous'`: the request says `consent: { ad_user_data: DENIED, ad_personalization: DENIED }`. */
+  adsDenied: boolean
   /** The event's time in ms, for the age check at encoding. */
   atMs: number
+  /** No `_ga_<stream>` cookie: `session_id` is filled in from the session store when the batch is prepared. */
+  sessionPending: boolean
   event: Ga4Event
 }
 
@@ -87,14 +93,50 @@ export function buildGa4Event (event: Readonly<AnalyticsEvent>, sessionId: numbe
   return { name: ga4EventName(event), params, timestamp_micros: atMs * 1000 }
 }
 
+/** The Measurement Protocol's `device` object (MP reference, "device"). Key order is the JSON order. */
+export interface Ga4Device {
+  category?: string
+  language?: string
+  operating_system?: string
+  operating_system_version?: string
+  browser?: string
+  browser_version?: string
+}
+
+// GA4's own device categories ("desktop", "mobile", "tablet", "smart TV"): a bot has none to report.
+const DEVICE_CATEGORIES: Partial<Record<string, string>> = { desktop: 'desktop', mobile: 'mobile', tablet: 'tablet', tv: 'smart TV' }
+
+/**
+ * The request-level `device` object as JSON, so GA4 reports show devices instead of `(not set)`;
+ * '' when nothing is known. Values are cut to 100 characters like event parameters (the MP
+ * reference gives no limit of its own for them).
+ */
+export function ga4Device (event: Readonly<AnalyticsEvent>): string {
+  const client = event.client
+  const device: Ga4Device = {}
+  let empty = true
+  const category = DEVICE_CATEGORIES[client.device]
+  if (category !== undefined) { device.category = category; empty = false }
+  if (event.locale !== '') { device.language = truncateCodePoints(event.locale, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (client.os !== '') { device.operating_system = truncateCodePoints(client.os, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (client.osVersion !== '') { device.operating_system_version = truncateCodePoints(client.osVersion, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (client.browser !== '') { device.browser = truncateCodePoints(client.browser, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (client.browserVersion !== '') { device.browser_version = truncateCodePoints(client.browserVersion, MAX_PARAM_VALUE_LENGTH); empty = false }
+  return empty ? '' : JSON.stringify(device)
+}
+
 /** `user_id` when it fits: a cut id would merge two users into one, so a longer one is left out. */
 export function ga4UserId (userId: string): string {
   if (userId.length <= MAX_USER_ID_LENGTH) return userId
   return [...userId].length <= MAX_USER_ID_LENGTH ? userId : ''
 }
 
+/** Request-level `consent` for an anonymous visitor (Measurement Protocol reference: `consent`). */
+const ADS_DENIED = ',"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}'
+
 /**
- * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override),
+ * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override,
+ * device, consent),
  * since those are request-level fields, each cut into chunks of ≤ 25 events and < 130 kB.
  * Groups keep the order of their first event; events keep their order within a group.
  */
@@ -103,7 +145,7 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
   const groups = new Map<string, Ga4Item[]>()
   for (const item of items) {
     if (nowMs - item.atMs > MAX_EVENT_AGE_MS) { invalid++; continue }
-    const key = `${item.clientId}\n${item.userId}\n${item.ip}`
+    const key = `${item.clientId}\n${item.userId}\n${item.ip}\n${item.device}\n${item.adsDenied ? 'd' : ''}`
     const group = groups.get(key)
     if (group === undefined) groups.set(key, [item])
     else group.push(item)
@@ -114,6 +156,8 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
     let head = `{"client_id":${JSON.stringify(first.clientId)}`
     if (first.userId !== '') head += `,"user_id":${JSON.stringify(first.userId)}`
     if (first.ip !== '') head += `,"ip_override":${JSON.stringify(first.ip)}`
+    if (first.device !== '') head += `,"device":${first.device}`
+    if (first.adsDenied) head += ADS_DENIED
     head += ',"events":['
     const overhead = Buffer.byteLength(head) + 2 // the closing `]}`
     let parts: string[] = []

@@ -1,7 +1,8 @@
 import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
+import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, optionErrors, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
 
 export interface PlausibleCollectorOptions extends BatchingOptions {
   /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
@@ -10,6 +11,13 @@ export interface PlausibleCollectorOptions extends BatchingOptions {
   baseUrl?: string
   /** Name in logs and `stats()`. Default {@link DEFAULT_PLAUSIBLE_NAME}. */
   name?: string
+  /**
+   * What of the visitor's IP goes in `X-Forwarded-For`. Default `'full'`: Plausible uses it only to
+   * derive the country and a daily-salted visitor hash, and does not store it. `'truncate'` (its /24
+   * or /48) blurs both; `'none'` sends no header, so Plausible sees this server's IP: every visitor
+   * merges into one and, on Plausible Cloud, a data-centre IP gets events dropped.
+   */
+  ip?: IpPolicy
 }
 
 export const DEFAULT_PLAUSIBLE_BASE_URL = 'https://plausible.io'
@@ -25,7 +33,7 @@ export const DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS = 1
 // server-side, while staying polite to a per-site ingest throttle. Raise it for more traffic.
 export const DEFAULT_PLAUSIBLE_CONCURRENCY = 8
 
-const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', ...BATCHING_OPTION_KEYS])
+const OWN_OPTION_KEYS = new Set<string>(['domain', 'baseUrl', 'name', 'ip', ...BATCHING_OPTION_KEYS])
 
 const invalidOption = optionErrors('plausibleCollector')
 
@@ -33,8 +41,10 @@ const BAD_DOMAIN_CHARS = /[\s/\\?#@:\x00-\x1f\x7f]/
 
 interface NormalizedPlausibleOptions extends EngineWiring {
   domain: string
-  fallbackHost: string
+  /** The configured sites, lowercased: the first builds URLs whose host is not one of them (or a subdomain). */
+  sites: readonly string[]
   path: string
+  ip: IpPolicy
 }
 
 /** Checks and normalises the options once, at construction. */
@@ -58,9 +68,10 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
   return {
     name,
     domain,
-    fallbackHost: sites[0],
+    sites: Object.freeze(sites.map((site) => site.toLowerCase())),
     origin: parsed.origin,
     path: `${prefix}/api/event`,
+    ip: ipPolicyOption(options.ip, 'full', invalidOption),
     batching: pickBatchingOptions(options),
     defaults: {
       maxBatchSize: DEFAULT_PLAUSIBLE_BATCH_SIZE,

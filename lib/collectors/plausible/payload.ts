@@ -1,6 +1,7 @@
-import { isIP } from 'node:net'
 import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
 import type { OutgoingRequest } from '../../batch/types.js'
+import { collectorIp } from '../../privacy/index.js'
+import type { IpPolicy } from '../../privacy/ip.js'
 import { sanitizeHeaderValue, truncateUtf8 } from '../text.js'
 import {
   PLAUSIBLE_MAX_NAME_LENGTH, PLAUSIBLE_MAX_PROPS, PLAUSIBLE_MAX_PROP_KEY_BYTES, PLAUSIBLE_MAX_PROP_VALUE_BYTES,
@@ -18,15 +19,41 @@ export interface PlausibleEventBody {
   interactive?: boolean
 }
 
-const ABSOLUTE_HTTP_URL = /^https?:\/\/[^/?#\s]/i
+// scheme, authority, and the rest (path, query, fragment) of an absolute http(s) URL.
+const ABSOLUTE_HTTP_URL = /^(https?):\/\/([^/?#\s]+)(.*)$/i
 
-/** The URL to report: the event's absolute URL, else one built from the configured domain and the path. */
-export function plausibleUrl (event: Readonly<AnalyticsEvent>, fallbackHost: string): string {
+/**
+ * Whether `host` (an authority: maybe `user@`, maybe `:port`) is one of `sites` or a subdomain of one.
+ * The Host header is the visitor's to choose, and Plausible takes the URL's hostname for its
+ * hostname allow-list and its visitor hash: only a host the site owns is believed.
+ */
+function isSiteHost (authority: string, sites: readonly string[]): boolean {
+  let host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase()
+  const port = host.lastIndexOf(':')
+  if (port !== -1 && !host.endsWith(']')) host = host.slice(0, port)
+  if (host.endsWith('.')) host = host.slice(0, -1)
+  for (const site of sites) {
+    if (host === site || (host.length > site.length && host.endsWith(site) && host.charCodeAt(host.length - site.length - 1) === 0x2e)) return true
+  }
+  return false
+}
+
+/**
+ * The URL to report: the event's absolute URL when its host is the site (or a subdomain of it);
+ * else the configured host with the URL's path and query (a relative URL given to `track()` keeps
+ * both: `/products?page=2`); else the configured host and the event's path.
+ */
+export function plausibleUrl (event: Readonly<AnalyticsEvent>, sites: readonly string[]): string {
   let url = event.url
-  if (!ABSOLUTE_HTTP_URL.test(url)) {
-    // `data:`, relative and empty URLs: Plausible refuses the first and files the others under "(none)".
+  const absolute = ABSOLUTE_HTTP_URL.exec(url)
+  if (absolute !== null) {
+    if (!isSiteHost(absolute[2], sites)) url = `https://${sites[0]}${pathOrRoot(absolute[3])}`
+  } else if (url.startsWith('/') && !url.startsWith('//')) {
+    url = `https://${sites[0]}${url}`
+  } else {
+    // `data:`, `//host/…` and empty URLs: Plausible refuses the first and files the others under "(none)".
     const path = event.path
-    url = `https://${fallbackHost}${path.startsWith('/') ? path : `/${path}`}`
+    url = `https://${sites[0]}${path.startsWith('/') ? path : `/${path}`}`
   }
   if (url.length * 3 <= PLAUSIBLE_MAX_URL_BYTES) return url
   const cut = truncateUtf8(url, PLAUSIBLE_MAX_URL_BYTES)
@@ -35,6 +62,17 @@ export function plausibleUrl (event: Readonly<AnalyticsEvent>, fallbackHost: str
   const percent = cut.lastIndexOf('%', cut.length - 1)
   return percent !== -1 && percent >= cut.length - 2 ? cut.slice(0, percent) : cut
 }
+
+function pathOrRoot (rest: string): string {
+  return rest.startsWith('/') ? rest : `/${rest}`
+}
+
+/**
+ * Names Plausible gives a meaning of its own: `pageview` counts a page view, `pageleave` and
+ * `engagement` feed its engagement metrics (its tracker script sends them). A custom event or
+ * action with one of these names would corrupt those figures, so it is refused (counted `invalid`).
+ */
+export const PLAUSIBLE_RESERVED_NAMES: ReadonlySet<string> = new Set(['pageview', 'pageleave', 'engagement'])
 
 /** Plausible's event name for an event, or '' when it has none. */
 export function plausibleName (event: Readonly<AnalyticsEvent>): string {
@@ -48,9 +86,13 @@ export function plausibleName (event: Readonly<AnalyticsEvent>): string {
   return truncateCodePoints(name, PLAUSIBLE_MAX_NAME_LENGTH)
 }
 
-function isBlank (value: string): boolean {
-  // Plausible drops props whose key or value is empty after String.trim_leading.
-  return value.length === 0 || value.trimStart().length === 0
+// Elixir's whitespace (Unicode's White_Space property), which Plausible's String.trim_leading uses.
+// Not JavaScript's: trimStart() also strips U+FEFF (a value Plausible keeps) and keeps U+0085 (one it drops).
+const UNICODE_BLANK = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/
+
+/** Whether Plausible treats a value as blank. */
+export function isPlausibleBlank (value: string): boolean {
+  return UNICODE_BLANK.test(value)
 }
 
 /**
@@ -63,7 +105,7 @@ export function plausibleProps (properties: Readonly<Record<string, string>>): R
   let count = 0
   for (const key in properties) {
     const value = properties[key]
-    if (isBlank(key) || isBlank(value)) continue
+    if (isPlausibleBlank(key) || isPlausibleBlank(value)) continue
     const cutKey = truncateUtf8(key, PLAUSIBLE_MAX_PROP_KEY_BYTES)
     props ??= Object.create(null) as Record<string, string>
     // Two long keys that share their first 300 bytes: the first one wins, as for duplicates.
@@ -75,10 +117,13 @@ export function plausibleProps (properties: Readonly<Record<string, string>>): R
 }
 
 /** Builds the body of `POST /api/event` for one event, or returns why it cannot be sent. */
-export function plausibleBody (event: Readonly<AnalyticsEvent>, domain: string, fallbackHost: string): PlausibleEventBody | string {
+export function plausibleBody (event: Readonly<AnalyticsEvent>, domain: string, sites: readonly string[]): PlausibleEventBody | string {
   const name = plausibleName(event)
-  if (name === '') return `a ${event.type} event without a name`
-  const body: PlausibleEventBody = { name, url: plausibleUrl(event, fallbackHost), domain }
+  if (isPlausibleBlank(name)) return `a ${event.type} event without a name`
+  if (event.type !== EventType.PageView && PLAUSIBLE_RESERVED_NAMES.has(name)) {
+    return `a ${event.type} event named "${name}", a name Plausible reserves`
+  }
+  const body: PlausibleEventBody = { name, url: plausibleUrl(event, sites), domain }
   if (event.referrer !== '') body.referrer = truncateUtf8(event.referrer, PLAUSIBLE_MAX_REFERRER_BYTES)
   const props = plausibleProps(event.properties)
   if (props !== undefined) body.props = props
@@ -92,18 +137,18 @@ export function plausibleBody (event: Readonly<AnalyticsEvent>, domain: string, 
 }
 
 /** Builds the one request that carries an event, or returns why it cannot be sent. */
-export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string, domain: string, fallbackHost: string): OutgoingRequest | string {
+export function plausibleRequest (event: Readonly<AnalyticsEvent>, path: string, domain: string, sites: readonly string[], ipPolicy: IpPolicy = 'full'): OutgoingRequest | string {
   // Plausible requires the visitor's User-Agent: it feeds the visitor hash and device detection.
   // A made-up one would merge all such events into one "visitor" or get them filtered as a bot.
   const userAgent = sanitizeHeaderValue(event.userAgent)
   if (userAgent === '') return 'no User-Agent (Plausible requires the visitor\'s)'
-  const body = plausibleBody(event, domain, fallbackHost)
+  const body = plausibleBody(event, domain, sites)
   if (typeof body === 'string') return body
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent }
   // Without it Plausible sees this server's IP: every visitor merges into one and, on Cloud, a
   // data-centre IP gets the event dropped. Only a real IP (Fastify's trustProxy decided it); an
   // IPv6 zone (`fe80::1%eth0`) is local to this host and means nothing to Plausible.
-  const ip = event.clientIP
-  if (isIP(ip) !== 0 && !ip.includes('%')) headers['x-forwarded-for'] = ip
+  const ip = collectorIp(event, ipPolicy)
+  if (ip !== '' && !ip.includes('%')) headers['x-forwarded-for'] = ip
   return { path, headers, body: JSON.stringify(body), events: 1 }
 }

@@ -49,18 +49,24 @@ export class WebhookAdapter implements DeliveryAdapter<string> {
   }
 
   #request (items: string[], start: number, end: number): OutgoingRequest {
-    // Built once and re-sent byte for byte: the id (an idempotency key for receivers), sentAt and
-    // the signed timestamp stay those of the first attempt.
+    // Built once and re-sent byte for byte: the id (an idempotency key for receivers) and sentAt
+    // stay those of the first attempt. The signature does not: see beforeAttempt.
     const id = randomUUID()
-    const now = new Date()
     const events = start === 0 && end === items.length ? items.join(',') : items.slice(start, end).join(',')
-    const body = `{"id":"${id}","schema":1,"sentAt":"${now.toISOString()}","events":[${events}]}`
-    const headers: Record<string, string> = { ...this.#headers, 'webhook-id': id }
-    if (this.#key !== undefined) {
-      const timestamp = Math.floor(now.getTime() / 1000)
-      headers['webhook-timestamp'] = String(timestamp)
-      headers['webhook-signature'] = signWebhook(this.#key, id, timestamp, body)
-    }
-    return { path: this.#path, headers, body, events: end - start }
+    const body = `{"id":"${id}","schema":1,"sentAt":"${new Date(Date.now()).toISOString()}","events":[${events}]}`
+    return { path: this.#path, headers: { ...this.#headers, 'webhook-id': id }, body, events: end - start }
+  }
+
+  /**
+   * Signs each attempt at its send time. Standard Webhooks verifiers (svix, standardwebhooks)
+   * refuse a `webhook-timestamp` more than 5 minutes old, and the spec has senders renew it on
+   * every attempt: a timestamp fixed at prepare went stale behind Retry-After waits, or while the
+   * later parts of a split batch waited their turn. Same id and body, fresh timestamp and signature.
+   */
+  beforeAttempt (request: OutgoingRequest): void {
+    if (this.#key === undefined) return
+    const timestamp = Math.floor(Date.now() / 1000)
+    request.headers['webhook-timestamp'] = String(timestamp)
+    request.headers['webhook-signature'] = signWebhook(this.#key, request.headers['webhook-id'], timestamp, request.body as string)
   }
 }

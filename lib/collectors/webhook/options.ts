@@ -1,8 +1,9 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
+import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, pickBatchingOptions } from '../options.js'
 import { normalizeWebhookHeaders } from './headers.js'
 import { invalidOption } from './invalid-option.js'
 import { decodeWebhookSecret } from './secret.js'
@@ -18,6 +19,11 @@ export interface WebhookCollectorOptions extends BatchingOptions {
   name?: string
   /** Largest request body; a batch is split to stay under it. Default {@link DEFAULT_WEBHOOK_MAX_BODY_BYTES}. */
   maxBodyBytes?: number
+  /**
+   * What of the visitor's IP `clientIP` carries. Default `'truncate'` (its /24 or /48): receivers
+   * usually store events, and a full IP there is personal data. `'full'` or `'none'` (empty).
+   */
+  ip?: IpPolicy
 }
 
 export const DEFAULT_WEBHOOK_NAME = 'webhook'
@@ -29,21 +35,21 @@ export const DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS = 1000
 // One request at a time keeps batches in order and never floods a small receiver; batching, not
 // parallel requests, is what carries the throughput.
 export const DEFAULT_WEBHOOK_CONCURRENCY = 1
-// Standard Webhooks recommends giving receivers 15–30 s. 15 s keeps the worst case of 5 attempts
-// (5 × 15 s + 4 × 30 s backoff) inside the 5-minute timestamp tolerance of its verifiers, since a
-// retry re-sends the first attempt's signed timestamp.
+// Standard Webhooks recommends giving receivers 15–30 s. (Each attempt is signed when sent, so
+// long retries do not push the signed timestamp past its verifiers' 5-minute tolerance.)
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000
 // Fastify's default bodyLimit: a body this size passes a receiver that kept its defaults.
 export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 const MIN_BODY_BYTES = 1024
 
-const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', ...BATCHING_OPTION_KEYS])
+const OWN_OPTION_KEYS = new Set<string>(['url', 'headers', 'secret', 'name', 'maxBodyBytes', 'ip', ...BATCHING_OPTION_KEYS])
 
 interface NormalizedWebhookOptions extends EngineWiring {
   path: string
   headers: Record<string, string>
   key: KeyObject | undefined
   maxBodyBytes: number
+  ip: IpPolicy
 }
 
 /** Checks and normalises the options once, at construction. */
@@ -58,11 +64,12 @@ export function normalizeWebhookOptions (options: WebhookCollectorOptions): Norm
     throw invalidOption(`maxBodyBytes must be an integer ≥ ${MIN_BODY_BYTES}`)
   }
 
+  const ip = ipPolicyOption(options.ip, 'truncate', invalidOption)
   const headers = normalizeWebhookHeaders(options.headers)
   const key = options.secret === undefined ? undefined : createSecretKey(decodeWebhookSecret(options.secret))
   const batching = pickBatchingOptions(options)
   batching.timeoutMs ??= DEFAULT_WEBHOOK_TIMEOUT_MS
 
   const defaults = { maxBatchSize: DEFAULT_WEBHOOK_BATCH_SIZE, flushIntervalMs: DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS, concurrency: DEFAULT_WEBHOOK_CONCURRENCY }
-  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, batching, defaults }
+  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, ip, batching, defaults }
 }

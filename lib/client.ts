@@ -1,0 +1,131 @@
+import type { FastifyRequest } from 'fastify'
+import { isbot } from 'isbot'
+import { LRUCache } from 'lru-cache'
+import { UAParser } from 'ua-parser-js'
+
+/** The kind of device a visitor uses; `''` when the User-Agent does not say. */
+export type DeviceCategory = 'desktop' | 'mobile' | 'tablet' | 'tv' | 'bot' | ''
+
+/** Who made the request, from its User-Agent and Client Hints. Unknown strings are empty. */
+export interface ClientInfo {
+  /** `Chrome`, `Firefox`, `Mobile Safari`, … */
+  browser: string
+  /** The browser's full version as the User-Agent gives it (`120.0.0.0`). */
+  browserVersion: string
+  /** `Windows`, `macOS`, `iOS`, `Android`, `Linux`, `Chrome OS`, … */
+  os: string
+  osVersion: string
+  device: DeviceCategory
+  /** A crawler, a script, or a request with no User-Agent (detected with `isbot`). */
+  bot: boolean
+}
+
+/** What events tracked outside a request carry. */
+export const EMPTY_CLIENT: Readonly<ClientInfo> = Object.freeze({
+  browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false
+})
+
+/**
+ * `app.inject`'s User-Agent (light-my-request). `isbot` flags it, so an app testing its analytics
+ * with `memoryCollector` and `inject` would see nothing: it is recognised as a test client, not a bot.
+ */
+export const INJECT_USER_AGENT = 'lightMyRequest'
+
+/** Distinct User-Agents whose classification is kept: parsing costs tens of µs, a hit costs a lookup. */
+export const CLIENT_CACHE_SIZE = 1000
+
+const NO_AGENT: Readonly<ClientInfo> = Object.freeze({ ...EMPTY_CLIENT, device: 'bot', bot: true })
+
+// ua-parser-js's names for the two systems whose Client Hints name differs: one name per system,
+// so a hint that agrees with the User-Agent keeps the version the User-Agent gave.
+const OS_NAMES: Record<string, string> = { 'Mac OS': 'macOS', 'Chromium OS': 'Chrome OS' }
+const DESKTOP_OS = new Set(['Windows', 'macOS', 'Linux', 'Chrome OS', 'Ubuntu', 'Debian', 'Fedora', 'FreeBSD', 'OpenBSD', 'NetBSD', 'Solaris', 'Mint', 'Arch', 'Gentoo', 'openSUSE', 'Red Hat', 'CentOS', 'Manjaro'])
+
+// The platforms Sec-CH-UA-Platform may carry (WICG UA Client Hints §3.4, "Unknown" left out):
+// a visitor-controlled header, so only these values are believed.
+const HINT_PLATFORMS = new Map([
+  ['"android"', 'Android'], ['"chrome os"', 'Chrome OS'], ['"chromium os"', 'Chrome OS'], ['"ios"', 'iOS'],
+  ['"linux"', 'Linux'], ['"macos"', 'macOS'], ['"windows"', 'Windows']
+])
+
+function device (type: string | undefined, os: string, browser: string): DeviceCategory {
+  switch (type) {
+    case 'mobile':
+    case 'wearable': return 'mobile'
+    case 'tablet': return 'tablet'
+    case 'smarttv': return 'tv'
+    case undefined: return DESKTOP_OS.has(os) || (os === '' && browser !== '') ? 'desktop' : ''
+    default: return '' // consoles and embedded devices: none of the categories fits
+  }
+}
+
+/** Classifies one User-Agent string (no cache, no hints). */
+export function parseUserAgent (userAgent: string, detectBots: boolean): Readonly<ClientInfo> {
+  if (userAgent === '') return detectBots ? NO_AGENT : EMPTY_CLIENT
+  if (userAgent === INJECT_USER_AGENT) return EMPTY_CLIENT
+  const result = new UAParser(userAgent).getResult()
+  const browser = result.browser.name ?? ''
+  const rawOs = result.os.name ?? ''
+  const os = OS_NAMES[rawOs] ?? rawOs
+  const bot = detectBots && isbot(userAgent)
+  return Object.freeze({
+    browser,
+    browserVersion: result.browser.version ?? '',
+    os,
+    osVersion: result.os.version ?? '',
+    device: bot ? 'bot' : device(result.device.type, os, browser),
+    bot
+  })
+}
+
+function header (request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * Classifies requests' clients: one parse per distinct User-Agent through a bounded LRU, then
+ * the Client Hints of the request on top (they differ per request, so they are not cached).
+ */
+export class ClientClassifier {
+  readonly #cache = new LRUCache<string, Readonly<ClientInfo>>({ max: CLIENT_CACHE_SIZE })
+  readonly #detectBots: boolean
+
+  constructor (detectBots: boolean) {
+    this.#detectBots = detectBots
+  }
+
+  /** Distinct User-Agents held: at most {@link CLIENT_CACHE_SIZE}, whatever the traffic. */
+  get size (): number {
+    return this.#cache.size
+  }
+
+  /** `userAgent` is the event's (already cut to 2048 code points), so a cache key is bounded. */
+  classify (request: FastifyRequest, userAgent: string): Readonly<ClientInfo> {
+    let client = this.#cache.get(userAgent)
+    if (client === undefined) {
+      client = parseUserAgent(userAgent, this.#detectBots)
+      this.#cache.set(userAgent, client)
+    }
+    if (client.bot) return client
+    const mobile = header(request, 'sec-ch-ua-mobile')
+    const platform = header(request, 'sec-ch-ua-platform')
+    if (mobile === undefined && platform === undefined) return client
+    return withHints(client, mobile, platform)
+  }
+}
+
+/** Chrome's reduced User-Agent hides the platform (`Android 10; K`): the hints say what it is. */
+function withHints (client: Readonly<ClientInfo>, mobile: string | undefined, platform: string | undefined): Readonly<ClientInfo> {
+  let { os, osVersion, device } = client
+  const hinted = platform === undefined ? undefined : HINT_PLATFORMS.get(platform.trim().toLowerCase())
+  if (hinted !== undefined && hinted !== os) {
+    os = hinted
+    osVersion = ''
+  }
+  // `?1`: the browser asks for the mobile experience; a tablet says `?0`, so only '' and desktop change.
+  if (mobile === '?1' && (device === '' || device === 'desktop')) device = 'mobile'
+  else if (mobile === '?0' && device === '') device = 'desktop'
+  if (os === client.os && device === client.device) return client
+  return { ...client, os, osVersion, device }
+}

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto'
+import { createClient } from 'redis'
+import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { redactText } from '../http/index.js'
+import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
+import type { Ga4SessionStore, SessionLookup, SessionQuery } from './ga4/session-store.js'
+
+export type { Ga4SessionStore, Ga4SessionStats, SessionLookup, SessionQuery } from './ga4/session-store.js'
+
+// Why node-redis (`redis`) and not ioredis: Redis Ltd. maintains it and recommends it for new
+// projects (ioredis is kept on a best-effort basis), it supports Node 20 in its current major, and it
+// behaves as a batch needs when the server goes away: with `disableOfflineQueue` a command fails at
+// once while disconnected instead of waiting in memory, commands already written are rejected when
+// the socket drops, `reconnectStrategy` keeps reconnecting in the background, and a per-command
+// `timeout` bounds a server that is connected but does not answer. Commands issued in one tick are
+// written together (automatic pipelining): a batch is one round trip.
+
+/** The commands the store uses; a node-redis client (`createClient()`) has them. */
+export interface RedisSessionClient {
+  /** False while disconnected: the store then answers from memory without sending anything. */
+  readonly isReady: boolean
+  evalSha: (sha1: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
+  eval: (script: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
+}
+
+/** What the store does with a client it created. */
+interface OwnedClient extends RedisSessionClient {
+  readonly isOpen: boolean
+  connect: () => Promise<unknown>
+  destroy: () => void
+  on: (event: 'error', listener: (error: unknown) => void) => unknown
+}
+
+interface CommonOptions {
+  /** Prefix of every key. Default `'fastify-analytics:ga4:'` (then the measurement id and the client id). */
+  keyPrefix?: string
+  /** A batch waits this long for Redis, then its sessions are resolved in memory. Default 500 ms. */
+  timeoutMs?: number
+}
+
+export interface RedisSessionStoreUrlOptions extends CommonOptions {
+  /** `redis[s]://[[user][:password]@]host[:port][/db]`. The store owns this client: it connects at start and closes with the collector. */
+  url: string
+}
+
+export interface RedisSessionStoreClientOptions extends CommonOptions {
+  /** Your node-redis client. You connect it, listen to its `error` event and close it; the store only sends scripts. */
+  client: RedisSessionClient
+}
+
+export type RedisSessionStoreOptions = RedisSessionStoreUrlOptions | RedisSessionStoreClientOptions
+
+export const DEFAULT_KEY_PREFIX = 'fastify-analytics:ga4:'
+export const DEFAULT_REDIS_TIMEOUT_MS = 500
+/** Longest wait between reconnection attempts of a client the store owns. */
+export const MAX_RECONNECT_DELAY_MS = 2000
+/**
+ * Keys outlive a session's end by this much: instances' clocks differ a little, and a batch may be
+ * prepared a few seconds after its events.
+ */
+export const KEY_EXPIRY_SLACK_MS = 60_000
+
+/**
+ * One visitor's session, updated atomically on the server: the rules of SessionTracker
+ * (lib/collectors/ga4/session.ts), so the in-memory fallback and Redis agree. The value is
+ * `<session id>:<last event ms>`; the key expires `timeout + slack` after the last event.
+ * ARGV: timeout ms, now ms, slack ms, the session this instance knows (`<id>:<last ms>` or ''), then
+ * the visitor's event times in queue order. The known session is used only when the key is missing.
+ */
+export const SESSION_SCRIPT = `
+local timeout = tonumber(ARGV[1])
+local value = redis.call('GET', KEYS[1])
+if not value and ARGV[4] ~= '' then value = ARGV[4] end
+local id, last
+if value then
+  local sep = string.find(value, ':', 1, true)
+  id = tonumber(string.sub(value, 1, sep - 1))
+  last = tonumber(string.sub(value, sep + 1))
+end
+local ids = {}
+for i = 5, #ARGV do
+  local at = tonumber(ARGV[i])
+  if id == nil or at - last > timeout then
+    id = math.max(1, math.floor(at / 1000))
+    last = at
+  elseif at > last then
+    last = at
+  end
+  ids[#ids + 1] = id
+end
+local ttl = math.max(last + timeout - tonumber(ARGV[2]), 0) + tonumber(ARGV[3])
+redis.call('SET', KEYS[1], string.format('%d:%d', id, last), 'PX', math.floor(ttl))
+return ids
+`
+const SCRIPT_SHA = createHash('sha1').update(SESSION_SCRIPT).digest('hex')
+
+function invalid (message: string): never {
+  throw new FST_ANALYTICS_INVALID_OPTION(`redisSessionStore: ${message}`)
+}
+
+class RedisSessionStore implements Ga4SessionStore {
+  readonly kind = 'redis'
+  readonly timeoutMs: number
+  readonly #client: RedisSessionClient
+  /** Set when the store created the client: it connects and closes it. */
+  readonly #owned: OwnedClient | undefined
+  readonly #prefix: string
+  readonly #secrets: string[]
+  readonly #log = new RateLimitedLog(silentLogger)
+
+  constructor (client: RedisSessionClient, owned: OwnedClient | undefined, prefix: string, timeoutMs: number, secrets: string[]) {
+    this.#client = client
+    this.#owned = owned
+    this.#prefix = prefix
+    this.timeoutMs = timeoutMs
+    this.#secrets = secrets
+    // Without a listener an `error` event would crash the process; the collector falls back instead.
+    owned?.on('error', (error: unknown) => {
+      this.#log.warn('redis-error', { error: this.#text(error) }, 'Redis session store connection error')
+    })
+  }
+
+  /**
+   * Connects a client the store owns, waiting at most `max(timeoutMs, 1 s)` so the first batches
+   * normally find it ready. Never rejects: Redis being down at boot must not fail the app's start;
+   * batches fall back to memory meanwhile and node-redis keeps reconnecting.
+   */
+  async start (log: Logger): Promise<void> {
+    this.#log.log = log
+    const owned = this.#owned
+    if (owned === undefined || owned.isOpen) return
+    const connecting = owned.connect().catch((error: unknown) => {
+      this.#log.warn('redis-connect', { error: this.#text(error) }, 'Redis session store could not connect')
+    })
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([connecting, new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(this.timeoutMs, 1000))
+      timer.unref()
+    })])
+    clearTimeout(timer)
+  }
+
+  async sessionIds (query: SessionQuery): Promise<number[][]> {
+    const client = this.#client
+    if (!client.isReady) throw new Error('Redis is not connected')
+    const keyPrefix = `${this.#prefix}${query.scope}:`
+    const head = [String(query.timeoutMs), String(query.nowMs), String(KEY_EXPIRY_SLACK_MS)]
+    const run = (useEval: boolean): Promise<unknown[]> => Promise.all(query.lookups.map((lookup: SessionLookup) => {
+      const known = lookup.known === undefined ? '' : `${lookup.known.id}:${lookup.known.lastMs}`
+      const options = { keys: [keyPrefix + lookup.clientId], arguments: [...head, known, ...lookup.atMs.map(String)] }
+      return useEval ? client.eval(SESSION_SCRIPT, options) : client.evalSha(SCRIPT_SHA, options)
+    }))
+    let replies: unknown[]
+    try {
+      replies = await run(false)
+    } catch (error) {
+      // The script cache is empty after a restart or on a new server. Running the batch again is
+      // safe: the script is idempotent for the same event times.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      replies = await run(true)
+    }
+    return replies.map((reply, i) => {
+      if (!Array.isArray(reply) || reply.length !== query.lookups[i].atMs.length) throw new Error('unexpected reply from the session script')
+      return reply.map(Number)
+    })
+  }
+
+  async close (): Promise<void> {
+    const owned = this.#owned
+    // destroy, not close: nothing is pending once the collector is closed, and a Redis that stopped
+    // answering must not hold up the app's shutdown.
+    if (owned !== undefined && owned.isOpen) owned.destroy()
+  }
+
+  #text (error: unknown): string {
+    return redactText(error instanceof Error ? error.message : String(error), this.#secrets, 300)
+  }
+}
+
+/**
+ * A GA4 session store shared by every instance of the app: `ga4Collector({ …, sessions:
+ * redisSessionStore({ url }) })`. Needs the `redis` package (node-redis 5 or 6). Throws
+ * `FST_ANALYTICS_INVALID_OPTION` for options that cannot work (never quoting the URL's password).
+ */
+export function redisSessionStore (options: RedisSessionStoreOptions): Ga4SessionStore {
+  if (options === null || typeof options !== 'object') invalid('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!['url', 'client', 'keyPrefix', 'timeoutMs'].includes(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
+  }
+  const { keyPrefix, timeoutMs } = options
+  const url = (options as Partial<RedisSessionStoreUrlOptions>).url
+  const client = (options as Partial<RedisSessionStoreClientOptions>).client
+  if ((url === undefined) === (client === undefined)) invalid('give exactly one of url and client')
+  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') invalid('keyPrefix must be a string')
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)) {
+    invalid('timeoutMs must be an integer from 1 to 60000')
+  }
+  const timeout = timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
+  const prefix = keyPrefix ?? DEFAULT_KEY_PREFIX
+  if (client !== undefined) {
+    if (typeof client !== 'object' || client === null || typeof client.evalSha !== 'function' || typeof client.eval !== 'function') {
+      invalid('client must be a node-redis client (createClient() from the redis package)')
+    }
+    return new RedisSessionStore(client, undefined, prefix, timeout, [])
+  }
+  let parsed: URL
+  try {
+    if (typeof url !== 'string') throw new TypeError('not a string')
+    parsed = new URL(url)
+  } catch {
+    invalid('url must be a string like "redis://host:6379"')
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') invalid('url must use redis: or rediss:')
+  const secrets = [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s !== '')
+  const owned: OwnedClient = createClient({
+    url,
+    // Fail at once while disconnected: a batch must not wait for a reconnection that may never come.
+    disableOfflineQueue: true,
+    commandOptions: { timeout },
+    socket: {
+      connectTimeout: Math.max(timeout, 1000),
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS)
+    }
+  })
+  return new RedisSessionStore(owned, owned, prefix, timeout, secrets)
+}

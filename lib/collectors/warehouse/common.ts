@@ -1,0 +1,100 @@
+import type { AnalyticsEvent } from '../../event.js'
+import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
+import type { IpPolicy } from '../../privacy/ip.js'
+import { BATCHING_OPTION_KEYS } from '../options.js'
+import { TransportError } from '../../http/classify.js'
+import { redactText } from '../../http/redact.js'
+
+/** The batching options a warehouse collector takes: those of the engine, without the HTTP dispatcher. */
+export type WarehouseBatchingOptions = Omit<BatchingOptions, 'dispatcher'>
+
+/** The engine options a warehouse collector accepts: all but the HTTP `dispatcher`, which it refuses as unknown. */
+export const WAREHOUSE_BATCHING_KEYS = BATCHING_OPTION_KEYS.filter((key) => key !== 'dispatcher')
+
+// A database keeps what it is given for years: truncated unless the user asks for more.
+export const DEFAULT_WAREHOUSE_IP_POLICY: IpPolicy = 'truncate'
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/**
+ * Checks a `table` or `schema.table` name and returns its parts. Names are restricted to plain
+ * identifiers (no quoting games): they are interpolated into DDL and INSERT statements.
+ */
+export function tableParts (value: unknown, invalid: (message: string) => Error, allowSchema: boolean): string[] {
+  if (typeof value !== 'string') throw invalid('table must be a string')
+  const parts = value.split('.')
+  if (parts.length > (allowSchema ? 2 : 1) || !parts.every((part) => IDENTIFIER.test(part))) {
+    throw invalid(`table must be ${allowSchema ? '"name" or "schema.name"' : 'a name'} of letters, digits and _ (not starting with a digit), at most 63 each`)
+  }
+  return parts
+}
+
+const MIN_INT64 = -(2n ** 63n)
+const MAX_INT64 = 2n ** 63n - 1n
+/** HTTP statuses fit a smallint; anything larger is not a status. */
+export const MAX_STATUS_CODE = 32_767
+
+/** Why an event cannot become a row, or undefined when it can. */
+export function unstorable (event: Readonly<AnalyticsEvent>): string | undefined {
+  if (event.statusCode > MAX_STATUS_CODE) return `statusCode ${event.statusCode} does not fit the status_code column`
+  const minor = event.revenue?.minor
+  if (minor !== undefined && (minor < MIN_INT64 || minor > MAX_INT64)) return 'revenue does not fit a 64-bit integer of minor units'
+  return undefined
+}
+
+
+/**
+ * Properties as JSON a database accepts: PostgreSQL's jsonb refuses `\u0000` and lone surrogates
+ * (both valid in a JS string), so they are replaced (NUL removed, a lone surrogate becomes U+FFFD).
+ */
+export function propertiesJSON (properties: Readonly<Record<string, string>>): string {
+  let clean: Record<string, string> | undefined
+  for (const key in properties) {
+    const value = properties[key]
+    if (needsCleaning(key) || needsCleaning(value)) {
+      clean ??= { ...properties }
+      delete clean[key]
+      clean[cleanText(key)] = cleanText(value)
+    }
+  }
+  return JSON.stringify(clean ?? properties)
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /[\u0000\ud800-\udfff]/
+
+function needsCleaning (value: string): boolean {
+  return UNSTORABLE.test(value)
+}
+
+/** Removes NUL (no PostgreSQL text value may hold it) and makes the string well-formed UTF-16. */
+export function cleanText (value: string): string {
+  if (!UNSTORABLE.test(value)) return value
+  return (value.replaceAll('\u0000', '') as string & { toWellFormed: () => string }).toWellFormed()
+}
+
+/** The one response shape the database transports answer with: stored, or refused with a reason. */
+export const STORED: HttpResponse = { statusCode: 200, headers: {}, body: '' }
+
+export function refused (detail: string): HttpResponse {
+  return { statusCode: 400, headers: {}, body: redactText(detail, [], 300) }
+}
+
+/** How the warehouse adapters read a transport's answer (transports never send HTTP). */
+export function interpretStored (response: HttpResponse): Verdict {
+  return response.statusCode === 200 ? { outcome: 'delivered' } : { outcome: 'rejected', detail: response.body }
+}
+
+export function retryable (code: string, message: string): TransportError {
+  return new TransportError('network', code, redactText(message, [], 300))
+}
+
+/** Settles with `promise`, or rejects when `signal` fires first (the promise is left to settle unobserved). */
+export function withSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('deadline reached'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('deadline reached'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}

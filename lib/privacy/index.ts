@@ -1,0 +1,89 @@
+import type { FastifyRequest } from 'fastify'
+import { MAX_FIELD_LENGTH, truncateCodePoints, type AnalyticsEvent } from '../event.js'
+import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { applyIpPolicy, type IpPolicy } from './ip.js'
+import { applyUrlPolicy, DEFAULT_ALLOWED_QUERY, type QueryPolicy, type UrlPolicy } from './url.js'
+
+export { applyIpPolicy, isIpPolicy, type IpPolicy } from './ip.js'
+export { applyUrlPolicy, DEFAULT_ALLOWED_QUERY, type QueryPolicy, type UrlPolicy } from './url.js'
+export { redactEmails, EMAIL_REPLACEMENT } from './email.js'
+
+/** The plugin's `privacy` option: what of URLs and referrers may leave the process. */
+export interface PrivacyOptions {
+  /** `'allowlist'` (default) keeps only campaign parameters and `allowQuery`; `'keep'` all; `'drop'` none. */
+  query?: QueryPolicy
+  /** More query parameter names `'allowlist'` keeps, exactly as they appear in URLs (`page`, `q`). */
+  allowQuery?: readonly string[]
+  /** Replace email-shaped substrings of `url`, `path` and `referrer` (percent-encoded too) with `[email]`. Default true. */
+  redactEmails?: boolean
+}
+
+/** A visitor's choice for one request, as the `consent` option returns it. */
+export type ConsentDecision = 'granted' | 'anonymous' | 'denied'
+
+/**
+ * The consent an event was emitted under (`event.consent`). `'anonymous'`: the visitor accepted
+ * measurement but not identification — the plugin has already removed `userId` and truncated
+ * `clientIP`; collectors must not re-identify (GA4 skips its cookies and tells Google the ad
+ * consents are denied). `'granted'`: the `consent` option said so. `''`: no decision was made (no
+ * `consent` option, it returned undefined, or the event was tracked outside a request).
+ * `'denied'` never reaches a collector.
+ */
+export type EventConsent = '' | 'granted' | 'anonymous'
+
+const QUERY_POLICIES = new Set<string>(['allowlist', 'keep', 'drop'])
+const PRIVACY_KEYS = new Set<string>(['query', 'allowQuery', 'redactEmails'])
+
+/** Checks the `privacy` option once, at registration. */
+export function normalizePrivacy (raw: unknown): UrlPolicy {
+  if (raw === undefined) return { query: 'allowlist', allow: new Set(DEFAULT_ALLOWED_QUERY), redactEmails: true }
+  if (raw === null || typeof raw !== 'object') throw new FST_ANALYTICS_INVALID_OPTION('privacy must be an object')
+  const options = raw as Record<string, unknown>
+  for (const key of Object.keys(options)) {
+    if (!PRIVACY_KEYS.has(key)) throw new FST_ANALYTICS_INVALID_OPTION(`privacy has unknown key "${key.slice(0, 64)}"`)
+  }
+  const query = options.query ?? 'allowlist'
+  if (typeof query !== 'string' || !QUERY_POLICIES.has(query)) {
+    throw new FST_ANALYTICS_INVALID_OPTION('privacy.query must be "allowlist", "keep" or "drop"')
+  }
+  const allowQuery = options.allowQuery ?? []
+  if (!Array.isArray(allowQuery) || !allowQuery.every((name) => typeof name === 'string' && name !== '' && !/[&=#?]/.test(name))) {
+    throw new FST_ANALYTICS_INVALID_OPTION('privacy.allowQuery must be an array of query parameter names (non-empty, without & = # ?)')
+  }
+  if (options.redactEmails !== undefined && typeof options.redactEmails !== 'boolean') {
+    throw new FST_ANALYTICS_INVALID_OPTION('privacy.redactEmails must be a boolean')
+  }
+  return {
+    query: query as QueryPolicy,
+    allow: new Set([...DEFAULT_ALLOWED_QUERY, ...allowQuery as string[]]),
+    redactEmails: options.redactEmails ?? true
+  }
+}
+
+function clean (value: string, policy: UrlPolicy): string {
+  if (value === '') return value
+  const cleaned = applyUrlPolicy(value, policy)
+  // `[email]` can be one character longer than the shortest email it replaces.
+  return cleaned.length > MAX_FIELD_LENGTH ? truncateCodePoints(cleaned) : cleaned
+}
+
+/** The URL rules, applied to an event before `beforeSend` and fan-out. */
+export function applyPrivacy (event: AnalyticsEvent, policy: UrlPolicy): void {
+  event.url = clean(event.url, policy)
+  event.path = clean(event.path, policy)
+  event.referrer = clean(event.referrer, policy)
+}
+
+/** Global Privacy Control (`Sec-GPC: 1`, https://privacycg.github.io/gpc-spec/): a request not to sell or share. */
+export function hasGpc (request: FastifyRequest): boolean {
+  return request.headers['sec-gpc'] === '1'
+}
+
+/**
+ * The IP a built-in collector sends for an event under its `ip` policy. An `'anonymous'` event
+ * gets `'truncate'` at most, even from a collector configured `'full'` (the plugin has truncated it
+ * already; this holds for events handed to a collector directly too).
+ */
+export function collectorIp (event: Readonly<AnalyticsEvent>, policy: IpPolicy): string {
+  return applyIpPolicy(event.clientIP, policy === 'full' && event.consent === 'anonymous' ? 'truncate' : policy)
+}

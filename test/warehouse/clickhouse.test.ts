@@ -1,0 +1,187 @@
+import { t as root, test } from 'tap'
+import { readFileSync } from 'node:fs'
+import Fastify from 'fastify'
+import analytics, { EventType } from '../../lib/index.js'
+import { createEvent, type AnalyticsEvent } from '../../lib/event.js'
+import { totalDropped } from '../../lib/collector.js'
+import { clickhouseCollector, clickhouseTableDDL, type ClickHouseCollector, type ClickHouseCollectorOptions } from '../../lib/collectors/clickhouse.js'
+import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
+import { CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, startClickHouse, type ClickHouseServer } from '../helpers/servers/clickhouse.js'
+import { expectedReports, reportFixture } from './fixture.js'
+import { readReports } from './reports.js'
+
+let tables = 0
+const newTable = (): string => `events_${++tables}`
+
+async function startCollector (t: TapTest, options: Partial<ClickHouseCollectorOptions>): Promise<{ collector: ClickHouseCollector, logs: LogCapture }> {
+  const logs = logCapture()
+  const collector = clickhouseCollector({
+    url: (server as ClickHouseServer).url,
+    username: CLICKHOUSE_USER,
+    password: CLICKHOUSE_PASSWORD,
+    flushIntervalMs: 20,
+    retry: { baseDelayMs: 20, maxDelayMs: 200 },
+    ...options
+  })
+  await collector.start(AbortSignal.timeout(10_000), { log: logs.log })
+  t.teardown(() => collector.close(AbortSignal.timeout(2000)))
+  return { collector, logs }
+}
+
+async function finish (t: TapTest, collector: ClickHouseCollector, accepted: number, deadlineMs = 20_000) {
+  await collector.flush(AbortSignal.timeout(deadlineMs))
+  await collector.close(AbortSignal.timeout(deadlineMs))
+  const report = collector.stats()
+  t.equal(report.delivered + totalDropped(report.dropped), accepted, 'accepted = delivered + Σ dropped')
+  t.equal(report.queued + report.inFlight, 0, 'nothing left queued or in flight')
+  return report
+}
+
+function customEvents (count: number): AnalyticsEvent[] {
+  const events: AnalyticsEvent[] = []
+  for (let i = 0; i < count; i++) {
+    const event = createEvent(EventType.Custom, new Date())
+    event.eventName = `e${i}`
+    events.push(event)
+  }
+  return events
+}
+
+const server: ClickHouseServer | undefined = await startClickHouse(root as unknown as TapTest)
+const skip = server === undefined
+
+test('the shipped DDL files are the tables createTable makes', async (t) => {
+  t.equal(readFileSync(new URL('../../schema/clickhouse.sql', import.meta.url), 'utf8'), clickhouseTableDDL('analytics_events', 'modern'))
+  t.equal(readFileSync(new URL('../../schema/clickhouse-18.16.sql', import.meta.url), 'utf8'), clickhouseTableDDL('analytics_events', '18.16'))
+})
+
+test('options that cannot work throw FST_ANALYTICS_INVALID_OPTION, never quoting the password', async (t) => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{}, /url is required/],
+    [{ url: 'not a url' }, /absolute URL/],
+    [{ url: 'tcp://127.0.0.1:9000' }, /http or https/],
+    [{ url: 'http://u:hunter2@127.0.0.1:8123' }, /credentials/],
+    [{ url: 'http://127.0.0.1:8123', table: 'a.b' }, /table must be/],
+    [{ url: 'http://127.0.0.1:8123', database: 'x;y' }, /database must be/],
+    [{ url: 'http://127.0.0.1:8123', password: 42 }, /password must be a string/],
+    [{ url: 'http://127.0.0.1:8123', username: '' }, /username/],
+    [{ url: 'http://127.0.0.1:8123', createTable: 1 }, /createTable/],
+    [{ url: 'http://127.0.0.1:8123', ip: 'all' }, /ip must be/],
+    [{ url: 'http://127.0.0.1:8123', concurrency: 0 }, /concurrency/]
+  ]
+  for (const [options, message] of cases) {
+    let error: (Error & { code?: string }) | undefined
+    try {
+      clickhouseCollector(options as unknown as ClickHouseCollectorOptions)
+    } catch (thrown) {
+      error = thrown as Error & { code?: string }
+    }
+    t.equal(error?.code, 'FST_ANALYTICS_INVALID_OPTION', JSON.stringify(options).replace('hunter2', '…'))
+    t.match(error?.message, message)
+    t.notOk(error?.message.includes('hunter2'))
+  }
+})
+
+test('through the plugin: createTable picks the DDL for the server, every field lands, once', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const logs = logCapture()
+  const collector = clickhouseCollector({ url: db.url, username: CLICKHOUSE_USER, password: CLICKHOUSE_PASSWORD, table, createTable: true, ip: 'none', flushIntervalMs: 10 })
+  const app = Fastify({ loggerInstance: logs.log as never })
+  await app.register(analytics, { collectors: [collector] })
+  app.post('/orders/:id', async (request) => {
+    request.analytics.addProperty('note', 'quote " and \\ and 😀')
+    return { ok: true }
+  })
+  await app.inject({ method: 'POST', url: '/orders/7', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' }, payload: {} })
+  await app.close()
+  t.equal(app.analytics.stats().collectors.clickhouse.delivered, 1)
+  const rows = await db.query<Record<string, unknown>>(`SELECT toString(id) AS id, type, action_name, client_ip, path, user_agent, status_code,
+    timestamp_ms, toUnixTimestamp(timestamp) AS seconds, properties FROM ${table}`)
+  t.equal(rows.length, 1)
+  t.match(rows[0], { type: 'action', action_name: 'POST /orders/:id', client_ip: '', path: '/orders/7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', status_code: 200 })
+  t.match(rows[0].id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/)
+  t.same(JSON.parse(rows[0].properties as string), { note: 'quote " and \\ and 😀' })
+  t.ok(Number(rows[0].seconds) * 1000 + Number(rows[0].timestamp_ms) <= Date.now(), 'seconds plus milliseconds make the timestamp')
+  const [{ engine }] = await db.query<{ engine: string }>(`SELECT engine FROM system.tables WHERE name = '${table}'`)
+  t.equal(engine, 'ReplacingMergeTree')
+  t.notOk(logs.text().includes(CLICKHOUSE_PASSWORD), 'the password is never logged')
+})
+
+test('the report queries of schema/reports/clickhouse.sql return the known answers', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  await db.query('DROP TABLE IF EXISTS analytics_events')
+  const { collector } = await startCollector(t, { createTable: true, ip: 'full' })
+  const events = reportFixture()
+  for (const event of events) collector.collect(event)
+  // Stored twice, as a retry after a lost acknowledgement would: FINAL must hide the copies.
+  for (const event of events.slice(0, 5)) collector.collect(event)
+  const report = await finish(t, collector, events.length + 5)
+  t.equal(report.delivered, events.length + 5)
+  const expected = expectedReports(events)
+  const reports = readReports('clickhouse.sql')
+  t.same([...reports.keys()], Object.keys(expected), 'one query per report')
+  for (const [name, sql] of reports) {
+    const rows = (await db.query<Record<string, unknown>>(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])))
+    t.same(rows, expected[name], name)
+  }
+})
+
+test('100 000 events are stored exactly once (count() = uniqExact(id))', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { table, createTable: true, maxQueueSize: 100_000 })
+  const events = customEvents(100_000)
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length, 60_000)
+  t.equal(report.delivered, 100_000)
+  const [row] = await db.query(`SELECT count() AS rows, uniqExact(id) AS ids FROM ${table}`)
+  t.same(row, { rows: '100000', ids: '100000' })
+})
+
+test('a server restart mid-run: every event stored, the invariant holds', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector, logs } = await startCollector(t, {
+    table, createTable: true, maxBatchSize: 1000, maxQueueSize: 20_000, retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 40 }
+  })
+  const events = customEvents(20_000)
+  for (const event of events.slice(0, 10_000)) collector.collect(event)
+  await db.restart(300)
+  for (const event of events.slice(10_000)) collector.collect(event)
+  const report = await finish(t, collector, events.length, 40_000)
+  t.equal(report.delivered, 20_000, 'nothing lost to the restart')
+  const [row] = await db.query(`SELECT count() AS rows, uniqExact(id) AS ids FROM ${table} FINAL`)
+  t.same(row, { rows: '20000', ids: '20000' })
+  t.notOk(logs.text().includes(CLICKHOUSE_PASSWORD), 'the password is never logged')
+})
+
+test('a missing table is rejected with the fix in the log; a wrong password is rejected and never logged', { skip }, async (t) => {
+  const missing = await startCollector(t, { table: 'nothing_here' })
+  for (const event of customEvents(3)) missing.collector.collect(event)
+  const report = await finish(t, missing.collector, 3)
+  t.equal(report.dropped.rejected, 3)
+  t.equal(report.retries, 0)
+  t.match(missing.logs.text(), /60: .*createTable: true/)
+
+  const wrong = await startCollector(t, { table: 'nothing_here', password: 'wrong-password-77' })
+  for (const event of customEvents(2)) wrong.collector.collect(event)
+  const denied = await finish(t, wrong.collector, 2)
+  t.equal(denied.dropped.rejected, 2)
+  t.notOk(wrong.logs.text().includes('wrong-password-77'))
+})
+
+test('events that fit no column are refused as invalid, the rest stored', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { table, createTable: true })
+  const [ok, tooBig] = customEvents(2)
+  tooBig.statusCode = 70_000
+  collector.collect(ok)
+  collector.collect(tooBig)
+  const report = await finish(t, collector, 2)
+  t.equal(report.delivered, 1)
+  t.equal(report.dropped.invalid, 1)
+  const [row] = await db.query(`SELECT count() AS rows FROM ${table}`)
+  t.same(row, { rows: '1' })
+})

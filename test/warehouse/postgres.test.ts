@@ -1,0 +1,208 @@
+import { t as root, test } from 'tap'
+import { readFileSync } from 'node:fs'
+import Fastify from 'fastify'
+import analytics, { EventType } from '../../lib/index.js'
+import { createEvent, type AnalyticsEvent } from '../../lib/event.js'
+import { totalDropped } from '../../lib/collector.js'
+import { postgresCollector, postgresTableDDL, type PostgresCollectorOptions, type PostgresCollector } from '../../lib/collectors/postgres.js'
+import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
+import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js'
+import { startCutProxy } from '../helpers/servers/cut-proxy.js'
+import { expectedReports, reportFixture } from './fixture.js'
+import { readReports } from './reports.js'
+
+let tables = 0
+/** A fresh table name per test: the tests share one server. */
+const newTable = (): string => `events_${++tables}`
+
+async function startCollector (t: TapTest, options: PostgresCollectorOptions): Promise<{ collector: PostgresCollector, logs: LogCapture }> {
+  const logs = logCapture()
+  const collector = postgresCollector({ flushIntervalMs: 20, retry: { baseDelayMs: 20, maxDelayMs: 200 }, ...options })
+  await collector.start(AbortSignal.timeout(10_000), { log: logs.log })
+  t.teardown(() => collector.close(AbortSignal.timeout(2000)))
+  return { collector, logs }
+}
+
+/** Flushes and closes, then checks accepted = delivered + Σ dropped and that nothing is left. */
+async function finish (t: TapTest, collector: PostgresCollector, accepted: number, deadlineMs = 20_000) {
+  await collector.flush(AbortSignal.timeout(deadlineMs))
+  await collector.close(AbortSignal.timeout(deadlineMs))
+  const report = collector.stats()
+  t.equal(report.delivered + totalDropped(report.dropped), accepted, 'accepted = delivered + Σ dropped')
+  t.equal(report.queued + report.inFlight, 0, 'nothing left queued or in flight')
+  return report
+}
+
+function customEvents (count: number, prefix = 'e'): AnalyticsEvent[] {
+  const events: AnalyticsEvent[] = []
+  for (let i = 0; i < count; i++) {
+    const event = createEvent(EventType.Custom, new Date())
+    event.eventName = `${prefix}${i}`
+    events.push(event)
+  }
+  return events
+}
+
+const server: PostgresServer | undefined = await startPostgres(root as unknown as TapTest)
+
+test('the shipped schema/postgres.sql is the table createTable makes', async (t) => {
+  t.equal(readFileSync(new URL('../../schema/postgres.sql', import.meta.url), 'utf8'), postgresTableDDL('analytics_events'))
+})
+
+test('options that cannot work throw FST_ANALYTICS_INVALID_OPTION, naming the option and never the URL', async (t) => {
+  const url = 'postgres://u:hunter2@127.0.0.1/db'
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{}, /exactly one of connectionString and pool/],
+    [{ connectionString: url, pool: {} }, /exactly one/],
+    [{ connectionString: 'mysql://x' }, /postgres:\/\//],
+    [{ pool: { connect: 1 } }, /pg.Pool/],
+    [{ connectionString: url, table: 'a;drop table x' }, /table must be/],
+    [{ connectionString: url, table: 'a.b.c' }, /table must be/],
+    [{ connectionString: url, createTable: 'yes' }, /createTable/],
+    [{ connectionString: url, ip: 'partial' }, /ip must be/],
+    [{ connectionString: url, dispatcher: {} }, /unknown option "dispatcher"/],
+    [{ connectionString: url, maxBatchSize: 0 }, /maxBatchSize/]
+  ]
+  for (const [options, message] of cases) {
+    let error: (Error & { code?: string }) | undefined
+    try {
+      postgresCollector(options as unknown as PostgresCollectorOptions)
+    } catch (thrown) {
+      error = thrown as Error & { code?: string }
+    }
+    t.equal(error?.code, 'FST_ANALYTICS_INVALID_OPTION', JSON.stringify(Object.keys(options)))
+    t.match(error?.message, message)
+    t.notOk(error?.message.includes('hunter2'), 'the password is never in the message')
+  }
+})
+
+test('through the plugin: every field of an event lands in its typed column, once', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const collector = postgresCollector({ connectionString: db.url, table, createTable: true, flushIntervalMs: 10 })
+  const app = Fastify({ trustProxy: '127.0.0.1' })
+  await app.register(analytics, { collectors: [collector] })
+  app.post('/orders/:id', { config: { analytics: { action: 'order' } } }, async (request) => {
+    request.analytics.addProperty('note', 'tab\there\nnew line \\ and NUL\u0000')
+    request.analytics.addProperty('plan', 'annual')
+    return { ok: true }
+  })
+  await app.inject({
+    method: 'POST',
+    url: '/orders/7?x=1',
+    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', 'x-forwarded-for': '203.0.113.77', referer: 'https://ref.example/a' },
+    payload: {}
+  })
+  await app.close()
+  const stats = app.analytics.stats().collectors.postgres
+  t.equal(stats.delivered, 1)
+  const rows = await db.query(`SELECT id::text, type, action_name, client_ip, path, url, method, user_agent, referrer, status_code,
+    matched_pattern, revenue_minor, client_bot, properties, extract(epoch from timestamp) * 1000 AS ms FROM ${table}`)
+  t.equal(rows.length, 1)
+  const row = rows[0]
+  t.match(row, {
+    type: 'action',
+    action_name: 'order',
+    client_ip: '203.0.113.0',
+    path: '/orders/7',
+    method: 'POST',
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0',
+    referrer: 'https://ref.example/a',
+    status_code: 200,
+    matched_pattern: '/orders/:id',
+    revenue_minor: null,
+    client_bot: false
+  })
+  t.match(row.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/, 'the event id is the primary key')
+  t.same(row.properties, { note: 'tab\there\nnew line \\ and NUL', plan: 'annual' }, 'COPY escapes survive; NUL, which PostgreSQL cannot store, is removed')
+})
+
+test('the report queries of schema/reports/postgres.sql return the known answers', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  await db.query('DROP TABLE IF EXISTS analytics_events')
+  const { collector } = await startCollector(t, { connectionString: db.url, createTable: true, ip: 'full' })
+  const events = reportFixture()
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.equal(report.delivered, events.length)
+  const expected = expectedReports(events)
+  const reports = readReports('postgres.sql')
+  t.same([...reports.keys()], Object.keys(expected), 'one query per report')
+  for (const [name, sql] of reports) {
+    const rows = (await db.query(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])))
+    t.same(rows, expected[name], name)
+  }
+})
+
+test('100 000 events are stored exactly once (count(*) = count(DISTINCT id))', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true, maxQueueSize: 100_000, maxBatchSize: 5000 })
+  const events = customEvents(100_000)
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length, 60_000)
+  t.equal(report.delivered, 100_000)
+  const [row] = await db.query<{ rows: string, ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`)
+  t.same(row, { rows: '100000', ids: '100000' })
+})
+
+test('a connection cut after COMMIT was sent: the retry adds no row twice', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  await db.query(postgresTableDDL(table))
+  const proxy = await startCutProxy(t, db.port)
+  const { collector, logs } = await startCollector(t, { connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, table, maxBatchSize: 100 })
+  // The server has committed when it answers COMMIT: swallowing that answer is the lost acknowledgement.
+  proxy.cutOnReply('COMMIT\u0000', 2)
+  const events = customEvents(300)
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.equal(proxy.cuts, 2, 'two acknowledgements were lost')
+  t.ok(report.retries >= 2, 'the batches were sent again')
+  t.equal(report.delivered, 300)
+  const [row] = await db.query<{ rows: string, ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`)
+  t.same(row, { rows: '300', ids: '300' }, 'every event stored once')
+  t.ok(logs.lines.some((line) => line.msg === 'postgres: delivery attempt failed, will retry'), 'the lost connection is logged')
+})
+
+test('a server restart mid-run: every event stored once, the invariant holds', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const { collector, logs } = await startCollector(t, {
+    connectionString: db.url, table, createTable: true, maxBatchSize: 500, maxQueueSize: 20_000,
+    retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 30 }
+  })
+  const events = customEvents(20_000)
+  for (const event of events.slice(0, 10_000)) collector.collect(event)
+  await db.restart(300)
+  for (const event of events.slice(10_000)) collector.collect(event)
+  const report = await finish(t, collector, events.length, 30_000)
+  t.equal(report.delivered, 20_000, 'nothing lost to the restart')
+  const [row] = await db.query<{ rows: string, ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`)
+  t.same(row, { rows: '20000', ids: '20000' })
+  t.ok(logs.text().length > 0, 'the outage is logged')
+  t.notOk(logs.text().includes(db.url), 'the connection string is never logged')
+})
+
+test('a missing table: batches are counted rejected, with the fix in the log', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const { collector, logs } = await startCollector(t, { connectionString: db.url, table: 'nowhere.nothing' })
+  for (const event of customEvents(10)) collector.collect(event)
+  const report = await finish(t, collector, 10)
+  t.equal(report.dropped.rejected, 10)
+  t.equal(report.retries, 0, 'not retried: waiting cannot create the table')
+  t.match(logs.text(), /3F000.*createTable: true/)
+})
+
+test('events that fit no column are refused as invalid, the rest stored', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true })
+  const [ok, tooBig] = customEvents(2)
+  tooBig.statusCode = 70_000
+  collector.collect(ok)
+  collector.collect(tooBig)
+  const report = await finish(t, collector, 2)
+  t.equal(report.delivered, 1)
+  t.equal(report.dropped.invalid, 1)
+})
