@@ -5,9 +5,15 @@
 //   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
 //   { cmd: 'close' }    → app.close(), timed, then the final figures; the process then exits.
 // stdout is /dev/null (the stdout collector writes its NDJSON there); nothing else is printed.
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 
-const config = process.argv[2] ?? 'bare'
+// `<config>-worker` (e.g. four-worker, four-noctx-worker): the same collectors with delivery: 'worker'.
+const argConfig = process.argv[2] ?? 'bare'
+const delivery = argConfig.endsWith('-worker') ? 'worker' : 'inline'
+
+const config = argConfig.replace(/-worker$/, '')
 const sinks = JSON.parse(process.env.BENCH_SINKS ?? '{}')
 const shutdownTimeoutMs = Number(process.env.BENCH_SHUTDOWN_MS ?? 10_000)
 
@@ -59,11 +65,17 @@ const PLUGIN_CONFIGS = {
   webhook: ['webhook']
 }
 
-if (PLUGIN_CONFIGS[config] !== undefined) {
+// `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
+const pluginConfig = PLUGIN_CONFIGS[config.replace(/-noctx$/, '')]
+if (pluginConfig !== undefined) {
   const { default: analytics } = await import('fastify-analytics')
   // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
   const requestContext = !config.endsWith('-noctx')
-  await app.register(analytics, { collectors: await collectors(PLUGIN_CONFIGS[config]), shutdownTimeoutMs, requestContext })
+  await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, delivery })
+  // Worker mode: the orchestrator starts the app on both cores; the main thread (tid = pid) moves
+  // to the app core, the delivery worker (started at registration, so it kept both) and libuv's
+  // threads stay free to run on the other.
+  if (delivery === 'worker' && process.env.BENCH_MAIN_CORE !== undefined) spawnSync('taskset', ['-p', '-c', process.env.BENCH_MAIN_CORE, String(process.pid)], { stdio: 'ignore' })
 } else if (config === 'posthog') {
   // One capture() per request in onResponse, their defaults except the host.
   const { PostHog } = await import('posthog-node')
@@ -121,12 +133,29 @@ app.get('/products/:id', async (request, reply) => {
   return `<!doctype html><title>Bench product</title><h1>Product ${request.params.id}</h1><p>£29.99</p>`
 })
 
+// The main thread's own CPU time, in µs: schedstat's nanoseconds on CPU (the stat file's utime+stime
+// count 10 ms ticks, too coarse for a 5 s window); null where /proc is not there.
+const MAIN_TASK = `/proc/self/task/${process.pid}`
+function mainThreadCpuUs () {
+  try {
+    return Number(readFileSync(`${MAIN_TASK}/schedstat`, 'utf8').split(' ')[0]) / 1000
+  } catch {
+    try {
+      const fields = readFileSync(`${MAIN_TASK}/stat`, 'utf8').split(') ')[1].split(' ')
+      return (Number(fields[11]) + Number(fields[12])) * 10_000 // utime + stime, in 100 Hz ticks
+    } catch {
+      return null
+    }
+  }
+}
+
 function snapshot () {
   const usage = process.resourceUsage()
   return {
     handled,
     generated,
     cpuUs: usage.userCPUTime + usage.systemCPUTime,
+    mainCpuUs: mainThreadCpuUs(),
     rss: process.memoryUsage.rss(),
     maxRssKb: usage.maxRSS,
     hrMs: Number(process.hrtime.bigint()) / 1e6,

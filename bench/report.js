@@ -72,6 +72,17 @@ export function render (results, machine) {
       if (config === 'bare') continue
       row('1', `${config}: CPU capacity × bare (bare µs/req ÷ ${config} µs/req)`, paired(sat, config, (r, b) => b.cpuPerRequestUs / r.cpuPerRequestUs), 3)
     }
+    // The request thread's own CPU (schedstat of the main thread): what worker delivery takes off it.
+    for (const config of Object.keys(sat)) {
+      if (sat[config][0]?.mainCpuPerRequestUs == null) continue
+      row('1', `${config}: main-thread CPU µs per request`, stat(sat[config].map((r) => r.mainCpuPerRequestUs)), 1)
+    }
+    for (const config of Object.keys(sat)) {
+      if (config === 'bare' || sat[config][0]?.mainCpuPerRequestUs == null) continue
+      const target = config === 'four-noctx-worker' ? 0.85 : config === 'discard-noctx' ? 0.93 : undefined
+      const ratio = paired(sat, config, (r, b) => b.mainCpuPerRequestUs / r.mainCpuPerRequestUs)
+      row('1', `${config}: main-thread capacity × bare (bare main µs/req ÷ ${config}'s)`, ratio, 3, target === undefined ? '' : `≥ ${target.toFixed(2)}`, target === undefined ? '' : verdict(ratio, '≥', target))
+    }
     for (const config of Object.keys(sat)) {
       row('1', `${config}: p99 ms`, stat(sat[config].map((r) => r.p99)), 2)
     }
@@ -112,6 +123,11 @@ export function render (results, machine) {
       const cpuTarget = config === 'three' ? 10 : config === 'plausible' ? 30 : undefined
       row('2', `${config}: added CPU µs per request${config === 'plausible' ? ' (= per event)' : ''}`, cpu, 1,
         cpuTarget === undefined ? '' : `≤ ${cpuTarget}`, cpuTarget === undefined ? '' : verdict(cpu, '≤', cpuTarget))
+      if (fixed[config][0]?.mainCpuPerRequestUs != null) {
+        const main = paired(fixed, config, (r, b) => r.mainCpuPerRequestUs - b.mainCpuPerRequestUs)
+        const mainTarget = config === 'four-worker' ? 10 : undefined
+        row('2', `${config}: added main-thread CPU µs per request`, main, 1, mainTarget === undefined ? '' : `≤ ${mainTarget}`, mainTarget === undefined ? '' : verdict(main, '≤', mainTarget))
+      }
       const p99 = paired(fixed, config, (r, b) => r.p99 - b.p99)
       row('2', `${config}: added p99 ms`, p99, 2, config === 'three' ? '≤ 1' : '', config === 'three' ? verdict(p99, '≤', 1) : '')
     }

@@ -61,7 +61,11 @@ const children = new Set()
 /** Spawns a benchmark process with IPC, pinned to the app core. */
 function spawnPinned (args, extraEnv = {}, nodeArgs = []) {
   const command = pinned ? 'taskset' : process.execPath
-  const argv = pinned ? ['-c', APP_CORE, process.execPath, ...nodeArgs, ...args] : [...nodeArgs, ...args]
+  // A worker-mode app gets both cores and pins its own main thread to the app core (app.js).
+  const worker = args.some((a) => String(a).endsWith('-worker'))
+  const cores = worker ? `${LOAD_CORE},${APP_CORE}` : APP_CORE
+  if (worker && pinned) extraEnv = { ...extraEnv, BENCH_MAIN_CORE: APP_CORE }
+  const argv = pinned ? ['-c', cores, process.execPath, ...nodeArgs, ...args] : [...nodeArgs, ...args]
   const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', devnull, 'inherit', 'ipc'],
@@ -208,6 +212,7 @@ async function measuredRun (config, { seconds, rate }) {
       p99: result.p99,
       errors: result.errors,
       cpuPerRequestUs: (s1.cpuUs - s0.cpuUs) / handled,
+      mainCpuPerRequestUs: s1.mainCpuUs === null ? null : (s1.mainCpuUs - s0.mainCpuUs) / handled,
       cpuBusy: (s1.cpuUs - s0.cpuUs) / (wallMs * 1000),
       rssMB: Math.max(peak.rss, s1.rss) / 2 ** 20,
       closeMs: final.closeMs,
@@ -232,7 +237,7 @@ async function alternate (configs, options, label) {
       await waitQuiet()
       const run = await measuredRun(config, options)
       ;(runs[config] ??= []).push(run)
-      log(`${label} round ${round + 1}/${ROUNDS} ${config.padEnd(9)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPerRequestUs.toFixed(1)} µs/req  busy ${(run.cpuBusy * 100).toFixed(0)} %${foreignNote(run.foreign)}`)
+      log(`${label} round ${round + 1}/${ROUNDS} ${config.padEnd(9)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPerRequestUs.toFixed(1)} µs/req  main ${run.mainCpuPerRequestUs?.toFixed(1)} µs/req  busy ${(run.cpuBusy * 100).toFixed(0)} %${foreignNote(run.foreign)}`)
     }
   }
   return runs

@@ -5,7 +5,8 @@ export default analytics
 
 export type { AnalyticsInstanceApi } from './plugin.js'
 export type { AnalyticsOptions, AutomaticEventType, BotsMode, PageViewsMode, RouteAnalyticsConfig } from './options.js'
-export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './options.js'
+export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_DELIVERY } from './options.js'
+export type { DeliveryMode } from './worker/protocol.js'
 export type { AnalyticsStats, EventCounters, SkippedCounters } from './tracker.js'
 export type { ClientInfo, DeviceCategory } from './client.js'
 export type { PrivacyOptions, ConsentDecision, EventConsent, QueryPolicy, IpPolicy } from './privacy/index.js'

@@ -8,6 +8,7 @@ import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from 
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
 import { errorText, MAX_TIMER_MS } from './util.js'
+import type { DeliveryMode } from './worker/protocol.js'
 
 /**
  * Which GET requests are page views. `'html'`: those answered with `text/html` or
@@ -21,6 +22,8 @@ export type BotsMode = 'skip' | 'label' | 'keep'
 
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+/** Where the built-in collectors deliver by default; chosen by measurement (bench/RESULTS.md). */
+export const DEFAULT_DELIVERY: DeliveryMode = 'inline'
 
 /** Options of the plugin: `app.register(analytics, options)`. */
 export interface AnalyticsOptions {
@@ -70,15 +73,23 @@ export interface AnalyticsOptions {
    */
   beforeSend?: (event: AnalyticsEvent) => AnalyticsEvent | null | undefined
   /**
-   * Register `@fastify/request-context` (when the app has not) so the module helpers
-   * (`trackAnalyticsEvent`, …) find the current request. Default true. Its AsyncLocalStorage costs
-   * every promise of the app something on Node 20: set false if you only use `request.analytics`.
+   * Keep a request context (the app's `@fastify/request-context` when registered first, else an
+   * AsyncLocalStorage of the plugin's own) so the module helpers (`trackAnalyticsEvent`, …) find the
+   * current request. Default true. An AsyncLocalStorage costs every promise of the app something on
+   * Node 20: set false if you only use `request.analytics`.
    */
   requestContext?: boolean
   /** Deadline for every collector's `start` at `onReady`, in ms. Default {@link DEFAULT_START_TIMEOUT_MS}. */
   startTimeoutMs?: number
   /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
+  /**
+   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, webhook) in one worker thread:
+   * the request thread only encodes each event once and hands it over. Collectors whose options
+   * cannot cross a thread (a `dispatcher`, a function, a stream) and custom collectors run inline.
+   * Default {@link DEFAULT_DELIVERY}.
+   */
+  delivery?: DeliveryMode
   // Fastify's own register options (`logLevel`, `logSerializers`, `prefix`) are typed by Fastify's
   // `RegisterOptions`; `logLevel` and `logSerializers` apply to the plugin's own log lines.
 }
@@ -106,11 +117,12 @@ export interface NormalizedOptions {
   beforeSend: AnalyticsOptions['beforeSend'] | undefined
   startTimeoutMs: number
   shutdownTimeoutMs: number
+  delivery: DeliveryMode
   logLevel: string | undefined
   logSerializers: Record<string, (value: unknown) => unknown> | undefined
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs',
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery',
   // Fastify's register options: Fastify hands them to every plugin with the plugin's own options.
   'logLevel', 'logSerializers', 'prefix'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
@@ -195,6 +207,12 @@ function validateCollector (collector: unknown, index: number): AnalyticsCollect
   return collector as AnalyticsCollector
 }
 
+function deliveryMode (value: unknown): DeliveryMode {
+  if (value === undefined) return DEFAULT_DELIVERY
+  if (value !== 'worker' && value !== 'inline') throw new FST_ANALYTICS_INVALID_OPTION('delivery must be "worker" or "inline"')
+  return value
+}
+
 /** Checks and completes the options once, at registration; hooks never read raw options. */
 export function normalizeOptions (raw: unknown): NormalizedOptions {
   if (raw === null || typeof raw !== 'object') throw new FST_ANALYTICS_INVALID_OPTION('options must be an object')
@@ -225,6 +243,7 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     beforeSend: optionalFunction(options, 'beforeSend'),
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
     shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    delivery: deliveryMode(options.delivery),
     logLevel: logLevel(options.logLevel),
     logSerializers: logSerializers(options.logSerializers)
   }

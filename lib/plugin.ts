@@ -7,8 +7,9 @@ import { analyticsStorage, CONTEXT_KEY, unattachedSinks } from './helpers.js'
 import type { Logger } from './log.js'
 import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
-import { emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
+import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 import { rootInstance } from './scope.js'
+import { planDelivery } from './worker/plan.js'
 
 /** `app.analytics`. */
 export interface AnalyticsInstanceApi {
@@ -89,7 +90,9 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
       throw new FST_ANALYTICS_INVALID_OPTION(`logLevel: ${(error as Error).message}`)
     }
   }
-  const tracker = new Tracker(options, fastify.log as Logger)
+  const log = fastify.log as Logger
+  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger)
+  const tracker = new Tracker({ ...options, collectors }, log)
   const { shutdownTimeoutMs } = options
   // Reuse the app's @fastify/request-context when it was registered first (one AsyncLocalStorage
   // instead of two); otherwise the plugin's own store (see analyticsStorage for why not register it).

@@ -404,7 +404,8 @@ function isPrefetch (request: FastifyRequest): boolean {
   return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch')
 }
 
-function childLoggerOptions (options: NormalizedOptions): { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined {
+/** Fastify's `logLevel` / `logSerializers` register options as pino child options, for every logger the plugin makes. */
+export function childLoggerOptions (options: NormalizedOptions): { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined {
   if (options.logLevel === undefined && options.logSerializers === undefined) return undefined
   const childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } = {}
   if (options.logLevel !== undefined) childOptions.level = options.logLevel

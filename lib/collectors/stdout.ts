@@ -3,6 +3,7 @@ import type { AnalyticsCollector } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
+import { describeForWorker } from '../worker/descriptor.js'
 import { checkCollectorOptions, ipPolicyOption, optionErrors } from './options.js'
 
 export interface StdoutCollectorOptions {
@@ -99,7 +100,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     }
   }
 
-  return {
+  return describeForWorker({
     name,
     start () {},
     collect (event: Readonly<AnalyticsEvent>) {
@@ -119,5 +120,5 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
         })
       }
     }
-  }
+  }, 'collectors/stdout.js', 'stdoutCollector', options)
 }

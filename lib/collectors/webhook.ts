@@ -1,4 +1,5 @@
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
+import { describeForWorker } from '../worker/descriptor.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
@@ -43,5 +44,5 @@ export class WebhookCollector extends EngineCollector<string> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function webhookCollector (options: WebhookCollectorOptions): WebhookCollector {
-  return new WebhookCollector(options)
+  return describeForWorker(new WebhookCollector(options), 'collectors/webhook.js', 'webhookCollector', options)
 }

@@ -16,12 +16,13 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { inspect } from 'node:util'
 import { Agent, type Dispatcher } from 'undici'
 import Fastify, { type FastifyInstance } from 'fastify'
-import analytics, { Money, totalDropped, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
+import analytics, { Money, totalDropped, type AnalyticsCollector, type CollectorStats, type DeliveryMode } from '../../lib/index.js'
 import type { DropReason } from '../../lib/collector.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
 import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
+import { TEST_DELIVERY } from '../helpers/delivery.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkBehaviour } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
@@ -40,6 +41,8 @@ const AFTER_RECOVERY = 3
 const AT_CLOSE = 12
 /** close() may overrun its deadline by scheduling only; a close that waited for the retries would take seconds. */
 const CLOSE_SLACK_MS = 1500
+/** Under tap the worker compiles the TypeScript sources itself: slow on a loaded machine. */
+const WORKER_START_TIMEOUT_MS = 60_000
 
 const GA4_SECRET = 'ga4ApiSecretFAULTmatrix42'
 const WEBHOOK_KEY = Buffer.from('fault matrix signing key 32 byte')
@@ -315,13 +318,14 @@ async function request (app: FastifyInstance, i: number): Promise<number> {
   return response.statusCode
 }
 
-export function runRow (kind: CollectorKind, row: Row, t: TapTest): Promise<void> {
-  return runScenario(kind, row, t)
+export function runRow (kind: CollectorKind, row: Row, t: TapTest, delivery: DeliveryMode = TEST_DELIVERY): Promise<void> {
+  return runScenario(kind, row, t, delivery)
 }
 
-async function runScenario (kind: CollectorKind, row: Row, t: TapTest): Promise<void> {
+async function runScenario (kind: CollectorKind, row: Row, t: TapTest, delivery: DeliveryMode): Promise<void> {
   const target = TARGETS[kind]
-  const bound = MAX_QUEUE_SIZE + CONCURRENCY * target.maxBatchSize
+  // In worker mode the channel to the worker holds a burst until the worker takes it: counted as queued.
+  const bound = MAX_QUEUE_SIZE + CONCURRENCY * target.maxBatchSize + (delivery === 'worker' ? Math.max(FLOOD, AT_CLOSE) : 0)
   const destination = new Destination(row, target)
   await destination.start()
   t.teardown(() => destination.close())
@@ -330,9 +334,9 @@ async function runScenario (kind: CollectorKind, row: Row, t: TapTest): Promise<
   const retry = { baseDelayMs: 5, maxDelayMs: row.retry?.maxDelayMs ?? 50, maxAttempts: row.retry?.maxAttempts ?? MAX_ATTEMPTS }
   const collector = target.make(destination.origin, destination.dispatcher === undefined ? { retry } : { retry, dispatcher: destination.dispatcher })
   const log = logCapture()
-  const app = Fastify({ logger: { level: 'trace', stream: log.stream } })
+  const app = Fastify({ pluginTimeout: WORKER_START_TIMEOUT_MS, logger: { level: 'trace', stream: log.stream } })
   t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector], shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, delivery, startTimeoutMs: WORKER_START_TIMEOUT_MS })
   app.get('/p/:id', async () => 'page')
   app.post('/buy', { config: { analytics: { action: 'buy' } } }, async (req) => {
     req.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
@@ -355,6 +359,8 @@ async function runScenario (kind: CollectorKind, row: Row, t: TapTest): Promise<
   const served = await burst(FLOOD)
   t.same(served.filter((status) => status !== 200), [], `the app answered all ${FLOOD} requests during the fault`)
   if (row.holds === true) {
+    // The worker takes the burst off the channel a moment later; its queue then overflows.
+    if (delivery === 'worker') await until(() => stats().dropped.queueFull > 0, 'the worker\'s queue to overflow')
     const now = stats()
     t.equal(now.delivered + now.dropped.failed, 0, 'the requests were answered while the destination still held the first delivery')
     t.ok(now.dropped.queueFull > 0, `the queue overflowed rather than grew: ${now.dropped.queueFull} events dropped as queueFull`)
@@ -396,6 +402,9 @@ async function runScenario (kind: CollectorKind, row: Row, t: TapTest): Promise<
 
   // ---- 2. recovery ---------------------------------------------------------------------------
   await destination.heal()
+  // Worker mode: events handed over but not yet taken by the worker count as queued; wait until what
+  // is queued fits the worker's queue, so none of it can still be refused as queueFull there.
+  if (delivery === 'worker') await until(() => stats().queued <= MAX_QUEUE_SIZE, 'the channel to the worker to drain')
   const before = stats()
   const queuedAtRecovery = before.queued
   await app.analytics.flush({ timeoutMs: 5000 })

@@ -4,6 +4,7 @@
 // carry a header the collector did not mean to send, or hold a control character in a header value.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import analytics, { type CollectorStats } from '../../lib/index.js'
+import { TEST_DELIVERY } from '../helpers/delivery.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
@@ -68,11 +69,14 @@ export async function destinations (t: TapTest, server: FastifyServerOptions, ro
   for (const sink of Object.values(sinks)) t.teardown(() => sink.close())
   const fast = { flushIntervalMs: 5, maxQueueSize: 100_000, timeoutMs: 5000 }
   const log = logCapture()
-  const app = Fastify({ ...server, logger: { level: 'warn', stream: log.stream } })
+  // Under tap a worker compiles the TypeScript sources itself: slow on a loaded machine.
+  const app = Fastify({ pluginTimeout: 60_000, ...server, logger: { level: 'warn', stream: log.stream } })
   t.teardown(() => app.close())
   await app.register(analytics, {
     ...COUNT_EVERYTHING,
     shutdownTimeoutMs: 10_000,
+    startTimeoutMs: 60_000,
+    delivery: TEST_DELIVERY,
     collectors: [
       ga4Collector({ measurementId: 'G-HOSTILE1', apiSecret: GA4_SECRET, endpoint: sinks.ga4.origin, ...fast }),
       plausibleCollector({ domain: DOMAIN, baseUrl: sinks.plausible.origin, ...fast, concurrency: 16 }),

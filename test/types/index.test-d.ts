@@ -2,7 +2,8 @@ import Fastify, { type FastifyRequest } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import analytics, {
   EventType, Money, trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName,
-  type AnalyticsCollector, type AnalyticsEvent, type AnalyticsStats, type CollectorStats, type MoneyJSON,
+  DEFAULT_DELIVERY,
+  type AnalyticsCollector, type AnalyticsEvent, type AnalyticsStats, type CollectorStats, type DeliveryMode, type MoneyJSON,
   type BotsMode, type ClientInfo, type DeviceCategory, type PageViewsMode, type SkippedCounters
 } from 'fastify-analytics'
 import { stdoutCollector } from 'fastify-analytics/stdout'
@@ -25,6 +26,10 @@ app.register(analytics, {
 expectError(app.register(analytics, { collectors: [], pageview: true }))
 expectError(app.register(analytics, { collectors: [], classify: () => 'custom' }))
 expectError(app.register(analytics, {}))
+app.register(analytics, { collectors: [stdoutCollector()], delivery: 'worker' })
+expectError(app.register(analytics, { collectors: [], delivery: 'thread' }))
+expectType<DeliveryMode>(DEFAULT_DELIVERY)
+expectAssignable<DeliveryMode>('inline')
 
 app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
   expectType<void>(request.analytics.setRevenue(Money.fromMinor(2999, 'GBP')))

@@ -1,0 +1,370 @@
+import { Worker } from 'node:worker_threads'
+import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
+import { DROP_REASONS } from '../collector.js'
+import type { AnalyticsEvent } from '../event.js'
+import { RateLimitedLog, type Logger } from '../log.js'
+import { errorText } from '../util.js'
+import { encodeEvent, type WireEvent } from './codec.js'
+import { FROM_SOURCE, libPath } from './location.js'
+import type { FromWorker, Member, SerializedError, ToWorker, WorkerInit } from './protocol.js'
+import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroFigures, type CollectorFigures } from './snapshot.js'
+
+/** Events handed over but not yet taken by the worker; beyond it new events are dropped as `queueFull`. */
+export const MAX_CHANNEL_EVENTS = 20_000
+/** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
+const MAX_BATCH_EVENTS = 256
+/** A collector's bit in an event's mask: a mask is a 31-bit small integer. */
+export const MAX_WORKER_COLLECTORS = 31
+/** Restarts of a crashed worker within RESTART_WINDOW_MS before its collectors are given up. */
+const MAX_RESTARTS = 3
+const RESTART_WINDOW_MS = 60_000
+/** How long a restarted worker's collectors get to start again. */
+const RESTART_START_TIMEOUT_MS = 10_000
+
+// Under tap the sources run as TypeScript through a loader the worker must inherit; the published
+// build runs plain JS, where an empty execArgv keeps APM preloads (--require/--import) out of the worker.
+const WORKER_FILE = libPath('worker/worker.js')
+
+// accept()'s verdicts for an event that is not in the batch.
+const FULL = -1
+const DEAD = -2
+const UNENCODABLE = -3
+
+interface Generation {
+  worker: Worker
+  reader: SnapshotReader
+  /** Per collector: events handed to this worker (including the batch not yet posted). */
+  posted: number[]
+  entriesPosted: number
+  /** Entries the worker had taken at the last look; refreshed only near the bound. */
+  entriesTaken: number
+  calls: Map<number, (error: SerializedError | Error | undefined) => void>
+  /** Its end is accounted for: a later 'exit' changes nothing. */
+  ended: boolean
+}
+
+function asError (error: SerializedError | Error): Error {
+  if (error instanceof Error) return error
+  const result = new Error(error.message)
+  result.name = error.name
+  if (error.code !== undefined) (result as Error & { code?: string }).code = error.code
+  return result
+}
+
+/**
+ * The request thread's side of worker delivery: encodes each event once, batches the wire events
+ * into postMessage calls within a bound, runs the collectors' lifecycle in the worker, accounts
+ * for every event from the worker's shared snapshot, and restarts (or gives up on) a worker that
+ * dies, counting what it held as `failed`.
+ */
+export class WorkerHost {
+  readonly #init: Omit<WorkerInit, 'snapshot'>
+  readonly #names: readonly string[]
+  readonly #log: Logger
+  readonly #logs: Logger[]
+  readonly #limited: RateLimitedLog[]
+  readonly #base: CollectorFigures[]
+  readonly #queueFull: number[]
+  /** Events refused because the worker is gone for good. */
+  readonly #lost: number[]
+  readonly #started: boolean[]
+  #gen: Generation | undefined
+  #batch: Array<WireEvent | number> = []
+  #scheduled = false
+  #last: unknown
+  #lastAt = DEAD
+  #encodeError: unknown
+  #nextId = 0
+  #restarts: number[] = []
+  #dead = false
+  #closing = false
+  #closed = 0
+
+  constructor (collectors: WorkerInit['collectors'], names: readonly string[], log: Logger) {
+    this.#init = { collectors }
+    this.#names = names
+    this.#log = log
+    this.#logs = names.map((collector) => log.child({ collector }) as Logger)
+    this.#limited = this.#logs.map((child) => new RateLimitedLog(child))
+    this.#base = names.map(zeroFigures)
+    this.#queueFull = names.map(() => 0)
+    this.#lost = names.map(() => 0)
+    this.#started = names.map(() => false)
+  }
+
+  /** Starts the worker thread now rather than at the first event or start(). */
+  spawn (): void {
+    if (this.#gen === undefined && !this.#dead && !this.#closing) this.#spawn()
+  }
+
+  /** The stand-in the fan-out calls for collector `index`. */
+  collector (index: number): AnalyticsCollector {
+    return new WorkerCollector(this, index, this.#names[index])
+  }
+
+  accept (index: number, event: Readonly<AnalyticsEvent>): void {
+    // The fan-out calls every collector with the same event in turn: encode it once, for the first.
+    if (event !== this.#last) {
+      this.#last = event
+      this.#lastAt = this.#append(event)
+    }
+    const at = this.#lastAt
+    if (at >= 0) {
+      (this.#batch[at] as number) |= 1 << index
+      ;(this.#gen as Generation).posted[index]++
+    } else if (at === FULL) {
+      this.#queueFull[index]++
+      this.#limited[index].warn('channel', { maxChannelEvents: MAX_CHANNEL_EVENTS }, 'analytics delivery worker is behind: the channel to it is full; dropping events')
+    } else if (at === DEAD) {
+      this.#lost[index]++
+    } else {
+      throw this.#encodeError
+    }
+  }
+
+  /** The batch position of the event's mask, or why it is not in the batch. */
+  #append (event: Readonly<AnalyticsEvent>): number {
+    if (this.#dead || this.#closing) return DEAD
+    const gen = this.#gen ?? this.#spawn()
+    const pending = this.#batch.length / 2
+    if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) {
+      // Reading the snapshot copies it: only near the bound.
+      gen.entriesTaken = entriesReceived(gen.reader.read())
+      if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) return FULL
+    }
+    let wire: WireEvent
+    try {
+      wire = encodeEvent(event)
+    } catch (error) {
+      this.#encodeError = error
+      return UNENCODABLE
+    }
+    if (pending >= MAX_BATCH_EVENTS) this.#post()
+    this.#batch.push(wire, 0)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#onTurn)
+    }
+    return this.#batch.length - 1
+  }
+
+  // One postMessage per turn (or per full batch): the fan-out of this turn's events is complete.
+  readonly #onTurn = (): void => {
+    this.#scheduled = false
+    this.#post()
+  }
+
+  #post (): void {
+    this.#last = undefined
+    const gen = this.#gen
+    const entries = this.#batch
+    if (gen === undefined || entries.length === 0) return
+    this.#batch = []
+    try {
+      gen.worker.postMessage({ t: 'events', entries } satisfies ToWorker)
+      gen.entriesPosted += entries.length / 2
+    } catch (error) {
+      // Cannot happen with eventToJSON's plain data; if it does, the events are counted, not lost.
+      for (let i = 1; i < entries.length; i += 2) {
+        for (let c = 0; c < this.#names.length; c++) {
+          if (((entries[i] as number) & (1 << c)) === 0) continue
+          gen.posted[c]--
+          this.#lost[c]++
+        }
+      }
+      this.#log.error({ err: error }, 'analytics events could not be handed to the delivery worker; counted failed')
+    }
+  }
+
+  #spawn (): Generation {
+    const snapshot = createSnapshotBuffer(this.#names.length)
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { ...this.#init, snapshot } satisfies WorkerInit,
+      execArgv: FROM_SOURCE ? process.execArgv : []
+    })
+    // Delivery must never keep the app alive: the lifecycle deadlines (not unref()ed) hold it while it matters.
+    worker.unref()
+    const gen: Generation = {
+      worker,
+      reader: new SnapshotReader(snapshot),
+      posted: this.#names.map(() => 0),
+      entriesPosted: 0,
+      entriesTaken: 0,
+      calls: new Map(),
+      ended: false
+    }
+    worker.on('message', (message: FromWorker) => this.#onMessage(gen, message))
+    // Without an 'error' listener a worker's uncaught exception would be rethrown in the app.
+    worker.on('error', (error) => this.#log.error({ err: error }, 'analytics delivery worker crashed'))
+    worker.on('exit', (code) => this.#onExit(gen, code))
+    this.#gen = gen
+    return gen
+  }
+
+  #onMessage (gen: Generation, message: FromWorker): void {
+    if (message.t === 'done') {
+      const settle = gen.calls.get(message.id)
+      gen.calls.delete(message.id)
+      settle?.(message.error)
+      return
+    }
+    const base = this.#logs[message.index] ?? this.#log
+    const log = Object.keys(message.bindings).length > 0 ? base.child(message.bindings) as Logger : base
+    log[message.level](message.fields as object, message.message)
+  }
+
+  #onExit (gen: Generation, code: number): void {
+    if (gen.ended) return
+    this.#end(gen, 'failed')
+    for (const settle of gen.calls.values()) settle(new Error(`the analytics delivery worker stopped (exit code ${code})`))
+    gen.calls.clear()
+    if (this.#closing) return
+    const now = Date.now()
+    this.#restarts = this.#restarts.filter((at) => now - at < RESTART_WINDOW_MS)
+    if (this.#restarts.length >= MAX_RESTARTS) {
+      this.#dead = true
+      this.#log.error({ exitCode: code, restarts: this.#restarts.length }, 'analytics delivery worker stopped again and is not restarted: its collectors\' events are counted failed from now on')
+      return
+    }
+    this.#restarts.push(now)
+    this.#log.error({ exitCode: code }, 'analytics delivery worker stopped unexpectedly: the events it held are counted failed; restarting it')
+    for (let index = 0; index < this.#names.length; index++) {
+      if (!this.#started[index]) continue
+      this.call(index, 'start', AbortSignal.timeout(RESTART_START_TIMEOUT_MS)).catch((error: unknown) => {
+        this.#logs[index].error({ err: error }, 'analytics collector failed to start again in the restarted delivery worker')
+      })
+    }
+  }
+
+  /**
+   * Folds a generation's figures into the base and counts what it still held as `reason`: from its
+   * last snapshot, so every event is counted once, whether the worker got to report it or not.
+   */
+  #end (gen: Generation, reason: 'failed' | 'shutdown'): void {
+    gen.ended = true
+    if (this.#gen !== gen) return
+    this.#gen = undefined
+    const copy = gen.reader.read()
+    for (let i = 0; i < this.#names.length; i++) {
+      const f = figuresOf(copy, i)
+      const base = this.#base[i]
+      base.delivered += f.delivered
+      base.retries += f.retries
+      for (const r of DROP_REASONS) base.dropped[r] += f.dropped[r]
+      base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight
+    }
+    this.#batch = []
+    this.#last = undefined
+  }
+
+  /** Runs a lifecycle member of collector `index` in the worker; rejects with its error. */
+  async call (index: number, member: Member, signal: AbortSignal): Promise<void> {
+    if (member === 'start') this.#started[index] = true
+    if (this.#dead) {
+      if (member === 'start') throw new Error('the analytics delivery worker is not running')
+      return
+    }
+    // Nothing was ever handed over: there is nothing to flush or close in a worker.
+    if (member !== 'start' && this.#gen === undefined) return
+    this.#post()
+    const gen = this.#gen ?? this.#spawn()
+    const id = ++this.#nextId
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { gen.worker.postMessage({ t: 'abort', id } satisfies ToWorker) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      gen.calls.set(id, (error) => {
+        signal.removeEventListener('abort', onAbort)
+        if (error === undefined) resolve()
+        else reject(asError(error))
+      })
+      gen.worker.postMessage({ t: 'call', id, index, member } satisfies ToWorker)
+    })
+  }
+
+  async close (index: number, signal: AbortSignal): Promise<void> {
+    this.#closing = true
+    this.#post()
+    const gen = this.#gen
+    if (gen === undefined) return
+    // At the deadline the fan-out reads stats() at once: count what the worker still holds as
+    // `shutdown` now, in the abort listener, and stop the worker.
+    const abandon = (): void => { this.#stop(gen, 'shutdown') }
+    if (signal.aborted) { abandon(); return }
+    signal.addEventListener('abort', abandon, { once: true })
+    try {
+      await this.call(index, 'close', signal)
+    } finally {
+      signal.removeEventListener('abort', abandon)
+      if (++this.#closed === this.#names.length) this.#stop(gen, 'shutdown')
+    }
+  }
+
+  #stop (gen: Generation, reason: 'shutdown'): void {
+    if (gen.ended) return
+    this.#end(gen, reason)
+    for (const settle of gen.calls.values()) settle(undefined)
+    gen.calls.clear()
+    gen.worker.terminate().catch((error: unknown) => this.#log.error({ error: errorText(error) }, 'analytics delivery worker did not stop cleanly'))
+  }
+
+  report (index: number): DeliveryReport {
+    const base = this.#base[index]
+    const dropped = { ...base.dropped }
+    dropped.queueFull += this.#queueFull[index]
+    dropped.failed += this.#lost[index]
+    let delivered = base.delivered
+    let retries = base.retries
+    let queued = 0
+    let inFlight = 0
+    const gen = this.#gen
+    if (gen !== undefined) {
+      const f = figuresOf(gen.reader.read(), index)
+      delivered += f.delivered
+      retries += f.retries
+      for (const r of DROP_REASONS) dropped[r] += f.dropped[r]
+      // Handed over but not yet taken by the worker: waiting, like a queue.
+      queued = gen.posted[index] - f.received + f.queued
+      inFlight = f.inFlight
+    }
+    return { delivered, dropped, retries, queued, inFlight }
+  }
+
+  setLog (index: number, log: Logger): void {
+    this.#logs[index] = log
+    this.#limited[index].log = log
+  }
+}
+
+/** What the fan-out sees of a collector that runs in the worker: the same contract, by message. */
+class WorkerCollector implements AnalyticsCollector {
+  readonly name: string
+  readonly #host: WorkerHost
+  readonly #index: number
+
+  constructor (host: WorkerHost, index: number, name: string) {
+    this.#host = host
+    this.#index = index
+    this.name = name
+  }
+
+  start (signal: AbortSignal, context: CollectorContext): Promise<void> {
+    this.#host.setLog(this.#index, context.log)
+    return this.#host.call(this.#index, 'start', signal)
+  }
+
+  collect (event: Readonly<AnalyticsEvent>): void {
+    this.#host.accept(this.#index, event)
+  }
+
+  flush (signal: AbortSignal): Promise<void> {
+    return this.#host.call(this.#index, 'flush', signal)
+  }
+
+  close (signal: AbortSignal): Promise<void> {
+    return this.#host.close(this.#index, signal)
+  }
+
+  stats (): DeliveryReport {
+    return this.#host.report(this.#index)
+  }
+}

@@ -1,0 +1,111 @@
+import { DROP_REASONS, emptyDropCounts, type DeliveryReport, type DropCounts } from '../collector.js'
+
+// The worker publishes each collector's figures into shared memory so that stats() on the request
+// thread stays synchronous, and so the figures outlive a worker that dies (a crash is then counted
+// exactly from the last snapshot). One writer (the worker), a sequence lock for consistency: a reader
+// that sees the same even sequence before and after copying has a snapshot of one moment.
+
+/** Per collector: events received by the worker, then the fields of a DeliveryReport. */
+const FIELDS = ['received', 'delivered', 'retries', 'queued', 'inFlight', ...DROP_REASONS] as const
+const STRIDE = FIELDS.length
+const RECEIVED = 0
+const DELIVERED = 1
+const RETRIES = 2
+const QUEUED = 3
+const IN_FLIGHT = 4
+const DROPS = 5
+/** Before the per-collector figures: the count of wire entries the worker has taken off the channel. */
+const HEADER = 1
+// The sequence word lives in its own 8 bytes ahead of the Float64 figures.
+const SEQ_BYTES = 8
+// A reader racing a writer retries; the writer holds the lock for microseconds, so a few tries do.
+const MAX_READ_TRIES = 64
+
+export interface CollectorFigures extends DeliveryReport {
+  /** Events the worker took off the channel for this collector. */
+  received: number
+  dropped: DropCounts
+}
+
+export function createSnapshotBuffer (collectors: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(SEQ_BYTES + (HEADER + collectors * STRIDE) * Float64Array.BYTES_PER_ELEMENT)
+}
+
+/** The worker's side: fill `figures` then `publish()`. */
+export class SnapshotWriter {
+  readonly #seq: Int32Array
+  readonly #data: Float64Array
+
+  constructor (buffer: SharedArrayBuffer) {
+    this.#seq = new Int32Array(buffer, 0, 1)
+    this.#data = new Float64Array(buffer, SEQ_BYTES)
+  }
+
+  publish (entries: number, figures: readonly CollectorFigures[]): void {
+    const data = this.#data
+    Atomics.add(this.#seq, 0, 1)
+    data[0] = entries
+    for (let i = 0; i < figures.length; i++) {
+      const f = figures[i]
+      const at = HEADER + i * STRIDE
+      data[at + RECEIVED] = f.received
+      data[at + DELIVERED] = f.delivered
+      data[at + RETRIES] = f.retries
+      data[at + QUEUED] = f.queued
+      data[at + IN_FLIGHT] = f.inFlight
+      for (let r = 0; r < DROP_REASONS.length; r++) data[at + DROPS + r] = f.dropped[DROP_REASONS[r]]
+    }
+    Atomics.add(this.#seq, 0, 1)
+  }
+}
+
+/** The request thread's side: consistent copies of the last published snapshot. */
+export class SnapshotReader {
+  readonly #seq: Int32Array
+  readonly #data: Float64Array
+  #last: Float64Array
+
+  constructor (buffer: SharedArrayBuffer) {
+    this.#seq = new Int32Array(buffer, 0, 1)
+    this.#data = new Float64Array(buffer, SEQ_BYTES)
+    this.#last = new Float64Array(this.#data.length)
+  }
+
+  /** A copy of one moment; the previous copy if the writer kept the lock through every try. */
+  read (): Float64Array {
+    for (let i = 0; i < MAX_READ_TRIES; i++) {
+      const before = Atomics.load(this.#seq, 0)
+      if ((before & 1) === 1) continue
+      const copy = this.#data.slice()
+      if (Atomics.load(this.#seq, 0) === before) {
+        this.#last = copy
+        return copy
+      }
+    }
+    return this.#last
+  }
+}
+
+/** Entries the worker has taken off the channel, from a copy. */
+export function entriesReceived (copy: Float64Array): number {
+  return copy[0]
+}
+
+/** One collector's figures from a copy. */
+export function figuresOf (copy: Float64Array, index: number): CollectorFigures {
+  const at = HEADER + index * STRIDE
+  const dropped = emptyDropCounts()
+  for (let r = 0; r < DROP_REASONS.length; r++) dropped[DROP_REASONS[r]] = copy[at + DROPS + r]
+  return {
+    received: copy[at + RECEIVED],
+    delivered: copy[at + DELIVERED],
+    retries: copy[at + RETRIES],
+    queued: copy[at + QUEUED],
+    inFlight: copy[at + IN_FLIGHT],
+    dropped
+  }
+}
+
+export function zeroFigures (): CollectorFigures {
+  return { received: 0, delivered: 0, retries: 0, queued: 0, inFlight: 0, dropped: emptyDropCounts() }
+}

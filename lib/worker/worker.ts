@@ -1,0 +1,159 @@
+// The delivery worker: rebuilds the described collectors, decodes each wire event once, hands it
+// to the collectors that accepted it, runs their lifecycle on request, and publishes their figures
+// into shared memory. Everything it logs goes back to the request thread's logger.
+import { parentPort, workerData } from 'node:worker_threads'
+import type { AnalyticsCollector } from '../collector.js'
+import type { AnalyticsEvent } from '../event.js'
+import { RateLimitedLog, type Logger } from '../log.js'
+import { decodeEvent, type WireEvent } from './codec.js'
+import { libSpecifier } from './location.js'
+import { serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
+import { SnapshotWriter, zeroFigures, type CollectorFigures } from './snapshot.js'
+
+// Delivery progresses between messages (responses, retries): publish at least this often so the
+// request thread's stats() never lags the worker by more than this.
+const PUBLISH_INTERVAL_MS = 10
+
+const port = parentPort
+if (port === null) throw new Error('fastify-analytics delivery worker must run in a worker thread')
+const init = workerData as WorkerInit
+
+function post (message: FromWorker): void {
+  try {
+    port?.postMessage(message)
+  } catch {
+    // A log field that structured clone refuses (a function): send the line without its fields.
+    if (message.t === 'log') port?.postMessage({ ...message, fields: {} })
+  }
+}
+
+/** A logger whose lines are written by the app's logger on the request thread, with these bindings added. */
+function forwardingLogger (index: number, bindings: Record<string, unknown>): Logger {
+  const line = (level: LogLevel) => (fields: unknown, message?: string): void => {
+    if (typeof fields === 'string') post({ t: 'log', index, level, bindings, fields: {}, message: fields })
+    else post({ t: 'log', index, level, bindings, fields, message: message ?? '' })
+  }
+  return {
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    debug: line('debug'),
+    child: (more: Record<string, unknown>) => forwardingLogger(index, { ...bindings, ...more })
+  } as unknown as Logger
+}
+
+interface Slot {
+  collector: AnalyticsCollector | undefined
+  /** Why it could not be built: reported by its start(). */
+  error: unknown
+  figures: CollectorFigures
+  /** Settled collect() calls of a collector without stats(), and collect promises pending. */
+  done: number
+  pending: number
+  failed: number
+  /** For collect() errors: one line per window, like the fan-out's on the request thread. */
+  log: RateLimitedLog
+}
+
+async function build ({ module, factory, options }: WorkerInit['collectors'][number], index: number): Promise<Slot> {
+  const slot: Slot = { collector: undefined, error: undefined, figures: zeroFigures(), done: 0, pending: 0, failed: 0, log: new RateLimitedLog(forwardingLogger(index, {})) }
+  try {
+    // Built-in collectors are named relative to lib/ (one spelling for both module formats); a
+    // test's own collector gives its module's file URL.
+    const exports = await import(module.startsWith('file:') ? module : libSpecifier(module)) as Record<string, unknown>
+    const make = exports[factory]
+    if (typeof make !== 'function') throw new Error(`${module} has no export ${factory}`)
+    slot.collector = make(options) as AnalyticsCollector
+  } catch (error) {
+    slot.error = error
+  }
+  return slot
+}
+
+// Not a top-level await: the CommonJS build of this file cannot have one. Messages wait in the port
+// until its listener is attached, once every collector is built.
+let slots: Slot[] = []
+
+const writer = new SnapshotWriter(init.snapshot)
+let entriesReceived = 0
+
+function publish (): void {
+  for (const slot of slots) {
+    const f = slot.figures
+    for (const reason of Object.keys(f.dropped) as Array<keyof typeof f.dropped>) f.dropped[reason] = 0
+    const report = slot.collector?.stats?.()
+    if (report !== undefined) {
+      f.delivered = report.delivered
+      f.retries = report.retries
+      f.queued = report.queued
+      f.inFlight = report.inFlight + slot.pending
+      for (const reason of Object.keys(f.dropped) as Array<keyof typeof f.dropped>) f.dropped[reason] = report.dropped[reason] ?? 0
+    } else {
+      f.delivered = slot.done
+      f.inFlight = slot.pending
+    }
+    f.dropped.failed += slot.failed
+  }
+  writer.publish(entriesReceived, slots.map((slot) => slot.figures))
+}
+
+function collect (slot: Slot, event: AnalyticsEvent): void {
+  slot.figures.received++
+  try {
+    const result = slot.collector?.collect(event) as unknown
+    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+      slot.pending++
+      Promise.resolve(result as PromiseLike<void>).then(() => { slot.pending--; slot.done++ }, () => { slot.pending--; slot.failed++ })
+      return
+    }
+    slot.done++
+  } catch (error) {
+    slot.failed++
+    slot.log.error('collect', { err: error }, 'analytics collector threw in collect()')
+  }
+}
+
+function onEvents (entries: Array<WireEvent | number>): void {
+  for (let i = 0; i < entries.length; i += 2) {
+    const mask = entries[i + 1] as number
+    entriesReceived++
+    if (mask === 0) continue
+    const event = decodeEvent(entries[i] as WireEvent)
+    for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event)
+  }
+  publish()
+}
+
+const calls = new Map<number, AbortController>()
+
+async function onCall (id: number, index: number, member: 'start' | 'flush' | 'close'): Promise<void> {
+  const slot = slots[index]
+  const controller = new AbortController()
+  calls.set(id, controller)
+  let error: unknown
+  try {
+    if (slot.collector === undefined) throw slot.error
+    if (member === 'start') await slot.collector.start(controller.signal, { log: forwardingLogger(index, {}) })
+    else await slot.collector[member](controller.signal)
+  } catch (thrown) {
+    error = thrown ?? new Error(`${member}() failed`)
+  }
+  calls.delete(id)
+  publish()
+  post(error === undefined ? { t: 'done', id } : { t: 'done', id, error: serializeError(error) })
+}
+
+function onMessage (message: ToWorker): void {
+  switch (message.t) {
+    case 'events': onEvents(message.entries); break
+    case 'call': void onCall(message.id, message.index, message.member); break
+    case 'abort': calls.get(message.id)?.abort(new Error('deadline reached')); break
+  }
+}
+
+void Promise.all(init.collectors.map(build)).then((built) => {
+  slots = built
+  port.on('message', onMessage)
+  setInterval(publish, PUBLISH_INTERVAL_MS).unref()
+  publish()
+})

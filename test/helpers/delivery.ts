@@ -1,0 +1,8 @@
+import type { DeliveryMode } from '../../lib/index.js'
+
+/**
+ * The delivery mode the shared suites (fault matrix, misbehaviour, hostile input, lifecycle) run in:
+ * `ANALYTICS_TEST_DELIVERY=worker npx tap …` runs them with the built-in collectors in the worker.
+ * The fault matrix also has worker-mode files of its own, so `npm test` covers both modes.
+ */
+export const TEST_DELIVERY: DeliveryMode = process.env.ANALYTICS_TEST_DELIVERY === 'worker' ? 'worker' : 'inline'
