@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts } from './collector.js'
 import { DROP_REASONS, emptyDropCounts, totalDropped } from './collector.js'
 import type { AnalyticsEvent } from './event.js'
@@ -26,6 +27,9 @@ function untilAborted (signal: AbortSignal): Promise<'aborted'> {
  * deadline would let the process exit mid-shutdown without the summary log. It is bounded and cleared.
  */
 function deadline (controller: AbortController, timeoutMs: number, reason: string): NodeJS.Timeout {
+  // One signal serves every collector, and each may listen to it (worker stand-ins listen twice):
+  // Node's leak warning at 11 listeners would fire for an app with six collectors.
+  setMaxListeners(0, controller.signal)
   return setTimeout(() => controller.abort(new Error(reason)), timeoutMs)
 }
 

@@ -275,3 +275,26 @@ test('a collector whose stats() throws or returns garbage still gets counted by 
   t.ok(log.lines.some((line) => line.collector === 'throws' && line.msg === 'analytics collector threw in stats()'))
   await app.close()
 })
+
+test('many collectors listening to the shared lifecycle deadline: no MaxListenersExceededWarning at start, flush or close', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (warning: Error): void => { warnings.push(warning.name) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  // Each collector listens to the signal of every lifecycle call, as the engine and worker stand-ins do.
+  const listening = (name: string): AnalyticsCollector => ({
+    name,
+    start (signal) { signal.addEventListener('abort', () => {}) },
+    collect () {},
+    flush (signal) { signal.addEventListener('abort', () => {}); signal.addEventListener('abort', () => {}) },
+    close (signal) { signal.addEventListener('abort', () => {}) }
+  })
+  const app = Fastify()
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: Array.from({ length: 12 }, (_, i) => listening(`c${i}`)) })
+  await app.ready()
+  await app.analytics.flush()
+  await app.close()
+  // Warnings are emitted on the next tick.
+  await sleep(10)
+  t.same(warnings.filter((name) => name === 'MaxListenersExceededWarning'), [], 'no listener-leak warning')
+})
