@@ -93,6 +93,19 @@ for (const block of tsSamples) {
   tsFiles.set(name, block)
   writeFileSync(join(tsDir, name), block.code)
 }
+// The README's Options table must have a row for every plugin option: the option names of its first
+// column, against `keyof AnalyticsOptions` in the same program. An error in this file names the
+// option with no row.
+const OPTIONS_CHECK = 'readme-options-table.ts'
+const optionsSection = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n## Options\n')[1]?.split('\n## ')[0] ?? ''
+const documented = [...optionsSection.matchAll(/^\| ([^|]+) \|/gm)].flatMap(([, cell]) => [...cell.matchAll(/`(\w+)`/g)].map(([, name]) => name))
+writeFileSync(join(tsDir, OPTIONS_CHECK), [
+  "import type { AnalyticsOptions } from 'fastify-analytics'",
+  `type Documented = ${documented.map((name) => `'${name}'`).join(' | ') || 'never'}`,
+  'type Missing = Exclude<keyof AnalyticsOptions, Documented>',
+  "export const optionsWithoutARow: [Missing] extends [never] ? 'none' : Missing = 'none'",
+  ''
+].join('\n'))
 writeFileSync(join(tsDir, 'tsconfig.json'), JSON.stringify({
   compilerOptions: {
     strict: true,
@@ -107,7 +120,7 @@ writeFileSync(join(tsDir, 'tsconfig.json'), JSON.stringify({
     // The .d.ts files themselves are checked by test/module-formats (node10, skipLibCheck off).
     skipLibCheck: true
   },
-  files: [...tsFiles.keys()]
+  files: [...tsFiles.keys(), OPTIONS_CHECK]
 }))
 const typeCheck = run([tsc, '-p', join(tsDir, 'tsconfig.json'), '--pretty', 'false'], { ...process.env, NODE_OPTIONS: '' }, 180_000)
 
@@ -154,12 +167,13 @@ t.test('every JavaScript sample runs as pasted against the built package, with n
   for (const [name, sink] of Object.entries(standIns.sinks)) t.same(sink.violations, [], `what reached the ${name} stand-in follows its rules`)
 })
 
-t.test('every TypeScript sample type-checks under --strict (module nodenext) against the built types', async (t) => {
+t.test('every TypeScript sample type-checks under --strict (module nodenext) against the built types, and every plugin option has a README row', async (t) => {
   const outcome = await typeCheck
   // tsc names each error `path(line,col): error TS…`; point it at the Markdown line instead.
   const errors = outcome.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => {
     const match = /([^/\\(]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(line)
     const block = match === null ? undefined : tsFiles.get(match[1])
+    if (match !== null && match[1] === OPTIONS_CHECK) return `README.md ## Options: a plugin option has no row in the table: ${match[4]}`
     return block === undefined || match === null ? line : `${block.file}:${block.line + Number(match[2])}:${match[3]} ${match[4]}`
   })
   t.ok(tsSamples.length > 0, `${tsSamples.length} TypeScript samples`)
