@@ -1,7 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { anchors, codeBlocks, links, markdownFiles, ROOT, type CodeBlock } from './markdown.js'
@@ -42,7 +42,10 @@ const runDir = join(ROOT, '.docs-samples', String(process.pid))
 t.setTimeout(240_000)
 rmSync(runDir, { recursive: true, force: true })
 mkdirSync(runDir, { recursive: true })
-t.teardown(() => rmSync(runDir, { recursive: true, force: true }))
+t.teardown(() => {
+  rmSync(runDir, { recursive: true, force: true })
+  try { rmdirSync(dirname(runDir)) } catch {} // another run may still be using it
+})
 
 const pages = markdownFiles()
 const blocks = pages.flatMap(codeBlocks)
