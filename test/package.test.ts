@@ -29,6 +29,14 @@ test('no shipped file points at a file that is not shipped (source maps were dro
   t.same(pointing, [], 'no shipped file carries a sourceMappingURL')
 })
 
+test('the docs ship with the package, so the README\'s links work from node_modules', async (t) => {
+  const files = await packedFiles()
+  t.ok(files.has('README.md'), 'README.md ships')
+  for (const page of ['docs/privacy.md', 'docs/events-and-stats.md', 'docs/collectors/ga4.md', 'docs/architecture.md']) {
+    t.ok(files.has(page), `${page} ships`)
+  }
+})
+
 const EXAMPLES = ['demo', 'ga4', 'plausible', 'webhook', 'custom-collector']
 
 test('the examples ship with the package and run as published', async (t) => {

@@ -104,7 +104,7 @@ test('defaults: cleaned URLs everywhere; full IP to GA4 and Plausible, /24 to st
   t.equal(lines.length, 3)
   t.ok(lines.every((l) => l.event.clientIP === '203.0.113.0' && !l.event.url.includes('token')), 'stdout: truncated IP, cleaned URL')
 
-  // The README's Privacy table, column by column: user agent, user id, cookies.
+  // The Privacy table (docs/privacy.md), column by column: user agent, user id, cookies.
   const raw = (sink: Sink): string => sink.requests.map((r) => r.body.toString('utf8') + JSON.stringify(r.headers)).join('\n')
   const stdoutText = JSON.stringify(lines)
   const received = { stdout: stdoutText, ga4: raw(ga4), plausible: raw(plausible), webhook: raw(webhook) }
