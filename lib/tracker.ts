@@ -392,8 +392,15 @@ export class Tracker {
 // `text/html; charset=utf-8`, any case; XHTML pages are pages too.
 const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\s*(?:;|$)/i
 
+// An app sends its HTML with one Content-Type string, mostly the same constant: a hit skips the regex.
+let lastHtmlType = ''
+
 function isHtml (contentType: unknown): boolean {
-  return typeof contentType === 'string' && HTML_TYPE.test(contentType)
+  if (typeof contentType !== 'string') return false
+  if (contentType === lastHtmlType) return true
+  if (!HTML_TYPE.test(contentType)) return false
+  lastHtmlType = contentType
+  return true
 }
 
 // `Sec-Purpose: prefetch` (Chrome, Firefox; `prefetch;prerender` for Chrome's prerender) and the
