@@ -72,6 +72,14 @@ export function render (results, machine) {
       if (config === 'bare') continue
       row('1', `${config}: CPU capacity × bare (bare µs/req ÷ ${config} µs/req)`, paired(sat, config, (r, b) => b.cpuPerRequestUs / r.cpuPerRequestUs), 3)
     }
+    // The same pairs as an added cost: the plugin's own share of a request, the figure issue 10's
+    // request-path target is about (bench/request-path.js measures it in process, without HTTP).
+    for (const config of Object.keys(sat)) {
+      if (config === 'bare') continue
+      const added = paired(sat, config, (r, b) => r.cpuPerRequestUs - b.cpuPerRequestUs)
+      const target = config === 'discard-noctx' ? 1.5 : undefined
+      row('1', `${config}: added CPU µs per request (${config} − bare)`, added, 2, target === undefined ? '' : `≤ ${target}`, target === undefined ? '' : verdict(added, '≤', target))
+    }
     for (const config of Object.keys(sat)) {
       row('1', `${config}: p99 ms`, stat(sat[config].map((r) => r.p99)), 2)
     }
