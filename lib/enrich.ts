@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { truncateCodePoints, type AnalyticsEvent } from './event.js'
+import { StringMemo } from './util.js'
 
 /** Request-derived values that come from user callbacks (`locale`, `userId` options). */
 export interface EnrichOptions {
@@ -17,10 +18,17 @@ export const MAX_HOSTNAME_LENGTH = 255
 const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,7}$/
 const MAX_ACCEPT_LANGUAGE_SCAN = 128
 
+// Browsers send a handful of distinct Accept-Language headers: each is parsed once.
+const languageTags = new StringMemo(parseLanguageTag, 256, MAX_ACCEPT_LANGUAGE_SCAN)
+
 /** The first language of an `Accept-Language` header (`en-GB,en;q=0.9` → `en-GB`), or ''. */
 export function firstLanguageTag (header: string | string[] | undefined): string {
   if (Array.isArray(header)) header = header[0]
   if (typeof header !== 'string' || header.length === 0) return ''
+  return languageTags.get(header)
+}
+
+function parseLanguageTag (header: string): string {
   const scan = header.length > MAX_ACCEPT_LANGUAGE_SCAN ? header.slice(0, MAX_ACCEPT_LANGUAGE_SCAN) : header
   let end = scan.length
   const comma = scan.indexOf(',')
