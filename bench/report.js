@@ -83,6 +83,14 @@ export function render (results, machine) {
       const ratio = paired(sat, config, (r, b) => b.mainCpuPerRequestUs / r.mainCpuPerRequestUs)
       row('1', `${config}: main-thread capacity × bare (bare main µs/req ÷ ${config}'s)`, ratio, 3, target === undefined ? '' : `≥ ${target.toFixed(2)}`, target === undefined ? '' : verdict(ratio, '≥', target))
     }
+    // The same pairs as an added cost: the plugin's own share of a request, the figure issue 10's
+    // request-path target is about (bench/request-path.js measures it in process, without HTTP).
+    for (const config of Object.keys(sat)) {
+      if (config === 'bare') continue
+      const added = paired(sat, config, (r, b) => r.cpuPerRequestUs - b.cpuPerRequestUs)
+      const target = config === 'discard-noctx' ? 1.5 : undefined
+      row('1', `${config}: added CPU µs per request (${config} − bare)`, added, 2, target === undefined ? '' : `≤ ${target}`, target === undefined ? '' : verdict(added, '≤', target))
+    }
     for (const config of Object.keys(sat)) {
       row('1', `${config}: p99 ms`, stat(sat[config].map((r) => r.p99)), 2)
     }

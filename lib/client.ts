@@ -78,10 +78,6 @@ export function parseUserAgent (userAgent: string, detectBots: boolean): Readonl
   })
 }
 
-function header (request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name]
-  return typeof value === 'string' ? value : undefined
-}
 
 /**
  * Classifies requests' clients: one parse per distinct User-Agent through a bounded LRU, then
@@ -108,10 +104,11 @@ export class ClientClassifier {
       this.#cache.set(userAgent, client)
     }
     if (client.bot) return client
-    const mobile = header(request, 'sec-ch-ua-mobile')
-    const platform = header(request, 'sec-ch-ua-platform')
-    if (mobile === undefined && platform === undefined) return client
-    return withHints(client, mobile, platform)
+    const headers = request.headers // a getter on a Fastify request: read once
+    const mobile = headers['sec-ch-ua-mobile']
+    const platform = headers['sec-ch-ua-platform']
+    if (typeof mobile !== 'string' && typeof platform !== 'string') return client
+    return withHints(client, typeof mobile === 'string' ? mobile : undefined, typeof platform === 'string' ? platform : undefined)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { truncateCodePoints, type AnalyticsEvent } from './event.js'
+import { StringMemo } from './util.js'
 
 /** Request-derived values that come from user callbacks (`locale`, `userId` options). */
 export interface EnrichOptions {
@@ -17,10 +18,17 @@ export const MAX_HOSTNAME_LENGTH = 255
 const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,7}$/
 const MAX_ACCEPT_LANGUAGE_SCAN = 128
 
+// Browsers send a handful of distinct Accept-Language headers: each is parsed once.
+const languageTags = new StringMemo(parseLanguageTag, 256, MAX_ACCEPT_LANGUAGE_SCAN)
+
 /** The first language of an `Accept-Language` header (`en-GB,en;q=0.9` → `en-GB`), or ''. */
 export function firstLanguageTag (header: string | string[] | undefined): string {
   if (Array.isArray(header)) header = header[0]
   if (typeof header !== 'string' || header.length === 0) return ''
+  return languageTags.get(header)
+}
+
+function parseLanguageTag (header: string): string {
   const scan = header.length > MAX_ACCEPT_LANGUAGE_SCAN ? header.slice(0, MAX_ACCEPT_LANGUAGE_SCAN) : header
   let end = scan.length
   const comma = scan.indexOf(',')
@@ -33,9 +41,7 @@ export function firstLanguageTag (header: string | string[] | undefined): string
 
 /** A request header's first value, or ''. */
 export function header (request: FastifyRequest, name: string): string {
-  const value = request.headers[name]
-  if (typeof value === 'string') return value
-  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''
+  return headerValue(request.headers[name])
 }
 
 /** `request.user.id` or `.sub` when an auth plugin set one (strings and numbers only). */
@@ -74,13 +80,11 @@ export function resolveLocale (request: FastifyRequest, options: EnrichOptions):
 }
 
 /** `protocol://host/path?query`, without the scheme's default port (`Host: shop.example:443` over https). */
-function absoluteUrl (request: FastifyRequest): string {
-  const protocol = request.protocol
-  let host = request.host ?? ''
+function absoluteUrl (protocol: string, host: string, url: string): string {
   if ((protocol === 'http' && host.endsWith(':80')) || (protocol === 'https' && host.endsWith(':443'))) {
     host = host.slice(0, host.lastIndexOf(':'))
   }
-  return `${protocol}://${host}${request.url}`
+  return `${protocol}://${host}${url}`
 }
 
 /** The query-less path of a request URL. */
@@ -90,19 +94,40 @@ export function pathOf (url: string): string {
 }
 
 /**
+ * `request.hostname` from `request.host`, which the URL needs anyway: Fastify's getter reads the
+ * host again and splits it into an array per call (`[::1]:3000` → `[::1]`, `shop.example:8080` →
+ * `shop.example`, as Fastify 5 does).
+ */
+export function hostnameOf (host: string): string {
+  if (host.charCodeAt(0) === 0x5b) return host.slice(0, host.indexOf(']') + 1) // `[`: an IPv6 literal
+  const colon = host.indexOf(':')
+  return colon === -1 ? host : host.slice(0, colon)
+}
+
+/** A header value as the event keeps it: the first of repeated values, else ''. */
+function headerValue (value: string | string[] | undefined): string {
+  if (typeof value === 'string') return value
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''
+}
+
+/**
  * Fills the empty fields of an event from its request; explicit values are kept.
  * The client IP is strictly `request.ip`: Fastify's `trustProxy` decides which proxies to believe.
  */
 export function enrichFromRequest (event: AnalyticsEvent, request: FastifyRequest, matchedPattern: string, options: EnrichOptions): void {
   event.request = request
+  // Each of `headers`, `host` and `url` is a getter on a Fastify request: read once per event.
+  const headers = request.headers
+  const host = request.host ?? ''
+  const url = request.url
   if (event.clientIP === '') event.clientIP = request.ip ?? ''
   if (event.locale === '') event.locale = resolveLocale(request, options)
-  if (event.hostname === '') event.hostname = truncateCodePoints(request.hostname ?? '', MAX_HOSTNAME_LENGTH)
+  if (event.hostname === '') event.hostname = truncateCodePoints(hostnameOf(host), MAX_HOSTNAME_LENGTH)
   if (event.userId === '') event.userId = resolveUserId(request, options)
   if (event.matchedPattern === '') event.matchedPattern = matchedPattern
-  if (event.url === '') event.url = truncateCodePoints(absoluteUrl(request))
-  if (event.path === '') event.path = truncateCodePoints(pathOf(request.url))
+  if (event.url === '') event.url = truncateCodePoints(absoluteUrl(request.protocol, host, url))
+  if (event.path === '') event.path = truncateCodePoints(pathOf(url))
   if (event.method === '') event.method = request.method
-  if (event.userAgent === '') event.userAgent = truncateCodePoints(header(request, 'user-agent'))
-  if (event.referrer === '') event.referrer = truncateCodePoints(header(request, 'referer'))
+  if (event.userAgent === '') event.userAgent = truncateCodePoints(headerValue(headers['user-agent']))
+  if (event.referrer === '') event.referrer = truncateCodePoints(headerValue(headers.referer))
 }

@@ -7,7 +7,7 @@ import { createEvent, EventType, normalizeEventInput, roundDuration, truncateCod
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
-import { applyIpPolicy, applyPrivacy, hasGpc, type ConsentDecision } from './privacy/index.js'
+import { applyIpPolicy, hasGpc, UrlCleaner, type ConsentDecision } from './privacy/index.js'
 
 /** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
 export interface SkippedCounters {
@@ -104,6 +104,7 @@ export class Tracker {
   readonly #fanOut: FanOut
   readonly #clients: ClientClassifier
   readonly #enrich: EnrichOptions
+  readonly #urlCleaner: UrlCleaner
   readonly #log: RateLimitedLog
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
   readonly #routes = new WeakMap<object, RouteInfo>()
@@ -118,6 +119,7 @@ export class Tracker {
     this.#log = new RateLimitedLog(child)
     this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
     this.#clients = new ClientClassifier(options.bots !== 'keep')
+    this.#urlCleaner = new UrlCleaner(options.privacy)
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
@@ -168,7 +170,7 @@ export class Tracker {
       event.request = undefined
       return
     }
-    applyPrivacy(event, this.#options.privacy)
+    this.#urlCleaner.apply(event)
     if (consent === 'anonymous') {
       event.userId = ''
       event.clientIP = applyIpPolicy(event.clientIP, 'truncate')
@@ -392,8 +394,15 @@ export class Tracker {
 // `text/html; charset=utf-8`, any case; XHTML pages are pages too.
 const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\s*(?:;|$)/i
 
+// An app sends its HTML with one Content-Type string, mostly the same constant: a hit skips the regex.
+let lastHtmlType = ''
+
 function isHtml (contentType: unknown): boolean {
-  return typeof contentType === 'string' && HTML_TYPE.test(contentType)
+  if (typeof contentType !== 'string') return false
+  if (contentType === lastHtmlType) return true
+  if (!HTML_TYPE.test(contentType)) return false
+  lastHtmlType = contentType
+  return true
 }
 
 // `Sec-Purpose: prefetch` (Chrome, Firefox; `prefetch;prerender` for Chrome's prerender) and the

@@ -195,3 +195,16 @@ test('a hostile Host header is cut to 255 characters in hostname', async (t) => 
   t.equal(collector.events[0].hostname.length, 255)
   t.ok(collector.events[0].url.length <= 2048)
 })
+
+test('hostname is the Host without its port, an IPv6 literal kept in brackets, as Fastify gives it', async (t) => {
+  const { app, collector } = await build(t, { trustProxy: '127.0.0.1' })
+  app.get('/', async () => 'ok')
+  const hosts = ['[::1]:3000', '[2001:db8::1]', 'shop.example:8080', 'shop.example', 'xn--bcher-kva.example:443']
+  const seen: string[] = []
+  app.addHook('onResponse', async (request) => { seen.push(request.hostname) })
+  for (const host of hosts) await app.inject({ url: '/', headers: { host } })
+  await app.inject({ url: '/', headers: { host: 'inner.example:8443', 'x-forwarded-host': 'outer.example:9443' } })
+  const events = collector.events.map((e) => e.hostname)
+  t.same(events, ['[::1]', '[2001:db8::1]', 'shop.example', 'shop.example', 'xn--bcher-kva.example', 'outer.example'])
+  t.same(events, seen, 'the same as request.hostname, the trusted X-Forwarded-Host included')
+})

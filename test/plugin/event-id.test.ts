@@ -42,3 +42,23 @@ test('track() keeps an explicit canonical UUID as the id and refuses any other i
   t.same(collector.events.map((event) => event.id), [own])
   t.equal(app.analytics.stats().events.invalid, 4, 'refused ids are counted as invalid events')
 })
+
+test('ids stay unique and well-formed across many refills of the random pool', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  // The pool holds the random bits of a few hundred ids: 5000 events cross it a dozen times.
+  for (let i = 0; i < 5000; i++) app.analytics.track({ type: EventType.Custom, eventName: 'bulk' })
+  const ids = collector.events.map((event) => event.id)
+  t.equal(new Set(ids).size, 5000, 'no two events share an id')
+  t.same(ids.filter((id) => !UUID_V7.test(id)), [], 'every id is a version-7, RFC 9562 variant UUID')
+  // 74 random bits per id: the tails (after the time) of 5000 ids are all distinct, and every hex
+  // digit shows up in every random position (a stuck or repeated byte would not).
+  t.equal(new Set(ids.map((id) => id.slice(15))).size, 5000, 'no two random parts repeat')
+  for (const position of [15, 16, 17, 20, 21, 22, 24, 35]) {
+    t.equal(new Set(ids.map((id) => id[position])).size, 16, `position ${position} takes every hex digit`)
+  }
+  t.same(new Set(ids.map((id) => id[19])), new Set(['8', '9', 'a', 'b']), 'the variant digit takes all four values')
+})

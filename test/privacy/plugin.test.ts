@@ -192,3 +192,21 @@ test('beforeSend that throws, returns a promise or an invalid event drops it, co
   const line = logs.lines.find((l) => String(l.msg).includes('beforeSend'))
   t.match(line, { level: 50, err: { message: 'hook broke' } })
 })
+
+test('cleaned values are remembered per registration: repeats are cleaned alike, two policies never share an answer', async (t) => {
+  const keep = await build(t, { privacy: { query: 'keep', redactEmails: false } })
+  const strict = await build(t, { privacy: { query: 'drop' } })
+  const url = '/repeat?token=s3cret&to=bob@example.com'
+  const referer = 'https://mail.example/inbox?to=bob@example.com#msg'
+  for (let i = 0; i < 3; i++) {
+    // The same URL, referrer and path, alternating between the two apps in one process.
+    await keep.app.inject({ url, headers: { ...VISITOR, referer } })
+    await strict.app.inject({ url, headers: { ...VISITOR, referer } })
+  }
+  t.same(keep.collector.events.map((e) => [e.url, e.path, e.referrer]), Array(3).fill([
+    'http://shop.example/repeat?token=s3cret&to=bob@example.com', '/repeat', 'https://mail.example/inbox?to=bob@example.com'
+  ]))
+  t.same(strict.collector.events.map((e) => [e.url, e.path, e.referrer]), Array(3).fill([
+    'http://shop.example/repeat', '/repeat', 'https://mail.example/inbox'
+  ]))
+})

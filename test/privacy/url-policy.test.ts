@@ -5,6 +5,8 @@ import { test } from 'tap'
 import fc from 'fast-check'
 import { applyUrlPolicy, DEFAULT_ALLOWED_QUERY, queryScanMeter, type UrlPolicy } from '../../lib/privacy/url.js'
 import { emailScanMeter, redactEmails } from '../../lib/privacy/email.js'
+import { applyPrivacy, CLEAN_CACHE_KEY_LENGTH, CLEAN_CACHE_SIZE, UrlCleaner } from '../../lib/privacy/index.js'
+import type { AnalyticsEvent } from '../../lib/event.js'
 import { hasEmail, STANDARD_QUERY, urlViolations } from '../servers/privacy-rules.js'
 
 const DEFAULT: UrlPolicy = { query: 'allowlist', allow: new Set(DEFAULT_ALLOWED_QUERY), redactEmails: true }
@@ -127,4 +129,27 @@ test('linear on hostile queries: the filter scans a bounded number of characters
     }
     t.ok(perChar[1] <= 3 && perChar[1] <= perChar[0] * 1.5 + 0.01, `${label}: ${perChar.map((n) => n.toFixed(2)).join(' → ')} characters scanned per character`)
   }
+})
+
+test('UrlCleaner: the cleaned referrers it remembers stay bounded in count and length, and match applyPrivacy', async (t) => {
+  const cleaner = new UrlCleaner(DEFAULT)
+  const event = (url: string) => ({ url, path: '', referrer: url }) as AnalyticsEvent
+  let most = 0
+  for (let i = 0; i < CLEAN_CACHE_SIZE * 3; i++) {
+    const e = event(`https://shop.example/p/${i % (CLEAN_CACHE_SIZE * 2)}?token=s3cret&utm_source=a`)
+    cleaner.apply(e)
+    most = Math.max(most, cleaner.size)
+    if (i % 997 === 0) {
+      const direct = event(`https://shop.example/p/${i % (CLEAN_CACHE_SIZE * 2)}?token=s3cret&utm_source=a`)
+      applyPrivacy(direct, DEFAULT)
+      t.same(e, direct, 'remembered or not, the answer is applyPrivacy\'s')
+    }
+  }
+  t.equal(most, CLEAN_CACHE_SIZE, 'never more than CLEAN_CACHE_SIZE values')
+  const before = cleaner.size
+  const long = `https://shop.example/${'x'.repeat(CLEAN_CACHE_KEY_LENGTH)}?to=bob@example.com`
+  const e = event(long)
+  cleaner.apply(e)
+  t.equal(e.referrer, `https://shop.example/${'x'.repeat(CLEAN_CACHE_KEY_LENGTH)}`, 'a long value is cleaned')
+  t.equal(cleaner.size, before, 'and not remembered')
 })
