@@ -13,6 +13,12 @@ import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroF
 export const MAX_CHANNEL_EVENTS = 20_000
 /** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
 const MAX_BATCH_EVENTS = 256
+/**
+ * How long events gather before a hand-over (unless a batch fills first). One postMessage per
+ * event-loop turn meant one per request at moderate rates, each waking the worker and adding a turn
+ * to the app's loop: at 2 000 req/s that cost the request thread more than the hand-over itself.
+ */
+const HANDOVER_DELAY_MS = 5
 /** A collector's bit in an event's mask: a mask is a 31-bit small integer. */
 export const MAX_WORKER_COLLECTORS = 31
 /** Restarts of a crashed worker within RESTART_WINDOW_MS before its collectors are given up. */
@@ -146,12 +152,14 @@ export class WorkerHost {
     this.#batch.push(wire, 0)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(this.#onTurn)
+      // unref(): like the engine's flush timer, it must not keep the app alive; flush() and close() hand over first.
+      setTimeout(this.#onTurn, HANDOVER_DELAY_MS).unref()
     }
     return this.#batch.length - 1
   }
 
-  // One postMessage per turn (or per full batch): the fan-out of this turn's events is complete.
+  // One postMessage per HANDOVER_DELAY_MS (or per full batch); a timer runs between turns, so
+  // never in the middle of one event's fan-out.
   readonly #onTurn = (): void => {
     this.#scheduled = false
     this.#post()
