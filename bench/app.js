@@ -156,6 +156,8 @@ function snapshot () {
     generated,
     cpuUs: usage.userCPUTime + usage.systemCPUTime,
     mainCpuUs: mainThreadCpuUs(),
+    // Only the main thread is pinned to the app core (worker mode): the orchestrator splits the CPU.
+    pinnedMainOnly: delivery === 'worker' && process.env.BENCH_MAIN_CORE !== undefined,
     rss: process.memoryUsage.rss(),
     maxRssKb: usage.maxRSS,
     hrMs: Number(process.hrtime.bigint()) / 1e6,

@@ -260,14 +260,18 @@ function machine () {
 
 /**
  * Share of each core used by processes that are not part of the benchmark during a window:
- * core 1 minus the app's own CPU time, core 0 minus the orchestrator's and the sinks'.
+ * core 1 minus the app's own CPU time, core 0 minus the orchestrator's and the sinks'. In a
+ * worker-mode run only the app's main thread is pinned to core 1: its other threads (the delivery
+ * worker) run on core 0 and are the benchmark's, not another process's.
  */
 function contention (m0, m1, s0, s1) {
   if (m0.cpus === null || m0.cpus.length < 2) return null
   const windowTicks = (m1.at - m0.at) / 10
   const busy = (i) => m1.cpus[i].busy - m0.cpus[i].busy
-  const appTicks = (s1.cpuUs - s0.cpuUs) / 1e4
-  const selfTicks = (m1.self.user + m1.self.system - m0.self.user - m0.self.system) / 1e4 + (m1.sinks - m0.sinks)
+  const appAllTicks = (s1.cpuUs - s0.cpuUs) / 1e4
+  const splitThreads = s1.pinnedMainOnly === true && s1.mainCpuUs != null && s0.mainCpuUs != null
+  const appTicks = splitThreads ? (s1.mainCpuUs - s0.mainCpuUs) / 1e4 : appAllTicks
+  const selfTicks = (m1.self.user + m1.self.system - m0.self.user - m0.self.system) / 1e4 + (m1.sinks - m0.sinks) + (appAllTicks - appTicks)
   const clamp = (v) => Math.max(0, Math.min(1, v))
   return { appCore: clamp((busy(Number(APP_CORE)) - appTicks) / windowTicks), loadCore: clamp((busy(Number(LOAD_CORE)) - selfTicks) / windowTicks) }
 }
