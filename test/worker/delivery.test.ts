@@ -4,13 +4,13 @@
 import { createRequire } from 'node:module'
 import { test } from 'tap'
 import { Agent } from 'undici'
-import Fastify from 'fastify'
-import analytics, { EventType, Money } from '../../lib/index.js'
+import Fastify, { type FastifyInstance } from 'fastify'
+import analytics, { EventType, Money, type AnalyticsCollector } from '../../lib/index.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
 import { memoryCollector } from '../../lib/testing.js'
-import { assertBalanced, COUNT_EVERYTHING, logCapture } from '../helpers/collectors.js'
+import { assertBalanced, COUNT_EVERYTHING, logCapture, type TapTest } from '../helpers/collectors.js'
 import { ok, startSink } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { webhookRules } from '../servers/webhook-rules.js'
@@ -22,26 +22,27 @@ const WEBHOOK_TOKEN = 'workerModeBearer42'
 // The worker compiles the TypeScript sources on its own under tap: slow on a loaded machine.
 const START_TIMEOUT_MS = 60_000
 
+/** A registered (not yet ready) app delivering in the worker, its log captured. */
+async function workerApp (t: TapTest, collectors: AnalyticsCollector[]): Promise<{ app: FastifyInstance, log: ReturnType<typeof logCapture> }> {
+  const log = logCapture()
+  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
+  t.teardown(() => app.close())
+  await app.register(analytics, { ...COUNT_EVERYTHING, delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors })
+  return { app, log }
+}
+
 test('worker mode: every event reaches GA4, Plausible and the webhook, the accounting balances, and custom collectors run inline beside them', async (t) => {
   const ga4 = await startSink({ validate: validateGa4Request, policy: ok(204) })
   const plausible = await startSink({ validate: plausibleRules({ domain: 'shop.example' }), policy: ok(202, 'ok') })
   const hook = await startSink({ validate: webhookRules({ path: '/hook' }), policy: ok(200) })
   t.teardown(() => Promise.all([ga4.close(), plausible.close(), hook.close()]))
   const memory = memoryCollector()
-  const log = logCapture()
-  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
-  t.teardown(() => app.close())
-  await app.register(analytics, {
-    ...COUNT_EVERYTHING,
-    delivery: 'worker',
-    startTimeoutMs: START_TIMEOUT_MS,
-    collectors: [
-      ga4Collector({ measurementId: 'G-WORKER1', apiSecret: SECRET, endpoint: ga4.origin, flushIntervalMs: 10 }),
-      memory,
-      plausibleCollector({ domain: 'shop.example', baseUrl: plausible.origin }),
-      webhookCollector({ url: `${hook.origin}/hook`, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` }, flushIntervalMs: 10 })
-    ]
-  })
+  const { app, log } = await workerApp(t, [
+    ga4Collector({ measurementId: 'G-WORKER1', apiSecret: SECRET, endpoint: ga4.origin, flushIntervalMs: 10 }),
+    memory,
+    plausibleCollector({ domain: 'shop.example', baseUrl: plausible.origin }),
+    webhookCollector({ url: `${hook.origin}/hook`, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` }, flushIntervalMs: 10 })
+  ])
   app.get('/p/:id', async () => 'page')
   app.post('/buy', { config: { analytics: { action: 'buy' } } }, async (request) => {
     request.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
@@ -83,14 +84,7 @@ test('worker mode: a collector whose options cannot cross a thread stays inline 
   const hook = await startSink({ policy: ok(200) })
   const agent = new Agent()
   t.teardown(async () => { await hook.close(); await agent.close() })
-  const log = logCapture()
-  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
-  t.teardown(() => app.close())
-  await app.register(analytics, {
-    ...COUNT_EVERYTHING,
-    delivery: 'worker',
-    collectors: [webhookCollector({ url: hook.origin, dispatcher: agent, flushIntervalMs: 10 })]
-  })
+  const { app, log } = await workerApp(t, [webhookCollector({ url: hook.origin, dispatcher: agent, flushIntervalMs: 10 })])
   await app.ready()
   const line = log.lines.find((l) => l.collector === 'webhook' && typeof l.reason === 'string')
   t.match(line, { reason: /dispatcher/ }, 'the log names the option that keeps it inline')
@@ -100,22 +94,12 @@ test('worker mode: a collector whose options cannot cross a thread stays inline 
 })
 
 test('worker mode: a start failure in the worker fails ready() with FST_ANALYTICS_START_FAILED naming the collector', async (t) => {
-  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS })
-  t.teardown(() => app.close())
-  await app.register(analytics, {
-    ...COUNT_EVERYTHING,
-    delivery: 'worker',
-    startTimeoutMs: START_TIMEOUT_MS,
-    collectors: [fragileCollector({ name: 'ok' }), fragileCollector({ name: 'broken', fail: 'start' })]
-  })
+  const { app } = await workerApp(t, [fragileCollector({ name: 'ok' }), fragileCollector({ name: 'broken', fail: 'start' })])
   await t.rejects(async () => { await app.ready() }, { code: 'FST_ANALYTICS_START_FAILED', message: /"broken".*fragile start failed on purpose/ })
 })
 
 test('worker mode: a worker that crashes is restarted, and every event it held is counted failed, never lost', async (t) => {
-  const log = logCapture()
-  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
-  t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'fragile' })] })
+  const { app, log } = await workerApp(t, [fragileCollector({ name: 'fragile' })])
   await app.ready()
   for (let i = 0; i < 5; i++) app.analytics.track({ type: EventType.Custom, eventName: 'before' })
   app.analytics.track({ type: EventType.Custom, eventName: 'crash' })
@@ -132,10 +116,7 @@ test('worker mode: a worker that crashes is restarted, and every event it held i
 })
 
 test('worker mode: a collector that throws in collect() in the worker: counted failed, logged through the app logger with its name, rate-limited', async (t) => {
-  const log = logCapture()
-  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, logger: { level: 'info', stream: log.stream } })
-  t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, delivery: 'worker', startTimeoutMs: START_TIMEOUT_MS, collectors: [fragileCollector({ name: 'thrower' })] })
+  const { app, log } = await workerApp(t, [fragileCollector({ name: 'thrower' })])
   await app.ready()
   for (let i = 0; i < 20; i++) app.analytics.track({ type: EventType.Custom, eventName: 'throw' })
   app.analytics.track({ type: EventType.Custom, eventName: 'fine' })
