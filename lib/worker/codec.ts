@@ -24,7 +24,9 @@ export function decodeEvent (wire: WireEvent): AnalyticsEvent {
   const properties = Object.create(null) as Record<string, string>
   // Object.keys and plain assignment on a null-prototype object: a `__proto__` key stays data.
   for (const key of Object.keys(json.properties)) properties[key] = json.properties[key]
-  const revenue = json.revenue === null ? undefined : Money.fromDecimal(json.revenue.amount, json.revenue.currency)
+  // From minor units, not Money.fromDecimal: a Money made from a bigint can have more digits than an
+  // amount an app may type (fromDecimal's bound), and toDecimalString always writes every decimal place.
+  const revenue = json.revenue === null ? undefined : Money.fromMinor(BigInt(json.revenue.amount.replace('.', '')), json.revenue.currency)
   const request = cookie === undefined ? undefined : { headers: { cookie } } satisfies WireRequest
   return { ...json, timestamp: new Date(json.timestamp), properties, revenue, request } as unknown as AnalyticsEvent
 }

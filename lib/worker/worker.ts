@@ -118,7 +118,19 @@ function onEvents (entries: Array<WireEvent | number>): void {
     const mask = entries[i + 1] as number
     entriesReceived++
     if (mask === 0) continue
-    const event = decodeEvent(entries[i] as WireEvent)
+    let event: AnalyticsEvent
+    try {
+      event = decodeEvent(entries[i] as WireEvent)
+    } catch (error) {
+      // One event the worker cannot rebuild must not take the thread (and every event it holds) down.
+      for (let c = 0; c < slots.length; c++) {
+        if ((mask & (1 << c)) === 0) continue
+        slots[c].figures.received++
+        slots[c].failed++
+        slots[c].log.error('decode', { err: error }, 'analytics event could not be rebuilt in the delivery worker; counted failed')
+      }
+      continue
+    }
     for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event)
   }
   publish()

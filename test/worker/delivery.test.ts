@@ -158,3 +158,18 @@ for (const [format, load] of Object.entries(publishedBuilds)) {
     assertBalanced(t, app.analytics.stats().collectors)
   })
 }
+
+test('worker mode: a revenue with more digits than an app can type (a bigint Money) crosses intact and the worker lives on', async (t) => {
+  const hook = await startSink({ policy: ok(200) })
+  t.teardown(() => hook.close())
+  const { app } = await workerApp(t, [webhookCollector({ url: hook.origin, flushIntervalMs: 10 })])
+  await app.ready()
+  const huge = Money.fromMinor(-6119498841015216101057189066015n, 'JPY')
+  app.analytics.track({ type: EventType.Custom, eventName: 'huge', revenue: huge })
+  app.analytics.track({ type: EventType.Custom, eventName: 'after', revenue: Money.fromMinor(5, 'KWD') })
+  await app.analytics.flush({ timeoutMs: 20_000 })
+  const events = hook.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { events: Array<{ eventName: string, revenue: unknown }> }).events)
+  t.same(events.map((e) => [e.eventName, e.revenue]), [['huge', huge.toJSON()], ['after', { amount: '0.005', currency: 'KWD' }]], 'both delivered, amounts exact')
+  await app.close()
+  t.match(app.analytics.stats().collectors.webhook, { accepted: 2, delivered: 2, dropped: { failed: 0 } })
+})
