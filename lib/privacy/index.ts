@@ -68,19 +68,13 @@ function clean (value: string, policy: UrlPolicy): string {
   return cleaned.length > MAX_FIELD_LENGTH ? truncateCodePoints(cleaned) : cleaned
 }
 
-/** The URL rules, applied to an event before `beforeSend` and fan-out. */
-export function applyPrivacy (event: AnalyticsEvent, policy: UrlPolicy): void {
-  event.url = clean(event.url, policy)
-  event.path = clean(event.path, policy)
-  event.referrer = clean(event.referrer, policy)
-}
-
 /** Cleaned referrers one registration remembers; longer ones are cleaned every time. */
 export const CLEAN_CACHE_SIZE = 1024
 export const CLEAN_CACHE_KEY_LENGTH = 256
 
 /**
- * `applyPrivacy` for one registration's policy, on the request path. Referrers repeat from
+ * The URL rules of one registration's policy, applied to an event before `beforeSend` and fan-out.
+ * Referrers repeat from
  * request to request (a site's own pages, a few search engines) and carry the queries that cost
  * the most to filter: each distinct one is cleaned once, then looked up. URLs and paths are cleaned
  * every time: the URL is a string just built, and hashing it for a lookup cost more than the

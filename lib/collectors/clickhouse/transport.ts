@@ -3,6 +3,7 @@ import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../bat
 import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
 import { refused, retryable, STORED, withSignal } from '../warehouse/common.js'
+import type { NormalizedClickHouseOptions } from './options.js'
 import { clickhouseTableDDL, type ClickHouseTableFlavour } from './table.js'
 
 /** The part of `@clickhouse/client` the collector uses. */
@@ -24,14 +25,7 @@ const RETRY_CODES = new Set(['159', '202', '203', '209', '210', '236', '241', '2
 // UNKNOWN_TABLE, UNKNOWN_DATABASE.
 const MISSING_TABLE = new Set(['60', '81'])
 
-interface Settings {
-  url: string
-  database: string
-  table: string
-  username: string
-  password: string
-  createTable: boolean
-}
+type Settings = Pick<NormalizedClickHouseOptions, 'url' | 'database' | 'table' | 'username' | 'password' | 'createTable'>
 
 /** One INSERT … FORMAT JSONEachRow per attempt through `@clickhouse/client` (the HTTP interface). */
 export class ClickHouseTransport implements DeliveryTransport {
