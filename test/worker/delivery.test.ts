@@ -16,6 +16,7 @@ import { validateGa4Request } from '../servers/ga4-rules.js'
 import { webhookRules } from '../servers/webhook-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
 import { fragileCollector } from './fixtures/fragile-collector.js'
+import { MAX_CHANNEL_EVENTS } from '../../lib/worker/host.js'
 
 const SECRET = 'workerModeApiSecret99'
 const WEBHOOK_TOKEN = 'workerModeBearer42'
@@ -172,4 +173,23 @@ test('worker mode: a revenue with more digits than an app can type (a bigint Mon
   t.same(events.map((e) => [e.eventName, e.revenue]), [['huge', huge.toJSON()], ['after', { amount: '0.005', currency: 'KWD' }]], 'both delivered, amounts exact')
   await app.close()
   t.match(app.analytics.stats().collectors.webhook, { accepted: 2, delivered: 2, dropped: { failed: 0 } })
+})
+
+test('worker mode: the channel to a worker that cannot keep up is bounded; what it refuses is counted queueFull and logged', async (t) => {
+  const { app, log } = await workerApp(t, [fragileCollector({ name: 'slow' })])
+  await app.ready()
+  app.analytics.track({ type: EventType.Custom, eventName: 'block' })
+  // Let the hand-over timer deliver "block": the worker thread is then busy for BLOCK_MS.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const extra = 1000
+  for (let i = 0; i < MAX_CHANNEL_EVENTS + extra; i++) app.analytics.track({ type: EventType.Custom, eventName: 'flood' })
+  const during = app.analytics.stats().collectors.slow
+  t.ok(during.dropped.queueFull >= extra, `at least ${extra} refused at the bound (${during.dropped.queueFull})`)
+  t.ok(during.queued <= MAX_CHANNEL_EVENTS, `never more than ${MAX_CHANNEL_EVENTS} waiting (${during.queued})`)
+  t.ok(log.lines.some((l) => /channel to it is full/.test(String(l.msg))), 'the overflow is logged')
+  await app.close()
+  const after = app.analytics.stats().collectors.slow
+  t.equal(after.accepted, MAX_CHANNEL_EVENTS + extra + 1, 'every event was accepted')
+  t.equal(after.delivered + after.dropped.queueFull, after.accepted, 'each one delivered or counted queueFull')
+  assertBalanced(t, app.analytics.stats().collectors)
 })
