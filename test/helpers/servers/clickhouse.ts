@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { TapTest } from '../collectors.js'
-import { freePort, haveBinary, waitForExit } from './common.js'
+import { freePort, haveBinary, ownServer, waitForExit, type OwnedServer } from './common.js'
 
 const BIN = process.env.CLICKHOUSE_SERVER_BIN ?? '/usr/sbin/clickhouse-server'
 export const CLICKHOUSE_INSTALL = 'apt-get install -y clickhouse-server'
@@ -12,14 +12,11 @@ export const CLICKHOUSE_USER = 'analytics'
 export const CLICKHOUSE_PASSWORD = 'ch-test-password-9f3a'
 
 /** A throwaway ClickHouse on 127.0.0.1 in a temporary directory, stopped by PID at teardown. */
-export interface ClickHouseServer {
+export interface ClickHouseServer extends OwnedServer {
   url: string
   version: string
   /** Runs one statement as the test user; JSONEachRow rows for a SELECT. */
   query: <R = Record<string, unknown>>(sql: string) => Promise<R[]>
-  /** Stops the server (SIGTERM), waits `downMs`, starts it again on the same ports. */
-  restart: (downMs?: number) => Promise<void>
-  stop: () => Promise<void>
 }
 
 function config (dir: string, httpPort: number, tcpPort: number): string {
@@ -111,27 +108,11 @@ export async function startClickHouse (t: TapTest): Promise<ClickHouseServer | u
     throw error
   }
   const [{ version }] = await query<{ version: string }>('SELECT version() AS version')
-  let stopped = false
-  // A test process that dies before its teardown (an uncaught error) must not leave the server running.
-  const onExit = (): void => { try { if (pid !== 0) process.kill(pid, 'SIGKILL') } catch {} }
-  process.once('exit', onExit)
   const server: ClickHouseServer = {
     url,
     version,
     query,
-    async restart (downMs = 0) {
-      await shutdown()
-      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
-      await start()
-    },
-    async stop () {
-      if (stopped) return
-      stopped = true
-      process.removeListener('exit', onExit)
-      await shutdown()
-      rmSync(dir, { recursive: true, force: true })
-    }
+    ...ownServer(t, dir, start, shutdown, () => { if (pid !== 0) process.kill(pid, 'SIGKILL') })
   }
-  t.teardown(() => server.stop())
   return server
 }

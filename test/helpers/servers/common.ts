@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import type { TapTest } from '../collectors.js'
@@ -42,4 +42,39 @@ export async function waitForExit (pid: number, ms: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   return false
+}
+
+/** What every server the tests own offers beside its client details. */
+export interface OwnedServer {
+  /** Stops the server (cleanly), waits `downMs`, starts it again on the same port and data. */
+  restart: (downMs?: number) => Promise<void>
+  /** Stops it and removes its directory; also run at teardown. Idempotent. */
+  stop: () => Promise<void>
+}
+
+/**
+ * The lifecycle shared by the PostgreSQL and ClickHouse helpers: restart, stop once, remove the
+ * temporary directory, stop at teardown, and `kill` on process exit so a test process that dies
+ * before its teardown (an uncaught error) does not leave the server running.
+ */
+export function ownServer (t: TapTest, dir: string, start: () => Promise<void>, shutdown: () => Promise<void>, kill: () => void): OwnedServer {
+  let stopped = false
+  const onExit = (): void => { try { kill() } catch {} }
+  process.once('exit', onExit)
+  const owned: OwnedServer = {
+    async restart (downMs = 0) {
+      await shutdown()
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
+      await start()
+    },
+    async stop () {
+      if (stopped) return
+      stopped = true
+      process.removeListener('exit', onExit)
+      await shutdown()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  t.teardown(() => owned.stop())
+  return owned
 }

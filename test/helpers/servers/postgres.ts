@@ -3,20 +3,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { TapTest } from '../collectors.js'
-import { freePort, haveBinary, run, waitForExit } from './common.js'
+import { freePort, haveBinary, ownServer, run, waitForExit, type OwnedServer } from './common.js'
 
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
 export const POSTGRES_INSTALL = 'apt-get install -y postgresql'
 
 /** A throwaway PostgreSQL on 127.0.0.1 in a temporary directory, stopped by PID at teardown. */
-export interface PostgresServer {
+export interface PostgresServer extends OwnedServer {
   url: string
   port: number
   /** One query on a fresh connection. */
   query: <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string) => Promise<R[]>
-  /** Fast shutdown (clients get 57P01 admin_shutdown), then start again on the same port. */
-  restart: (downMs?: number) => Promise<void>
-  stop: () => Promise<void>
 }
 
 /** Starts PostgreSQL 15, or returns undefined after a skip (a failure under CI=true). */
@@ -65,11 +62,7 @@ export async function startPostgres (t: TapTest): Promise<PostgresServer | undef
     throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${log}`)
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
-  let stopped = false
-  // A test process that dies before its teardown (an uncaught error) must not leave the server
-  // running: the postmaster is a daemon, not our child. Not enough for SIGKILL (tap's timeout).
-  const onExit = (): void => { try { process.kill(pid(), 'SIGQUIT') } catch {} }
-  process.once('exit', onExit)
+  // The postmaster is a daemon, not our child: SIGQUIT it at exit (nothing helps against SIGKILL, tap's timeout).
   const server: PostgresServer = {
     url,
     port,
@@ -82,19 +75,7 @@ export async function startPostgres (t: TapTest): Promise<PostgresServer | undef
         await client.end()
       }
     },
-    async restart (downMs = 0) {
-      await shutdown()
-      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
-      await start()
-    },
-    async stop () {
-      if (stopped) return
-      stopped = true
-      process.removeListener('exit', onExit)
-      await shutdown()
-      rmSync(dir, { recursive: true, force: true })
-    }
+    ...ownServer(t, dir, start, shutdown, () => process.kill(pid(), 'SIGQUIT'))
   }
-  t.teardown(() => server.stop())
   return server
 }
