@@ -1,32 +1,81 @@
-import { eventToJSON, type AnalyticsEvent, type AnalyticsEventJSON } from '../event.js'
+import type { ClientInfo } from '../client.js'
+import type { AnalyticsEvent, AnalyticsEventJSON, EventProperties } from '../event.js'
 import { Money } from '../money.js'
 
+/** One value of a {@link WireEvent}: only primitives, which structured clone copies cheaply. */
+export type WireValue = string | number | boolean | bigint | null | undefined
+
 /**
- * One event as it crosses to the worker: its JSON form (eventToJSON, the one place that lists the
- * fields, so fields added there travel without a change here) and the request's `_ga` cookies, the
- * only part of the request a built-in collector reads (GA4's client and session ids).
+ * One event as it crosses to the worker: a flat array of primitives in a fixed order (the fields
+ * below, the timestamp in ms, the revenue's minor units and currency, the client's fields, the
+ * request's `_ga` cookies), then the properties as key, value pairs. Measured against the event's
+ * JSON form (nested objects, an ISO timestamp): cloning objects costs a key per field and a map per
+ * object, and building the JSON form costs as much again (bench/RESULTS.md, profile of
+ * four-noctx-worker; shared/reference/offthread-delivery.md measured tuples at 0.63 µs against 1.0
+ * for objects).
  */
-export type WireEvent = [json: AnalyticsEventJSON, cookie: string | undefined]
+export type WireEvent = WireValue[]
 
 /** What the worker's collectors receive in place of the request: only the headers they read. */
 export interface WireRequest { headers: { cookie?: string } }
 
-/** Encodes an event on the request thread, while its request is still valid. May throw (an invalid Date). */
+const FIELDS = [
+  'id', 'type', 'eventName', 'actionName', 'clientIP', 'locale', 'hostname', 'userId', 'matchedPattern',
+  'url', 'path', 'method', 'userAgent', 'referrer', 'durationMs', 'statusCode', 'consent'
+] as const satisfies ReadonlyArray<keyof AnalyticsEvent & keyof AnalyticsEventJSON>
+const CLIENT_FIELDS = ['browser', 'browserVersion', 'os', 'osVersion', 'device', 'bot'] as const satisfies ReadonlyArray<keyof ClientInfo>
+
+// A field added to the JSON form must be added here too, or the build fails: every collector in the
+// worker must see the same event as inline.
+type Carried = typeof FIELDS[number] | 'timestamp' | 'revenue' | 'client' | 'properties'
+const everyFieldCarried: [Exclude<keyof AnalyticsEventJSON, Carried>] extends [never] ? true : never = true
+const everyClientFieldCarried: [Exclude<keyof ClientInfo, typeof CLIENT_FIELDS[number]>] extends [never] ? true : never = true
+void everyFieldCarried
+void everyClientFieldCarried
+
+const TIMESTAMP = FIELDS.length
+const REVENUE = TIMESTAMP + 1
+const CLIENT = REVENUE + 2
+const COOKIE = CLIENT + CLIENT_FIELDS.length
+const PROPERTIES = COOKIE + 1
+
+/** Encodes an event on the request thread, while its request is still valid. Throws on an invalid Date, as the JSON form does. */
 export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
+  const ms = event.timestamp.getTime()
+  if (Number.isNaN(ms)) throw new RangeError('Invalid time value')
+  const wire: WireEvent = new Array(PROPERTIES)
+  for (let i = 0; i < FIELDS.length; i++) wire[i] = event[FIELDS[i]]
+  wire[TIMESTAMP] = ms
+  const revenue = event.revenue
+  wire[REVENUE] = revenue === undefined ? null : revenue.minor
+  wire[REVENUE + 1] = revenue === undefined ? null : revenue.currency
+  const client = event.client
+  for (let i = 0; i < CLIENT_FIELDS.length; i++) wire[CLIENT + i] = client[CLIENT_FIELDS[i]]
   const cookie = event.request?.headers.cookie
   // Only a header that can hold `_ga` cookies crosses: session cookies of the app stay on its thread.
-  return [eventToJSON(event), typeof cookie === 'string' && cookie.includes('_ga') ? cookie : undefined]
+  wire[COOKIE] = typeof cookie === 'string' && cookie.includes('_ga') ? cookie : undefined
+  const properties = event.properties
+  for (const key in properties) wire.push(key, properties[key])
+  return wire
 }
 
-/** Rebuilds an event-like object in the worker: the JSON form with its Date, Money and properties restored. */
+/** Rebuilds an event-like object in the worker, with its Date, Money and properties restored. */
 export function decodeEvent (wire: WireEvent): AnalyticsEvent {
-  const [json, cookie] = wire
-  const properties = Object.create(null) as Record<string, string>
-  // Object.keys and plain assignment on a null-prototype object: a `__proto__` key stays data.
-  for (const key of Object.keys(json.properties)) properties[key] = json.properties[key]
+  const event: Record<string, unknown> = {}
+  for (let i = 0; i < FIELDS.length; i++) event[FIELDS[i]] = wire[i]
+  event.timestamp = new Date(wire[TIMESTAMP] as number)
+  const minor = wire[REVENUE]
   // From minor units, not Money.fromDecimal: a Money made from a bigint can have more digits than an
-  // amount an app may type (fromDecimal's bound), and toDecimalString always writes every decimal place.
-  const revenue = json.revenue === null ? undefined : Money.fromMinor(BigInt(json.revenue.amount.replace('.', '')), json.revenue.currency)
-  const request = cookie === undefined ? undefined : { headers: { cookie } } satisfies WireRequest
-  return { ...json, timestamp: new Date(json.timestamp), properties, revenue, request } as unknown as AnalyticsEvent
+  // amount an app may type (fromDecimal's bound).
+  event.revenue = minor === null ? undefined : Money.fromMinor(minor as bigint, wire[REVENUE + 1] as string)
+  const client: Record<string, WireValue> = {}
+  for (let i = 0; i < CLIENT_FIELDS.length; i++) client[CLIENT_FIELDS[i]] = wire[CLIENT + i]
+  event.client = Object.freeze(client)
+  const cookie = wire[COOKIE]
+  event.request = cookie === undefined ? undefined : { headers: { cookie: cookie as string } } satisfies WireRequest
+  // Plain assignment on a null-prototype object: a `__proto__` key stays data.
+  const properties = Object.create(null) as EventProperties
+  for (let i = PROPERTIES; i < wire.length; i += 2) properties[wire[i] as string] = wire[i + 1] as string
+  event.properties = properties
+  return event as unknown as AnalyticsEvent
 }

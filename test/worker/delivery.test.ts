@@ -81,6 +81,42 @@ test('worker mode: every event reaches GA4, Plausible and the webhook, the accou
   t.match(log.lines.find((l) => l.collector === 'ga4' && l.msg === 'analytics collector closed'), { delivered: N + 1 }, 'the close summary is the same line as inline')
 })
 
+test('worker mode: every field of every event crosses the thread: the webhook in the worker writes what a collector inline sees', async (t) => {
+  const hook = await startSink({ validate: webhookRules({ path: '/hook' }), policy: ok(200) })
+  t.teardown(() => hook.close())
+  const memory = memoryCollector()
+  const { app } = await workerApp(t, [memory, webhookCollector({ url: `${hook.origin}/hook`, ip: 'full', flushIntervalMs: 10 })])
+  app.get('/p/:id', async (request, reply) => {
+    request.analytics.setUserId('user-7')
+    request.analytics.addProperty('plan', 'pro')
+    request.analytics.addProperty('__proto__', 'data')
+    return await reply.type('text/html').send('<p>page</p>')
+  })
+  app.post('/buy', { config: { analytics: { action: 'buy' } } }, async (request) => {
+    request.analytics.setRevenue(Money.fromMinor(123456789012345678901234567890n, 'JPY'))
+    return 'ok'
+  })
+  await app.ready()
+  const headers = {
+    'user-agent': 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+    'sec-ch-ua-mobile': '?1',
+    'accept-language': 'fr-CH, fr;q=0.9',
+    referer: 'https://search.example/?q=shoes&utm_source=news',
+    'x-forwarded-for': '203.0.113.9'
+  }
+  await app.inject({ method: 'GET', url: '/p/1?utm_campaign=winter&token=secret', headers })
+  await app.inject({ method: 'POST', url: '/buy', headers })
+  app.analytics.track({ type: EventType.Custom, eventName: 'job.done', timestamp: new Date('2030-01-02T03:04:05.678Z'), properties: { n: 3 } })
+  await app.analytics.flush()
+  const sent = hook.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { events: Array<{ id: string }> }).events)
+  t.equal(sent.length, 3)
+  for (const seen of memory.events) {
+    t.same(sent.find((e) => e.id === seen.id), seen, `${seen.type} ${seen.eventName || seen.actionName || seen.path}: the same event on both threads`)
+  }
+  t.equal(memory.events[0].client.device, 'mobile', 'the client classification crossed')
+  t.same(hook.violations, [])
+})
+
 test('worker mode: a collector whose options cannot cross a thread stays inline and says so at registration', async (t) => {
   const hook = await startSink({ policy: ok(200) })
   const agent = new Agent()
