@@ -6,7 +6,8 @@
 //   { cmd: 'close' }    → app.close(), timed, then the final figures; the process then exits.
 // stdout is /dev/null (the stdout collector writes its NDJSON there); nothing else is printed.
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import Fastify from 'fastify'
 
 // `<config>-worker` (e.g. four-worker, four-noctx-worker): the same collectors with delivery: 'worker'.
@@ -165,9 +166,22 @@ function snapshot () {
   }
 }
 
+let profiler
 process.on('message', async (message) => {
   if (message.cmd === 'snapshot') {
     process.send({ id: message.id, ...snapshot() })
+  } else if (message.cmd === 'profile-start') {
+    // The orchestrator profiles the measured window only: no start-up, no warm-up (first parses, JIT).
+    profiler = new Session()
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.start')
+    process.send({ id: message.id, handled })
+  } else if (message.cmd === 'profile-stop') {
+    const { profile } = await profiler.post('Profiler.stop')
+    profiler.disconnect()
+    writeFileSync(message.file, JSON.stringify(profile))
+    process.send({ id: message.id, handled })
   } else if (message.cmd === 'close') {
     const before = snapshot()
     const started = performance.now()

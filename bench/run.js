@@ -15,21 +15,28 @@ import { topFrames } from './top-frames.js'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
 const env = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
+const list = (name, fallback) => (process.env[name] ?? fallback).split(',').filter((item) => item !== '')
 
 const ROUNDS = env('BENCH_ROUNDS', 3)
 const WARMUP_S = env('BENCH_WARMUP_S', 1)
-const SATURATION_S = env('BENCH_SATURATION_S', 5)
+const SATURATION_S = env('BENCH_SATURATION_S', 4)
 const FIXED_S = env('BENCH_FIXED_S', 4)
-const OUTAGE_S = env('BENCH_OUTAGE_S', 20)
+const OUTAGE_S = env('BENCH_OUTAGE_S', 15)
 const RATE = env('BENCH_RATE', 2000)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 const PIPELINING = env('BENCH_PIPELINING', 1)
 const STAGGER = env('BENCH_STAGGER', 25)
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4,5,6').split(','))
-const SATURATION_CONFIGS = (process.env.BENCH_SATURATION_CONFIGS ?? 'bare,requestcontext,discard,discard-noctx,three,four,posthog,segment').split(',')
-const FIXED_CONFIGS = (process.env.BENCH_FIXED_CONFIGS ?? 'bare,discard,three,four,plausible,posthog,segment').split(',')
-const PROFILE = process.env.BENCH_PROFILE // a config: also run it once under --cpu-prof at saturation
-const PROFILE_RATE = process.env.BENCH_PROFILE_RATE === undefined ? undefined : Number(process.env.BENCH_PROFILE_RATE) // … or at this fixed rate
+const SECTIONS = new Set(list('BENCH_SECTIONS', '1,2,3,4,5,6'))
+// Both delivery modes for the collectors that can leave the request thread (`-worker`); the
+// discarding collector is a custom one, which always runs on the request thread.
+const SATURATION_CONFIGS = list('BENCH_SATURATION_CONFIGS', 'bare,discard,discard-noctx,three,three-worker,four,four-worker,four-noctx-worker,posthog,segment')
+const FIXED_CONFIGS = list('BENCH_FIXED_CONFIGS', 'bare,discard,three,three-worker,four,four-worker,plausible,posthog,segment')
+// Each run once more under --cpu-prof (`config` at saturation, `config@rate` at a fixed rate): the top
+// frames behind the targets a run misses (the request path, the worker-mode main thread, 2000 req/s).
+const PROFILES = list('BENCH_PROFILE', 'discard-noctx,four-noctx-worker,four-worker@2000').map((entry) => {
+  const [config, rate] = entry.split('@')
+  return { config, rate: rate === undefined ? undefined : Number(rate) }
+})
 const LOAD_CORE = '0'
 const APP_CORE = '1'
 const CHILD_TIMEOUT_MS = 60_000
@@ -91,9 +98,9 @@ let nextId = 0
 async function startApp (config, extraEnv = {}, nodeArgs = []) {
   const child = spawnPinned([join(HERE, 'app.js'), config], extraEnv, nodeArgs)
   const { port } = await waitMessage(child, (m) => m.ready === true, `${config} to listen`)
-  const ask = (cmd, timeoutMs) => {
+  const ask = (cmd, extra = {}, timeoutMs = CHILD_TIMEOUT_MS) => {
     const id = ++nextId
-    child.send({ cmd, id })
+    child.send({ cmd, id, ...extra })
     return waitMessage(child, (m) => m.id === id, `${config} ${cmd}`, timeoutMs)
   }
   const kill = async () => {
@@ -104,11 +111,11 @@ async function startApp (config, extraEnv = {}, nodeArgs = []) {
   }
   const closed = async () => {
     const exited = new Promise((resolve) => child.once('exit', resolve))
-    const result = await ask('close', CHILD_TIMEOUT_MS)
+    const result = await ask('close')
     await exited
     return result
   }
-  return { config, port, snapshot: () => ask('snapshot'), close: closed, kill }
+  return { config, port, ask, snapshot: () => ask('snapshot'), close: closed, kill }
 }
 
 /**
@@ -359,22 +366,33 @@ async function script (name, timeoutMs) {
 
 // ---- profile -------------------------------------------------------------------------------
 
-async function profile (config) {
-  const dir = join(HERE, '.out', 'prof', config)
+async function profile ({ config, rate }) {
+  const dir = join(HERE, '.out', 'prof', rate === undefined ? config : `${config}@${rate}`)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
+  await waitQuiet()
   await admin.reset()
-  const app = await startApp(config, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
-  await load(app.port, { seconds: WARMUP_S + SATURATION_S, rate: PROFILE_RATE, record: false })
-  const { handled } = await app.close()
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+  // The main thread is profiled over the measured window only (app.js, through the inspector); the
+  // delivery worker of a worker-mode app, by --cpu-prof, over its whole life.
+  const worker = config.endsWith('-worker')
+  const app = await startApp(config, {}, worker ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])
+  const seconds = rate === undefined ? SATURATION_S : FIXED_S
+  await load(app.port, { seconds: WARMUP_S, rate, record: false })
+  const main = join(dir, 'main-window.cpuprofile')
+  const { handled: before } = await app.ask('profile-start')
+  await load(app.port, { seconds, rate, record: false })
+  const { handled: after } = await app.ask('profile-stop', { file: main })
+  await app.close()
+  // --cpu-prof writes one file per thread, CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; 0 is the main thread.
+  const threadFile = readdirSync(dir).find((f) => f.startsWith('CPU.') && Number(f.split('.').at(-3)) !== 0)
   return {
     config,
-    rate: PROFILE_RATE,
-    handled,
-    file: join(dir, file),
-    frames: topFrames(join(dir, file), 25),
-    plugin: topFrames(join(dir, file), 15, { inclusive: true, filter: 'dist/lib' })
+    rate,
+    handled: after - before,
+    file: main,
+    frames: topFrames(main, 20),
+    plugin: topFrames(main, 12, { inclusive: true, filter: 'dist/lib' }),
+    worker: threadFile === undefined ? undefined : topFrames(join(dir, threadFile), 12)
   }
 }
 
@@ -436,9 +454,10 @@ try {
     results.warehouse = (await script('warehouse.js', 240_000)).warehouse
     for (const [kind, w] of Object.entries(results.warehouse)) log(`warehouse ${kind}: ${w.runs.map((r) => r.rowsPerSec.toFixed(0)).join(', ')} rows/s`)
   }
-  if (PROFILE !== undefined) {
-    log(`profiling ${PROFILE} at ${PROFILE_RATE === undefined ? 'saturation' : `${PROFILE_RATE} req/s`}`)
-    results.profile = await profile(PROFILE)
+  results.profiles = []
+  for (const entry of PROFILES) {
+    log(`profiling ${entry.config} at ${entry.rate === undefined ? 'saturation' : `${entry.rate} req/s`}`)
+    results.profiles.push(await profile(entry))
   }
 } finally {
   shutdownAll()
