@@ -10,8 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import Fastify from 'fastify'
 
+// `<config>-prev` (e.g. discard-prev): the plugin from another build, BENCH_PREV_DIST (a package root
+// with its own node_modules, e.g. a clone of the previous release after `npm ci`), under the same
+// app and load: how this release's request path compares with that one's, paired in one run.
+const prev = process.argv[2]?.endsWith('-prev') === true
+if (prev && process.env.BENCH_PREV_DIST === undefined) throw new Error('a -prev config needs BENCH_PREV_DIST')
+const pluginModule = prev ? new URL(`file://${process.env.BENCH_PREV_DIST}/dist/lib/index.js`).href : 'fastify-analytics'
 // `<config>-worker` (e.g. four-worker, four-noctx-worker): the same collectors with delivery: 'worker'.
-const argConfig = process.argv[2] ?? 'bare'
+const argConfig = (process.argv[2] ?? 'bare').replace(/-prev$/, '')
 const delivery = argConfig.endsWith('-worker') ? 'worker' : 'inline'
 
 const config = argConfig.replace(/-worker$/, '')
@@ -69,10 +75,10 @@ const PLUGIN_CONFIGS = {
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
 const pluginConfig = PLUGIN_CONFIGS[config.replace(/-noctx$/, '')]
 if (pluginConfig !== undefined) {
-  const { default: analytics } = await import('fastify-analytics')
+  const { default: analytics } = await import(pluginModule)
   // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
   const requestContext = !config.endsWith('-noctx')
-  await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, delivery })
+  await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, ...(prev ? {} : { delivery }) })
   // Worker mode: the orchestrator starts the app on both cores; the main thread (tid = pid) moves
   // to the app core, the delivery worker (started at registration, so it kept both) and libuv's
   // threads stay free to run on the other.

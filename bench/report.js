@@ -91,6 +91,16 @@ export function render (results, machine) {
         row('1', `discard: throughput × bare, against the release before classification and privacy (${PREVIOUS_RELEASE.discard} at ${PREVIOUS_RELEASE.commit})`, ratio, 3, `≥ ${floor.toFixed(3)}`, verdict(ratio, '≥', floor))
       }
     }
+    // `-prev`: the same config from another build (BENCH_PREV_DIST), paired per round; issues 8 and 9
+    // allow the request-path work of this release at most 0.02× bare over the previous one.
+    for (const config of Object.keys(sat)) {
+      const base = config.replace(/-prev$/, '')
+      if (base === config || sat[base] === undefined) continue
+      for (const [what, f] of [['throughput', (r, b) => r.rps / b.rps], ['CPU capacity', (r, b) => b.cpuPerRequestUs / r.cpuPerRequestUs]]) {
+        const change = stat(sat[base].map((run, i) => f(run, sat.bare[i]) - f(sat[config][i], sat.bare[i])))
+        row('1', `${base}: ${what} × bare, this build − BENCH_PREV_DIST's (paired per round)`, change, 3, '≥ −0.02', verdict(change, '≥', -0.02))
+      }
+    }
     // What the throughput ratio would be if the app core were the only limit: immune to a load
     // generator that cannot quite saturate bare Fastify, and to the app core's idle time.
     for (const config of Object.keys(sat)) {
