@@ -52,7 +52,7 @@ const invalidOption = optionErrors('stdoutCollector')
 type Flushable = DestinationStream & { flush?: (cb?: (err?: Error | null) => void) => void, end?: () => void, once?: (event: string, fn: () => void) => void }
 
 /**
- * One NDJSON line per event, written by pino on an asynchronous destination
+ * One NDJSON line per event in pino's format, on pino's asynchronous destination
  * (sonic-boom buffers and writes off the request path). For development, CI and log pipelines.
  */
 export function stdoutCollector (options: StdoutCollectorOptions = {}): AnalyticsCollector {
