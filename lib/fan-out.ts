@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import type { AnalyticsCollector, CollectorStats, DeliveryReport, DropCounts } from './collector.js'
 import { DROP_REASONS, emptyDropCounts, totalDropped } from './collector.js'
 import type { AnalyticsEvent } from './event.js'
+import { forgetEventJSON } from './event-json.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import { FST_ANALYTICS_START_FAILED } from './errors.js'
 import { errorText } from './util.js'
@@ -205,6 +206,7 @@ export class FanOut {
     for (let i = 0; i < slots.length; i++) slots[i].deliver(event)
     // The request is valid only during collect(): drop our reference so nothing retains it through the event.
     event.request = undefined
+    forgetEventJSON()
   }
 
   async start (timeoutMs: number): Promise<void> {

@@ -15,6 +15,7 @@ const RANKS: Array<[string, number]> = [
   ['client.ts', 3],
   ['privacy/', 3],
   ['event.ts', 3],
+  ['event-json.ts', 4],
   ['abandon.ts', 4],
   ['collector.ts', 4],
   ['worker/descriptor.ts', 4],

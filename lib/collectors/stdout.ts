@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Level } from 'pino'
 import type { AnalyticsCollector } from '../collector.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
+import { eventJSONString } from '../event-json.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
 import { describeForWorker } from '../worker/descriptor.js'
@@ -38,6 +39,9 @@ const MAX_FLUSH_ROUNDS = 1000
 const MAX_BUFFER_BYTES = 16_383
 
 const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+const MESSAGE = 'analytics event'
+// The end of the line pino writes for `logger[level]({ event }, MESSAGE)` with messageKey 'msg'.
+const LINE_END = `,"msg":${JSON.stringify(MESSAGE)}}\n`
 // Like the HTTP collectors: a misspelt option (`dest`, `minLength`) is refused, never ignored.
 // (`satisfies` fails the build when the options interface gains a key that is not listed here.)
 const OWN_OPTION_KEYS = new Set(Object.keys({
@@ -48,7 +52,7 @@ const invalidOption = optionErrors('stdoutCollector')
 type Flushable = DestinationStream & { flush?: (cb?: (err?: Error | null) => void) => void, end?: () => void, once?: (event: string, fn: () => void) => void }
 
 /**
- * One NDJSON line per event, written by pino on an asynchronous destination
+ * One NDJSON line per event in pino's format, on pino's asynchronous destination
  * (sonic-boom buffers and writes off the request path). For development, CI and log pipelines.
  */
 export function stdoutCollector (options: StdoutCollectorOptions = {}): AnalyticsCollector {
@@ -75,8 +79,16 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
   const stream: Flushable = owned
     ? pino.destination({ dest: destination, sync: false, mkdir: true, minLength: bufferBytes, periodicFlush: bufferBytes > 0 ? flushIntervalMs : 0 })
     : destination
-  // No pid/hostname base fields: the event carries its own `hostname`, and these lines are data.
-  const logger = pino({ level, base: undefined, messageKey: 'msg' }, stream)
+  // The line pino would write (no pid/hostname base fields: the event carries its own `hostname`, and
+  // these lines are data), assembled here around the event's shared JSON string: pino would serialise
+  // the event again, and it has no raw-JSON field before JSON.rawJSON (Node 21). The logger's level is
+  // the lines' level, so pino's level filter never drops one: there is none to keep.
+  const linePrefix = `{"level":${pino.levels.values[level]},"time":`
+  // pino.multistream routes by the level pino records on the stream before each write: such a stream
+  // gets its lines from pino itself.
+  const logger = Reflect.get(stream, pino.symbols.needsMetadataGsym) === true
+    ? pino({ level, base: undefined, messageKey: 'msg' }, stream)
+    : undefined
   let closed = false
 
   function flushOnce (): Promise<void> {
@@ -104,9 +116,13 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     name,
     start () {},
     collect (event: Readonly<AnalyticsEvent>) {
-      const json = eventToJSON(event)
-      json.clientIP = collectorIp(event, ip)
-      logger[level]({ event: json }, 'analytics event')
+      if (logger !== undefined) {
+        const json = eventToJSON(event)
+        json.clientIP = collectorIp(event, ip)
+        logger[level]({ event: json }, MESSAGE)
+        return
+      }
+      stream.write(linePrefix + Date.now() + ',"event":' + eventJSONString(event, ip) + LINE_END)
     },
     flush: (signal: AbortSignal) => flushStream(signal),
     async close () {

@@ -1,6 +1,7 @@
-import { eventToJSON, type AnalyticsEvent } from '../event.js'
+import type { AnalyticsEvent } from '../event.js'
+import { eventJSONString } from '../event-json.js'
 import { describeForWorker } from '../worker/descriptor.js'
-import { collectorIp, type IpPolicy } from '../privacy/index.js'
+import type { IpPolicy } from '../privacy/index.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
 import { normalizeWebhookOptions, type WebhookCollectorOptions } from './webhook/options.js'
@@ -25,11 +26,9 @@ export class WebhookCollector extends EngineCollector<string> {
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    // Serialised once, here: the queue holds a string (a snapshot that owns nothing of the event)
-    // and prepare only joins strings.
-    const snapshot = eventToJSON(event)
-    snapshot.clientIP = collectorIp(event, this.#ip)
-    const json = JSON.stringify(snapshot)
+    // Serialised once per event (shared with stdout under the same ip policy): the queue holds a
+    // string (a snapshot that owns nothing of the event) and prepare only joins strings.
+    const json = eventJSONString(event, this.#ip)
     // UTF-8 takes 1–3 bytes per UTF-16 unit: measure only when the length alone cannot decide.
     if (json.length * 3 > this.#maxEventBytes && (json.length > this.#maxEventBytes || Buffer.byteLength(json) > this.#maxEventBytes)) {
       this.refuse('invalid', { bytes: Buffer.byteLength(json), maxBodyBytes: this.#maxEventBytes + ENVELOPE_BYTES }, 'analytics event too large for one webhook body: not sent')
