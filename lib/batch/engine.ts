@@ -96,6 +96,12 @@ export class DeliveryEngine<T> {
       return
     }
     const queue = this.#queue
+    // A burst that arrives within one turn (a worker's hand-over of many requests' events, a job's
+    // loop of track() calls) would find the queue full while a sending slot is still free, because
+    // the pump only runs on the next turn: take the batch the pump would take now, so the bound is
+    // maxQueueSize + concurrency × maxBatchSize however the events arrive. No I/O: the request is
+    // made by the pump, as always.
+    if (queue.length >= this.#settings.maxQueueSize && this.#canTakeBatch()) this.#formBatch()
     if (queue.length >= this.#settings.maxQueueSize) {
       this.#ledger.refuse('queueFull')
       this.#queueFullUnlogged++
@@ -257,6 +263,13 @@ export class DeliveryEngine<T> {
     } finally {
       this.#pumping = false
     }
+  }
+
+  /** The pump would form a batch now: it sends, it has a free slot, and nothing waits to retry. */
+  #canTakeBatch (): boolean {
+    const s = this.#settings
+    return this.#started && !this.#ended && !this.#pumping && this.#troubled === 0 &&
+      this.#active + this.#pending.length < s.concurrency && this.#batches.size < s.concurrency
   }
 
   #batchReady (): boolean {
