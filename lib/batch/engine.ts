@@ -362,7 +362,7 @@ export class DeliveryEngine<T> {
 
   #attempt (delivery: Delivery): void {
     delivery.attempt++
-    if (delivery.attempt > 1) this.#ledger.retries++
+    if (delivery.attempt > 1) this.#ledger.retry()
     this.#active++
     this.#run(delivery).catch((error: unknown) => {
       // Only a bug in the engine itself can land here (adapter errors are caught where they happen).
