@@ -96,6 +96,12 @@ export class DeliveryEngine<T> {
       return
     }
     const queue = this.#queue
+    // A burst that arrives within one turn (a worker's hand-over of many requests' events, a job's
+    // loop of track() calls) would find the queue full while a sending slot is still free, because
+    // the pump only runs on the next turn: take the batch the pump would take now, so the bound is
+    // maxQueueSize + concurrency × maxBatchSize however the events arrive. No I/O: the request is
+    // made by the pump, as always.
+    if (queue.length >= this.#settings.maxQueueSize && this.#canTakeBatch()) this.#formBatch()
     if (queue.length >= this.#settings.maxQueueSize) {
       this.#ledger.refuse('queueFull')
       this.#queueFullUnlogged++
@@ -259,6 +265,13 @@ export class DeliveryEngine<T> {
     }
   }
 
+  /** The pump would form a batch now: it sends, it has a free slot, and nothing waits to retry. */
+  #canTakeBatch (): boolean {
+    const s = this.#settings
+    return this.#started && !this.#ended && !this.#pumping && this.#troubled === 0 &&
+      this.#active + this.#pending.length < s.concurrency && this.#batches.size < s.concurrency
+  }
+
   #batchReady (): boolean {
     const length = this.#queue.length
     return length > 0 && (length >= this.#settings.maxBatchSize || this.#due > 0 || this.#closed || this.#taken < this.#forceUntil)
@@ -349,7 +362,7 @@ export class DeliveryEngine<T> {
 
   #attempt (delivery: Delivery): void {
     delivery.attempt++
-    if (delivery.attempt > 1) this.#ledger.retries++
+    if (delivery.attempt > 1) this.#ledger.retry()
     this.#active++
     this.#run(delivery).catch((error: unknown) => {
       // Only a bug in the engine itself can land here (adapter errors are caught where they happen).

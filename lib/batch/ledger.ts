@@ -1,5 +1,17 @@
 import { DROP_REASONS, emptyDropCounts, totalDropped, type DeliveryReport, type DropReason } from '../collector.js'
 
+let observer: (() => void) | undefined
+
+/**
+ * Calls `callback` after every change to any ledger of this thread. The delivery worker uses it to
+ * publish its stats snapshot when delivery state changes rather than on a timer, so stats() on the
+ * request thread is current; a worker thread's ledgers all belong to its own collectors. Unset on
+ * the request thread, where stats() reads the ledgers directly.
+ */
+export function observeLedgers (callback: (() => void) | undefined): void {
+  observer = callback
+}
+
 /**
  * The delivery engine's accounting, in one owner. Every item the engine is given is `received`
  * once and, at any moment, is in exactly one place: received = delivered + Σ dropped + queued +
@@ -16,6 +28,7 @@ export class Ledger {
   /** An item the engine was given, whether it queues or drops it. */
   receive (): void {
     this.received++
+    observer?.()
   }
 
   /** Items refused before the queue (`invalid`, `closed`, `queueFull`…): received and dropped at once. */
@@ -23,11 +36,19 @@ export class Ledger {
     if (!Number.isSafeInteger(count) || count <= 0) return
     this.received += count
     this.dropped[DROP_REASONS.includes(reason) ? reason : 'invalid'] += count
+    observer?.()
   }
 
   /** Events that left the queue for a request. */
   take (count: number): void {
     this.inFlight += count
+    observer?.()
+  }
+
+  /** A request sent again. */
+  retry (): void {
+    this.retries++
+    observer?.()
   }
 
   /** Events that left flight: `delivered` of them delivered, `dropped` of them dropped for `reason`. */
@@ -35,6 +56,7 @@ export class Ledger {
     this.inFlight -= delivered + dropped
     this.delivered += delivered
     this.dropped[reason] += dropped
+    observer?.()
   }
 
   /** At the shutdown deadline: the queued and in-flight events become `shutdown`. Returns how many. */
@@ -42,6 +64,7 @@ export class Ledger {
     const count = queued + this.inFlight
     this.dropped.shutdown += count
     this.inFlight = 0
+    observer?.()
     return count
   }
 

@@ -4,15 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
+import { observeLedgers } from '../batch/ledger.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { decodeEvent, type WireEvent } from './codec.js'
 import { libSpecifier } from './location.js'
 import { serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
 import { SnapshotWriter, zeroFigures, type CollectorFigures } from './snapshot.js'
-
-// Delivery progresses between messages (responses, retries): publish at least this often so the
-// request thread's stats() never lags the worker by more than this.
-const PUBLISH_INTERVAL_MS = 10
 
 const port = parentPort
 if (port === null) throw new Error('fastify-analytics delivery worker must run in a worker thread')
@@ -77,7 +74,21 @@ let slots: Slot[] = []
 const writer = new SnapshotWriter(init.snapshot)
 let entriesReceived = 0
 
+let publishing = false
+
+/**
+ * Publishes once the current task's synchronous work and microtasks are done, however many changes
+ * it made (a hand-over of 256 events, a response settling a batch): the snapshot is current as soon
+ * as the worker is between tasks, for the cost of one publication per task that changed anything.
+ */
+function schedulePublish (): void {
+  if (publishing) return
+  publishing = true
+  queueMicrotask(publish)
+}
+
 function publish (): void {
+  publishing = false
   for (const slot of slots) {
     const f = slot.figures
     for (const reason of Object.keys(f.dropped) as Array<keyof typeof f.dropped>) f.dropped[reason] = 0
@@ -103,7 +114,7 @@ function collect (slot: Slot, event: AnalyticsEvent): void {
     const result = slot.collector?.collect(event) as unknown
     if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
       slot.pending++
-      Promise.resolve(result as PromiseLike<void>).then(() => { slot.pending--; slot.done++ }, () => { slot.pending--; slot.failed++ })
+      Promise.resolve(result as PromiseLike<void>).then(() => { slot.pending--; slot.done++; schedulePublish() }, () => { slot.pending--; slot.failed++; schedulePublish() })
       return
     }
     slot.done++
@@ -133,7 +144,7 @@ function onEvents (entries: Array<WireEvent | number>): void {
     }
     for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event)
   }
-  publish()
+  schedulePublish()
 }
 
 const calls = new Map<number, AbortController>()
@@ -165,7 +176,10 @@ function onMessage (message: ToWorker): void {
 
 void Promise.all(init.collectors.map(build)).then((built) => {
   slots = built
+  // No timer: between calls into the collectors (published after each), delivery state changes only
+  // in the built-in collectors' engine ledgers (stdout has none), which report every change. Only
+  // built-in collectors run here (describeForWorker is not public).
+  observeLedgers(schedulePublish)
   port.on('message', onMessage)
-  setInterval(publish, PUBLISH_INTERVAL_MS).unref()
   publish()
 })

@@ -93,6 +93,39 @@ test('the queue is bounded when the destination hangs: the new events are droppe
   checkBalance(t, h, true)
 })
 
+test('a burst larger than the queue in one turn: the batches a free slot would send leave the queue first, so only what exceeds maxQueueSize + concurrency × maxBatchSize is queueFull', async (t) => {
+  // The shape of a worker's hand-over (hundreds of requests' events in one message) or of a job
+  // calling track() in a loop: the pump has had no turn between the events.
+  const maxQueueSize = 10
+  const maxBatchSize = 5
+  const concurrency = 2
+  const { sink, h } = await setup(t, { maxQueueSize, maxBatchSize, concurrency, timeoutMs: 10_000 })
+  sink.setPolicy(() => ({ kind: 'hang' }))
+  h.enqueue(0, 25)
+  const burst = h.stats()
+  t.match(burst, { queued: maxQueueSize, inFlight: concurrency * maxBatchSize, dropped: { queueFull: 25 - maxQueueSize - concurrency * maxBatchSize } })
+  t.equal(sink.requests.length, 0, 'no request is made inside enqueue: the pump makes it')
+  checkBalance(t, h)
+  await sink.waitForRequests(concurrency, 1000)
+  t.same(sink.requests.map(itemsOf).sort((a, b) => a[0] - b[0]), [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], 'the oldest events went first')
+  // Every slot busy: a full queue refuses, as before.
+  h.enqueue(25, 1)
+  t.match(h.stats(), { queued: maxQueueSize, inFlight: concurrency * maxBatchSize, dropped: { queueFull: 25 - maxQueueSize - concurrency * maxBatchSize + 1 } })
+  await h.engine.close(AbortSignal.timeout(100))
+  checkBalance(t, h, true)
+})
+
+test('a burst larger than the queue while a request waits to retry: the queue absorbs, nothing more is taken out', async (t) => {
+  const { sink, h, logs } = await setup(t, { maxQueueSize: 10, maxBatchSize: 5, concurrency: 2, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 2 } })
+  sink.setPolicy(() => ({ kind: 'respond', status: 503 }))
+  h.enqueue(0, 5)
+  await until(() => /will retry/.test(logs.text()), 3000, 'the first attempt to fail')
+  h.enqueue(5, 15)
+  t.match(h.stats(), { queued: 10, inFlight: 5, dropped: { queueFull: 5 } }, 'the second slot stays unused while the first batch waits to retry')
+  await h.engine.close(AbortSignal.timeout(100))
+  checkBalance(t, h, true)
+})
+
 test('flush resolves once everything enqueued before it is delivered', async (t) => {
   const { sink, h } = await setup(t, { maxBatchSize: 4, flushIntervalMs: 60_000 })
   h.enqueue(0, 10)

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { test } from 'tap'
 import { Agent } from 'undici'
 import Fastify, { type FastifyInstance } from 'fastify'
-import analytics, { EventType, Money, type AnalyticsCollector } from '../../lib/index.js'
+import analytics, { EventType, Money, type AnalyticsCollector, type CollectorStats } from '../../lib/index.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
@@ -227,5 +227,42 @@ test('worker mode: the channel to a worker that cannot keep up is bounded; what 
   const after = app.analytics.stats().collectors.slow
   t.equal(after.accepted, MAX_CHANNEL_EVENTS + extra + 1, 'every event was accepted')
   t.equal(after.delivered + after.dropped.queueFull, after.accepted, 'each one delivered or counted queueFull')
+  assertBalanced(t, app.analytics.stats().collectors)
+})
+
+test('worker mode: stats() moves with delivery, not with a timer: a batch shows in flight by the time the destination holds it, and as shutdown after the close deadline', async (t) => {
+  let app: FastifyInstance | undefined
+  let seen: CollectorStats | undefined
+  // The first batch is answered (the connection is then open, so the second arrives within a
+  // millisecond or so of leaving the worker's queue); the second is read at the moment it arrives,
+  // on this thread, while the worker waits for the answer.
+  const hook = await startSink({
+    validate: webhookRules({ path: '/hook' }),
+    policy: (_request, index) => {
+      if (index === 0) return { kind: 'respond', status: 200 }
+      seen ??= app?.analytics.stats().collectors.webhook
+      return { kind: 'hang' }
+    }
+  })
+  t.teardown(() => hook.close())
+  app = Fastify({ pluginTimeout: START_TIMEOUT_MS })
+  t.teardown(() => app?.close())
+  // A batch of three leaves as soon as it is full; the 60 s interval never fires.
+  await app.register(analytics, {
+    ...COUNT_EVERYTHING,
+    delivery: 'worker',
+    startTimeoutMs: START_TIMEOUT_MS,
+    shutdownTimeoutMs: 300,
+    collectors: [webhookCollector({ url: `${hook.origin}/hook`, maxBatchSize: 3, flushIntervalMs: 60_000, timeoutMs: 30_000 })]
+  })
+  await app.ready()
+  for (let i = 0; i < 3; i++) app.analytics.track({ type: EventType.Custom, eventName: 'sent' })
+  await app.analytics.flush({ timeoutMs: 20_000 })
+  t.match(app.analytics.stats().collectors.webhook, { accepted: 3, delivered: 3, queued: 0, inFlight: 0 }, 'exact once flush() has resolved')
+  for (let i = 0; i < 3; i++) app.analytics.track({ type: EventType.Custom, eventName: 'held' })
+  await hook.waitForRequests(2, 20_000)
+  t.match(seen, { accepted: 6, delivered: 3, queued: 0, inFlight: 3 }, 'the destination has the batch: stats() says in flight, not queued')
+  await app.close()
+  t.match(app.analytics.stats().collectors.webhook, { accepted: 6, delivered: 3, queued: 0, inFlight: 0, dropped: { shutdown: 3 } }, 'held by the destination at the deadline: shutdown')
   assertBalanced(t, app.analytics.stats().collectors)
 })
