@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import { observeLedgers } from '../batch/ledger.js'
+import { forgetEventJSON } from '../event-json.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { decodeEvent, type WireEvent } from './codec.js'
 import { libSpecifier } from './location.js'
@@ -144,6 +145,8 @@ function onEvents (entries: Array<WireEvent | number>): void {
     }
     for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event)
   }
+  // As the fan-out does after each event: the shared JSON strings of the last event are not kept.
+  forgetEventJSON()
   schedulePublish()
 }
 
@@ -178,8 +181,9 @@ void Promise.all(init.collectors.map(build)).then((built) => {
   slots = built
   // No timer: between calls into the collectors (published after each), delivery state changes only
   // in the built-in collectors' engine ledgers (stdout has none), which report every change. Only
-  // built-in collectors run here (describeForWorker is not public).
-  observeLedgers(schedulePublish)
+  // built-in collectors run here (describeForWorker is not public). Events taken for a request are
+  // published at once, before the request leaves; every other change once the current task is done.
+  observeLedgers((beforeRequest) => { if (beforeRequest) publish(); else schedulePublish() })
   port.on('message', onMessage)
   publish()
 })
