@@ -79,9 +79,9 @@ if (pluginConfig !== undefined) {
   // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
   const requestContext = !config.endsWith('-noctx')
   await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, ...(prev ? {} : { delivery }) })
-  // Worker mode: the orchestrator starts the app on both cores; the main thread (tid = pid) moves
-  // to the app core, the delivery worker (started at registration, so it kept both) and libuv's
-  // threads stay free to run on the other.
+  // Worker mode: the orchestrator starts the app on the load core; the main thread (tid = pid) moves
+  // to the app core, the delivery worker (started at registration) and the threads V8 and libuv
+  // started before this line stay on the load core.
   if (delivery === 'worker' && process.env.BENCH_MAIN_CORE !== undefined) spawnSync('taskset', ['-p', '-c', process.env.BENCH_MAIN_CORE, String(process.pid)], { stdio: 'ignore' })
 } else if (config === 'posthog') {
   // One capture() per request in onResponse, their defaults except the host.
