@@ -101,7 +101,7 @@ export class DeliveryEngine<T> {
     // the pump only runs on the next turn: take the batch the pump would take now, so the bound is
     // maxQueueSize + concurrency × maxBatchSize however the events arrive. No I/O: the request is
     // made by the pump, as always.
-    if (queue.length >= this.#settings.maxQueueSize && this.#canTakeBatch()) this.#formBatch()
+    if (queue.length >= this.#settings.maxQueueSize && this.#canPump() && this.#slotForBatch()) this.#formBatch()
     if (queue.length >= this.#settings.maxQueueSize) {
       this.#ledger.refuse('queueFull')
       this.#queueFullUnlogged++
@@ -245,8 +245,13 @@ export class DeliveryEngine<T> {
   }
 
   /** Starts what may start: pending requests first, then new batches, within the concurrency bound. */
+  /** Started, not ended, and not already inside the pump (which calls out to adapters and may re-enter). */
+  #canPump (): boolean {
+    return this.#started && !this.#ended && !this.#pumping
+  }
+
   #pump (): void {
-    if (!this.#started || this.#ended || this.#pumping) return
+    if (!this.#canPump()) return
     this.#pumping = true
     try {
       const s = this.#settings
@@ -256,8 +261,7 @@ export class DeliveryEngine<T> {
           this.#attempt(next)
           continue
         }
-        // One batch per concurrency slot at most: memory stays within maxQueueSize + concurrency × maxBatchSize.
-        if (this.#batches.size >= s.concurrency || !this.#batchReady()) break
+        if (!this.#slotForBatch() || !this.#batchReady()) break
         this.#formBatch()
       }
     } finally {
@@ -265,11 +269,14 @@ export class DeliveryEngine<T> {
     }
   }
 
-  /** The pump would form a batch now: it sends, it has a free slot, and nothing waits to retry. */
-  #canTakeBatch (): boolean {
-    const s = this.#settings
-    return this.#started && !this.#ended && !this.#pumping && this.#troubled === 0 &&
-      this.#active + this.#pending.length < s.concurrency && this.#batches.size < s.concurrency
+  /**
+   * A new batch has a concurrency slot: nothing waits to retry, the requests running and waiting
+   * leave one free, and there is one batch per slot at most, so memory stays within
+   * maxQueueSize + concurrency × maxBatchSize. The pump's test, and enqueue's for a burst.
+   */
+  #slotForBatch (): boolean {
+    const concurrency = this.#settings.concurrency
+    return this.#troubled === 0 && this.#active + this.#pending.length < concurrency && this.#batches.size < concurrency
   }
 
   #batchReady (): boolean {
