@@ -1,9 +1,20 @@
 import { test } from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import analytics, { EventType } from '../../lib/index.js'
-import { memoryCollector } from '../../lib/testing.js'
+import { memoryCollector, type MemoryCollector } from '../../lib/testing.js'
+import type { TapTest } from '../helpers/collectors.js'
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** A ready app whose events land in a memory collector. */
+async function trackingApp (t: TapTest): Promise<{ app: FastifyInstance, collector: MemoryCollector }> {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector] })
+  await app.ready()
+  return { app, collector }
+}
 
 test('every event gets a unique UUIDv7 whose first 48 bits are its creation time', async (t) => {
   const collector = memoryCollector()
@@ -29,11 +40,7 @@ test('every event gets a unique UUIDv7 whose first 48 bits are its creation time
 })
 
 test('track() keeps an explicit canonical UUID as the id and refuses any other id', async (t) => {
-  const collector = memoryCollector()
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector] })
-  await app.ready()
+  const { app, collector } = await trackingApp(t)
   const own = '0190a6e0-1b2c-7d3e-8f40-123456789abc'
   app.analytics.track({ type: EventType.Custom, eventName: 'import', id: own })
   for (const id of ['0190A6E0-1B2C-7D3E-8F40-123456789ABC', 'not-a-uuid', 42, '']) {
@@ -44,11 +51,7 @@ test('track() keeps an explicit canonical UUID as the id and refuses any other i
 })
 
 test('ids stay unique and well-formed across many refills of the random pool', async (t) => {
-  const collector = memoryCollector()
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(analytics, { collectors: [collector] })
-  await app.ready()
+  const { app, collector } = await trackingApp(t)
   // The pool holds the random bits of a few hundred ids: 5000 events cross it a dozen times.
   for (let i = 0; i < 5000; i++) app.analytics.track({ type: EventType.Custom, eventName: 'bulk' })
   const ids = collector.events.map((event) => event.id)
