@@ -349,16 +349,15 @@ function markdown (results, machine, mdTable) {
 
   for (const pr of results.profiles ?? []) {
     const perRequest = (f) => fmt(f.selfMs * 1000 / pr.handled, 2)
-    const frames = (title, list, window = true) => {
+    const frames = (title, list) => {
       out.push(title, '', '| share | ms | µs per request | frame |', '|---:|---:|---:|---|')
-      for (const f of list) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | ${window ? perRequest(f) : '—'} | \`${f.frame}\` |`)
+      for (const f of list) out.push(`| ${(f.share * 100).toFixed(1)} % | ${f.selfMs} | ${perRequest(f)} | \`${f.frame}\` |`)
       out.push('')
     }
     out.push(`## Profile of \`${pr.config}\` at ${pr.rate === undefined ? 'saturation' : `${pr.rate} req/s`} (${int(pr.handled)} requests)`, '')
     out.push(PROFILE_WHY[pr.config] ?? 'A run under `node --cpu-prof`, after the measured runs.', '')
     frames('Self time of the main thread over the measured window (sampled; idle time shows as `(idle)`):', pr.frames)
     frames('Inclusive time of the plugin\'s own frames on the main thread (dist/lib):', pr.plugin)
-    if (pr.worker !== undefined) frames('Self time of the delivery worker thread, over its whole life (start-up and warm-up included):', pr.worker, false)
   }
   return out.join('\n')
 }

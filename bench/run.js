@@ -3,7 +3,7 @@
 // configurations (A B A B A B), takes medians, prints one table and writes bench/RESULTS.md.
 // Every load is bounded in time; every wait on a child is bounded too. Loopback only.
 import { spawn, spawnSync } from 'node:child_process'
-import { openSync, writeFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs'
+import { openSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
 import { cpus, availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,7 +69,7 @@ const devnull = openSync('/dev/null', 'w')
 const children = new Set()
 
 /** Spawns a benchmark process with IPC, pinned to the app core. */
-function spawnPinned (args, extraEnv = {}, nodeArgs = []) {
+function spawnPinned (args, extraEnv = {}) {
   const command = pinned ? 'taskset' : process.execPath
   // A worker-mode app starts on the load core, so every thread it starts before its main thread moves
   // to the app core (app.js: the delivery worker, V8's and libuv's threads) stays there: the app's
@@ -78,7 +78,7 @@ function spawnPinned (args, extraEnv = {}, nodeArgs = []) {
   const worker = args.some((a) => String(a).endsWith('-worker'))
   const cores = worker ? LOAD_CORE : APP_CORE
   if (worker && pinned) extraEnv = { ...extraEnv, BENCH_MAIN_CORE: APP_CORE }
-  const argv = pinned ? ['-c', cores, process.execPath, ...nodeArgs, ...args] : [...nodeArgs, ...args]
+  const argv = pinned ? ['-c', cores, process.execPath, ...args] : args
   const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', devnull, 'inherit', 'ipc'],
@@ -101,8 +101,8 @@ function waitMessage (child, predicate, what, timeoutMs = CHILD_TIMEOUT_MS) {
 }
 
 let nextId = 0
-async function startApp (config, extraEnv = {}, nodeArgs = []) {
-  const child = spawnPinned([join(HERE, 'app.js'), config], extraEnv, nodeArgs)
+async function startApp (config, extraEnv = {}) {
+  const child = spawnPinned([join(HERE, 'app.js'), config], extraEnv)
   const { port } = await waitMessage(child, (m) => m.ready === true, `${config} to listen`)
   const ask = (cmd, extra = {}, timeoutMs = CHILD_TIMEOUT_MS) => {
     const id = ++nextId
@@ -378,10 +378,10 @@ async function profile ({ config, rate }) {
   mkdirSync(dir, { recursive: true })
   await waitQuiet()
   await admin.reset()
-  // The main thread is profiled over the measured window only (app.js, through the inspector); the
-  // delivery worker of a worker-mode app, by --cpu-prof, over its whole life.
-  const worker = config.endsWith('-worker')
-  const app = await startApp(config, {}, worker ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])
+  // The main thread over the measured window only (app.js, through the inspector). The delivery
+  // worker has no profile: --cpu-prof writes none for a worker that is terminated, as app.close()
+  // ends it; the report's off-main-thread CPU rows give its cost instead.
+  const app = await startApp(config)
   const seconds = rate === undefined ? SATURATION_S : FIXED_S
   await load(app.port, { seconds: WARMUP_S, rate, record: false })
   const main = join(dir, 'main-window.cpuprofile')
@@ -389,16 +389,13 @@ async function profile ({ config, rate }) {
   await load(app.port, { seconds, rate, record: false })
   const { handled: after } = await app.ask('profile-stop', { file: main })
   await app.close()
-  // --cpu-prof writes one file per thread, CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; 0 is the main thread.
-  const threadFile = readdirSync(dir).find((f) => f.startsWith('CPU.') && Number(f.split('.').at(-3)) !== 0)
   return {
     config,
     rate,
     handled: after - before,
     file: main,
     frames: topFrames(main, 20),
-    plugin: topFrames(main, 12, { inclusive: true, filter: 'dist/lib' }),
-    worker: threadFile === undefined ? undefined : topFrames(join(dir, threadFile), 12)
+    plugin: topFrames(main, 12, { inclusive: true, filter: 'dist/lib' })
   }
 }
 
