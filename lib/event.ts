@@ -3,6 +3,7 @@ import { EMPTY_CLIENT, type ClientInfo } from './client.js'
 import { Money, type MoneyJSON } from './money.js'
 import type { EventConsent } from './privacy/index.js'
 import { eventId, UUID_PATTERN } from './id.js'
+import type { Attribution } from './attribution/types.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -16,6 +17,28 @@ export type EventType = typeof EventType[keyof typeof EventType]
 export const MAX_PROPERTIES = 64
 /** URL, user agent and referrer are cut to this many code points. */
 export const MAX_FIELD_LENGTH = 2048
+
+/**
+ * A visit: one visitor's run of events without a gap of the visit timeout (30 minutes by default),
+ * ended early by a new campaign or a new external source. The attribution fields are the visit's
+ * entry attribution: the same on every event of the visit, so revenue later in the visit is credited
+ * to the campaign that brought the visitor.
+ */
+export interface Visit extends Attribution {
+  /** A UUID, the same on every event of the visit. */
+  id: string
+  /** The visit's first event's time. */
+  startedAt: Date
+  /** The path of the visit's first event, after the privacy rules. */
+  landingPath: string
+}
+
+/** A visit in the JSON form: `startedAt` as ISO 8601. */
+export interface VisitJSON extends Attribution {
+  id: string
+  startedAt: string
+  landingPath: string
+}
 
 /** Property values as stored: strings only. Keys live on a null-prototype object, so `__proto__` is data. */
 export type EventProperties = Record<string, string>
@@ -71,6 +94,16 @@ export interface AnalyticsEvent {
    * decision was made. Set by the plugin (the `consent` and `respectGpc` options), never by `track()`.
    */
   consent: EventConsent
+  /**
+   * The cookieless visitor id: 32 lowercase hex characters, a keyed hash of a daily salt, the site's
+   * host, the client IP and the user agent (so it changes every UTC day). `''` outside a request or
+   * with `visits: false`.
+   */
+  visitorId: string
+  /** The visit this event belongs to; `null` when `visitorId` is `''`. Shared: never mutate it. */
+  visit: Readonly<Visit> | null
+  /** ISO 3166-1 alpha-2 country of the client, upper case; `''` when unknown or with `geo: false`. */
+  country: string
 }
 
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
@@ -127,6 +160,9 @@ export interface AnalyticsEventJSON {
   revenue: MoneyJSON | null
   client: ClientInfo
   consent: EventConsent
+  visitorId: string
+  visit: VisitJSON | null
+  country: string
 }
 
 export function isEventType (value: unknown): value is EventType {
@@ -166,7 +202,10 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     properties: properties ?? Object.create(null) as EventProperties,
     revenue: undefined,
     client: EMPTY_CLIENT,
-    consent: ''
+    consent: '',
+    visitorId: '',
+    visit: null,
+    country: ''
   }
 }
 
@@ -311,6 +350,24 @@ export function eventToJSON (event: Readonly<AnalyticsEvent>): AnalyticsEventJSO
     properties: { ...event.properties },
     revenue: event.revenue === undefined ? null : event.revenue.toJSON(),
     client: { ...event.client },
-    consent: event.consent
+    consent: event.consent,
+    visitorId: event.visitorId,
+    visit: event.visit === null ? null : visitToJSON(event.visit),
+    country: event.country
+  }
+}
+
+export function visitToJSON (visit: Readonly<Visit>): VisitJSON {
+  return {
+    id: visit.id,
+    startedAt: visit.startedAt.toISOString(),
+    landingPath: visit.landingPath,
+    channel: visit.channel,
+    source: visit.source,
+    medium: visit.medium,
+    campaign: visit.campaign,
+    term: visit.term,
+    content: visit.content,
+    clickId: visit.clickId
   }
 }

@@ -1,5 +1,5 @@
 import type { ClientInfo } from '../client.js'
-import type { AnalyticsEvent, AnalyticsEventJSON, EventProperties } from '../event.js'
+import type { AnalyticsEvent, AnalyticsEventJSON, EventProperties, Visit } from '../event.js'
 import { Money } from '../money.js'
 
 /** One value of a {@link WireEvent}: only primitives, which structured clone copies cheaply. */
@@ -21,22 +21,27 @@ export interface WireRequest { headers: { cookie?: string } }
 
 const FIELDS = [
   'id', 'type', 'eventName', 'actionName', 'clientIP', 'locale', 'hostname', 'userId', 'matchedPattern',
-  'url', 'path', 'method', 'userAgent', 'referrer', 'durationMs', 'statusCode', 'consent'
+  'url', 'path', 'method', 'userAgent', 'referrer', 'durationMs', 'statusCode', 'consent', 'visitorId', 'country'
 ] as const satisfies ReadonlyArray<keyof AnalyticsEvent & keyof AnalyticsEventJSON>
 const CLIENT_FIELDS = ['browser', 'browserVersion', 'os', 'osVersion', 'device', 'bot'] as const satisfies ReadonlyArray<keyof ClientInfo>
+// The visit's string fields; `startedAt` crosses as ms before them, `null` there meaning no visit.
+const VISIT_FIELDS = ['id', 'landingPath', 'channel', 'source', 'medium', 'campaign', 'term', 'content', 'clickId'] as const satisfies ReadonlyArray<keyof Visit>
 
 // A field added to the JSON form must be added here too, or the build fails: every collector in the
 // worker must see the same event as inline.
-type Carried = typeof FIELDS[number] | 'timestamp' | 'revenue' | 'client' | 'properties'
+type Carried = typeof FIELDS[number] | 'timestamp' | 'revenue' | 'client' | 'properties' | 'visit'
 const everyFieldCarried: [Exclude<keyof AnalyticsEventJSON, Carried>] extends [never] ? true : never = true
 const everyClientFieldCarried: [Exclude<keyof ClientInfo, typeof CLIENT_FIELDS[number]>] extends [never] ? true : never = true
+const everyVisitFieldCarried: [Exclude<keyof Visit, typeof VISIT_FIELDS[number] | 'startedAt'>] extends [never] ? true : never = true
 void everyFieldCarried
 void everyClientFieldCarried
+void everyVisitFieldCarried
 
 const TIMESTAMP = FIELDS.length
 const REVENUE = TIMESTAMP + 1
 const CLIENT = REVENUE + 2
-const COOKIE = CLIENT + CLIENT_FIELDS.length
+const VISIT = CLIENT + CLIENT_FIELDS.length
+const COOKIE = VISIT + 1 + VISIT_FIELDS.length
 const PROPERTIES = COOKIE + 1
 
 /** Encodes an event on the request thread, while its request is still valid. Throws on an invalid Date, as the JSON form does. */
@@ -51,6 +56,13 @@ export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
   wire[REVENUE + 1] = revenue === undefined ? null : revenue.currency
   const client = event.client
   for (let i = 0; i < CLIENT_FIELDS.length; i++) wire[CLIENT + i] = client[CLIENT_FIELDS[i]]
+  const visit = event.visit
+  if (visit === null) {
+    wire[VISIT] = null
+  } else {
+    wire[VISIT] = visit.startedAt.getTime()
+    for (let i = 0; i < VISIT_FIELDS.length; i++) wire[VISIT + 1 + i] = visit[VISIT_FIELDS[i]]
+  }
   const cookie = event.request?.headers.cookie
   // Only a header that can hold `_ga` cookies crosses: session cookies of the app stay on its thread.
   wire[COOKIE] = typeof cookie === 'string' && cookie.includes('_ga') ? cookie : undefined
@@ -71,6 +83,14 @@ export function decodeEvent (wire: WireEvent): AnalyticsEvent {
   const client: Record<string, WireValue> = {}
   for (let i = 0; i < CLIENT_FIELDS.length; i++) client[CLIENT_FIELDS[i]] = wire[CLIENT + i]
   event.client = Object.freeze(client)
+  const startedAt = wire[VISIT]
+  if (startedAt === null) {
+    event.visit = null
+  } else {
+    const visit: Record<string, unknown> = { startedAt: new Date(startedAt as number) }
+    for (let i = 0; i < VISIT_FIELDS.length; i++) visit[VISIT_FIELDS[i]] = wire[VISIT + 1 + i]
+    event.visit = Object.freeze(visit)
+  }
   const cookie = wire[COOKIE]
   event.request = cookie === undefined ? undefined : { headers: { cookie: cookie as string } } satisfies WireRequest
   // Plain assignment on a null-prototype object: a `__proto__` key stays data.

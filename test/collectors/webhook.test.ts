@@ -49,7 +49,7 @@ async function harness (t: TapTest, options: Partial<WebhookCollectorOptions> = 
   'every body matches the shipped schema (and verifies when signed)')
 }
 
-test('a batch is one POST of { id, schema: 1, sentAt, events } with each event in its JSON form', async (t) => {
+test('a batch is one POST of { id, schema: 2, sentAt, events } with each event in its JSON form', async (t) => {
   const h = await harness(t)
   const events = [
     anEvent(),
@@ -63,7 +63,7 @@ test('a batch is one POST of { id, schema: 1, sentAt, events } with each event i
   t.equal(report.delivered, 3)
   t.equal(h.sink.requests.length, 1)
   const body = bodyOf(h.sink, 0)
-  t.match(body, { schema: 1, id: /^[0-9a-f-]{36}$/ })
+  t.match(body, { schema: 2, id: /^[0-9a-f-]{36}$/ })
   t.ok(Math.abs(Date.parse(body.sentAt) - Date.now()) < 10_000, 'sentAt is when it was sent')
   t.same(body.events, JSON.parse(JSON.stringify(expected)))
   t.equal(body.events[1].revenue?.amount, '29.99')
@@ -174,7 +174,7 @@ test('503 with Retry-After past the 5-minute tolerance: every attempt is re-sign
   })
   // One such event fills a 1 KiB body: a batch of three is split in three requests, and the later
   // two wait behind the first one's retries (prepared at once, sent minutes later on this clock).
-  for (let i = 0; i < 3; i++) h.collect(anEvent({ properties: Object.assign(Object.create(null), { pad: 'x'.repeat(300) }) }))
+  for (let i = 0; i < 3; i++) h.collect(anEvent({ properties: Object.assign(Object.create(null), { pad: 'x'.repeat(250) }) }))
   await h.collector.flush(AbortSignal.timeout(5000))
   const report = await h.finish()
   t.same(failures, [], 'both verifiers accept every attempt, on a clock 8 minutes past the first one')
@@ -296,9 +296,9 @@ test('bad options are refused at construction', async (t) => {
 
 test('the shipped schema refuses what it should', async (t) => {
   const validate = webhookBodyValidator()
-  const good = { id: '6f1c2a4e-3b5d-4c7e-9f10-112233445566', schema: 1, sentAt: '2026-11-27T10:00:00.000Z', events: [eventToJSON(anEvent())] }
+  const good = { id: '6f1c2a4e-3b5d-4c7e-9f10-112233445566', schema: 2, sentAt: '2026-11-27T10:00:00.000Z', events: [eventToJSON(anEvent())] }
   t.ok(validate(good), 'a real body passes')
-  t.notOk(validate({ ...good, schema: 2 }), 'another schema number')
+  t.notOk(validate({ ...good, schema: 1 }), 'the previous schema number')
   t.notOk(validate({ ...good, events: [] }), 'no events')
   t.notOk(validate({ ...good, extra: true }), 'an unknown top-level field')
   t.notOk(validate({ ...good, events: [{ ...good.events[0], revenue: { amount: 29.99, currency: 'GBP' } }] }), 'revenue amount as a float')

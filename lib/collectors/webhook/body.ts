@@ -7,13 +7,13 @@ import { signWebhook } from './sign.js'
 export interface WebhookBody {
   /** A random UUID per request; also the `webhook-id` header. The same on every retry. */
   id: string
-  schema: 1
+  schema: 2
   /** When the request was first sent (ISO 8601). */
   sentAt: string
   events: AnalyticsEventJSON[]
 }
 
-/** The bytes of a body around its events: `{"id":"<36>","schema":1,"sentAt":"<24>","events":[` … `]}` */
+/** The bytes of a body around its events: `{"id":"<36>","schema":2,"sentAt":"<24>","events":[` … `]}` */
 export const ENVELOPE_BYTES = 104
 
 /** Encodes batches of pre-serialised events (one JSON string each) into signed requests. */
@@ -53,7 +53,7 @@ export class WebhookAdapter implements DeliveryAdapter<string> {
     // stay those of the first attempt. The signature does not: see beforeAttempt.
     const id = randomUUID()
     const events = start === 0 && end === items.length ? items.join(',') : items.slice(start, end).join(',')
-    const body = `{"id":"${id}","schema":1,"sentAt":"${new Date(Date.now()).toISOString()}","events":[${events}]}`
+    const body = `{"id":"${id}","schema":2,"sentAt":"${new Date(Date.now()).toISOString()}","events":[${events}]}`
     return { path: this.#path, headers: { ...this.#headers, 'webhook-id': id }, body, events: end - start }
   }
 
