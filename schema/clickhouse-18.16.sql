@@ -25,7 +25,19 @@ CREATE TABLE IF NOT EXISTS analytics_events (
     client_os_version      String,
     client_device          String,
     client_bot             UInt8,
-    properties             String
+    properties             String,
+    visitor_id             String,
+    visit_id               Nullable(UUID),
+    visit_started_at       Nullable(DateTime('UTC')),
+    visit_landing_path     String,
+    visit_channel          String,
+    visit_source           String,
+    visit_medium           String,
+    visit_campaign         String,
+    visit_term             String,
+    visit_content          String,
+    visit_click_id         String,
+    country                String
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(timestamp)

@@ -24,7 +24,19 @@ CREATE TABLE IF NOT EXISTS analytics_events (
     client_os_version      LowCardinality(String),
     client_device          LowCardinality(String),
     client_bot             UInt8,
-    properties             String
+    properties             String,
+    visitor_id             String,
+    visit_id               Nullable(UUID),
+    visit_started_at       Nullable(DateTime64(3, 'UTC')),
+    visit_landing_path     String,
+    visit_channel          LowCardinality(String),
+    visit_source           LowCardinality(String),
+    visit_medium           LowCardinality(String),
+    visit_campaign         LowCardinality(String),
+    visit_term             String,
+    visit_content          String,
+    visit_click_id         LowCardinality(String),
+    country                LowCardinality(String)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)

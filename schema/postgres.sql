@@ -24,7 +24,33 @@ CREATE TABLE IF NOT EXISTS "analytics_events" (
   client_os_version      text NOT NULL DEFAULT '',
   client_device          text NOT NULL DEFAULT '',
   client_bot             boolean NOT NULL DEFAULT false,
-  properties             jsonb NOT NULL DEFAULT '{}'
+  properties             jsonb NOT NULL DEFAULT '{}',
+  visitor_id             text NOT NULL DEFAULT '',
+  visit_id               uuid,
+  visit_started_at       timestamptz,
+  visit_landing_path     text NOT NULL DEFAULT '',
+  visit_channel          text NOT NULL DEFAULT '',
+  visit_source           text NOT NULL DEFAULT '',
+  visit_medium           text NOT NULL DEFAULT '',
+  visit_campaign         text NOT NULL DEFAULT '',
+  visit_term             text NOT NULL DEFAULT '',
+  visit_content          text NOT NULL DEFAULT '',
+  visit_click_id         text NOT NULL DEFAULT '',
+  country                text NOT NULL DEFAULT ''
 );
+-- A table made by an earlier release lacks the columns below: these add them (no-ops on a new table).
+ALTER TABLE "analytics_events"
+  ADD COLUMN IF NOT EXISTS visitor_id text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_id uuid,
+  ADD COLUMN IF NOT EXISTS visit_started_at timestamptz,
+  ADD COLUMN IF NOT EXISTS visit_landing_path text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_channel text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_source text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_medium text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_campaign text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_term text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_content text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS visit_click_id text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS country text NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS "analytics_events_timestamp_idx" ON "analytics_events" (timestamp);
 CREATE INDEX IF NOT EXISTS "analytics_events_type_timestamp_idx" ON "analytics_events" (type, timestamp);

@@ -32,14 +32,14 @@ export class ClickHouseCollector extends WarehouseCollector {
       target: `${normalized.database}.${normalized.table}`,
       ip: normalized.ip,
       row: jsonRow,
-      transport: () => new ClickHouseTransport({
+      transport: (log) => new ClickHouseTransport({
         url: normalized.url,
         database: normalized.database,
         table: normalized.table,
         username: normalized.username,
         password: normalized.password,
         createTable: normalized.createTable
-      })
+      }, log)
     })
   }
 }

@@ -1,6 +1,9 @@
 -- fastify-analytics reports for ClickHouse (table analytics_events, schema/clickhouse.sql or
 -- schema/clickhouse-18.16.sql). They run unchanged on both. FINAL collapses rows a retry stored
 -- twice that ReplacingMergeTree has not merged yet; on large tables, filter on time first.
+-- Visitor and visit reports count people: events without a visit (a job's track()) and bots
+-- (client_bot, kept with bots: 'label') are left out. Visitor ids are daily, so a visitor seen on
+-- three days is three visitors over the month: multi-day uniques are a sum of daily uniques.
 
 -- name: page_views_per_day
 SELECT toString(toDate(timestamp)) AS day, count() AS page_views
@@ -16,15 +19,6 @@ WHERE type = 'pageview' AND timestamp >= now() - INTERVAL 30 DAY
 GROUP BY path
 ORDER BY page_views DESC, path
 LIMIT 10;
-
--- name: unique_visitors_per_day
--- A visitor is the user id when the app set one, else the (truncated) IP and user agent.
-SELECT toString(toDate(timestamp)) AS day,
-       uniqExact(if(user_id != '', concat('u:', user_id), concat('a:', client_ip, '|', user_agent))) AS visitors
-FROM analytics_events FINAL
-WHERE timestamp >= now() - INTERVAL 30 DAY
-GROUP BY day
-ORDER BY day;
 
 -- name: top_referrers
 SELECT domain(referrer) AS referrer_host, count() AS page_views
@@ -55,3 +49,101 @@ FROM analytics_events FINAL
 WHERE timestamp >= now() - INTERVAL 30 DAY
 GROUP BY visitor_kind
 ORDER BY visitor_kind;
+
+-- name: visitors_per_day
+SELECT toString(toDate(timestamp)) AS day, uniqExact(visitor_id) AS visitors
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY day
+ORDER BY day;
+
+-- name: visits_per_day
+-- A visit counts on the day it started.
+SELECT toString(toDate(assumeNotNull(visit_started_at))) AS day, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY day
+ORDER BY day;
+
+-- name: views_per_visit
+SELECT uniqExact(visit_id) AS visits, countIf(type = 'pageview') AS page_views,
+       round(countIf(type = 'pageview') / uniqExact(visit_id), 2) AS views_per_visit
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY;
+
+-- name: bounce_rate
+-- Of the visits with a page view, those that are one page view and nothing else, in percent.
+SELECT count() AS visits, countIf(events = 1) AS bounces, round(100 * countIf(events = 1) / count(), 1) AS bounce_rate
+FROM (
+  SELECT visit_id, count() AS events, countIf(type = 'pageview') AS page_views
+  FROM analytics_events FINAL
+  WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+  GROUP BY visit_id
+)
+WHERE page_views > 0;
+
+-- name: visit_duration
+-- From a visit's first event to its last, in whole seconds; a one-event visit lasts 0.
+SELECT count() AS visits, round(avg(seconds)) AS average_seconds
+FROM (
+  SELECT visit_id, toUnixTimestamp(max(timestamp)) - toUnixTimestamp(min(timestamp)) AS seconds
+  FROM analytics_events FINAL
+  WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+  GROUP BY visit_id
+);
+
+-- name: channels
+SELECT visit_channel AS channel, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY channel
+ORDER BY visitors DESC, visits DESC, channel;
+
+-- name: sources
+SELECT visit_source AS source, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY source
+ORDER BY visitors DESC, visits DESC, source;
+
+-- name: campaigns
+SELECT visit_campaign AS campaign, visit_source AS source, visit_medium AS medium,
+       uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND visit_campaign != '' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY campaign, source, medium
+ORDER BY visitors DESC, visits DESC, campaign, source, medium;
+
+-- name: countries
+-- ISO 3166-1 alpha-2 codes; events whose country is unknown are left out.
+SELECT country, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND country != '' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY country
+ORDER BY visitors DESC, visits DESC, country;
+
+-- name: landing_pages
+SELECT visit_landing_path AS landing_path, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY landing_path
+ORDER BY visitors DESC, visits DESC, landing_path;
+
+-- name: revenue_by_channel
+-- Revenue credited to the channel of the visit it happened in; revenue without a visit (a job's
+-- track()) is '(no visit)', so the rows add up to revenue_per_currency. Minor units, per currency.
+SELECT if(isNull(visit_id), '(no visit)', visit_channel) AS channel, revenue_currency AS currency,
+       sum(revenue_minor) AS revenue_minor, count() AS orders
+FROM analytics_events FINAL
+WHERE revenue_currency != '' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY channel, currency
+ORDER BY currency, revenue_minor DESC, channel;
+
+-- name: revenue_by_campaign
+-- Revenue credited to the campaign of the visit it happened in. Minor units, per currency.
+SELECT visit_campaign AS campaign, visit_source AS source, visit_medium AS medium, revenue_currency AS currency,
+       sum(revenue_minor) AS revenue_minor, count() AS orders
+FROM analytics_events FINAL
+WHERE revenue_currency != '' AND visit_campaign != '' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY campaign, source, medium, currency
+ORDER BY currency, revenue_minor DESC, campaign, source, medium;

@@ -7,8 +7,8 @@ import { totalDropped } from '../../lib/collector.js'
 import { clickhouseCollector, clickhouseTableDDL, type ClickHouseCollector, type ClickHouseCollectorOptions } from '../../lib/collectors/clickhouse.js'
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, startClickHouse, type ClickHouseServer } from '../helpers/servers/clickhouse.js'
-import { expectedReports, reportFixture } from './fixture.js'
-import { readReports } from './reports.js'
+import { expectedReports, expectedVisitReports, reportFixture } from './fixture.js'
+import { comparable, readReports } from './reports.js'
 
 let tables = 0
 const newTable = (): string => `events_${++tables}`
@@ -118,12 +118,11 @@ test('the report queries of schema/reports/clickhouse.sql return the known answe
   for (const event of events.slice(0, 5)) collector.collect(event)
   const report = await finish(t, collector, events.length + 5)
   t.equal(report.delivered, events.length + 5)
-  const expected = expectedReports(events)
+  const expected = { ...expectedReports(events), ...expectedVisitReports() }
   const reports = readReports('clickhouse.sql')
   t.same([...reports.keys()], Object.keys(expected), 'one query per report')
   for (const [name, sql] of reports) {
-    const rows = (await db.query<Record<string, unknown>>(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])))
-    t.same(rows, expected[name], name)
+    t.same(comparable(await db.query<Record<string, unknown>>(sql), expected[name]), expected[name], name)
   }
 })
 
@@ -184,4 +183,105 @@ test('events that fit no column are refused as invalid, the rest stored', { skip
   t.equal(report.dropped.invalid, 1)
   const [row] = await db.query(`SELECT count() AS rows FROM ${table}`)
   t.same(row, { rows: '1' })
+})
+
+function visitedEvent (n: number): AnalyticsEvent {
+  const event = createEvent(EventType.PageView, new Date())
+  event.path = `/p${n}`
+  event.visitorId = 'ab'.repeat(16)
+  event.country = 'FR'
+  event.visit = {
+    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10), startedAt: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000), landingPath: '/landing',
+    channel: 'Paid Search', source: 'Google', medium: 'cpc', campaign: 'spring', term: 'red shoes', content: 'ad 1', clickId: 'google'
+  }
+  return event
+}
+
+test('createTable on a table made by the previous release adds the visitor columns; old rows read as no visit', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const file = db.version.startsWith('18.') ? 'clickhouse-18.16.sql' : 'clickhouse.sql'
+  await db.query(readFileSync(new URL(`./previous-release/${file}`, import.meta.url), 'utf8').replaceAll('analytics_events', table))
+  await db.query(`INSERT INTO ${table} (id, timestamp, type) VALUES ('00000000-0000-7000-8000-000000000001', now(), 'pageview')`)
+  const { collector } = await startCollector(t, { table, createTable: true })
+  const events = [visitedEvent(1), createEvent(EventType.Custom, new Date())]
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, 2)
+  t.equal(report.delivered, 2)
+  const rows = await db.query<Record<string, unknown>>(`SELECT toString(id) AS id, visitor_id, visit_id, toUnixTimestamp(visit_started_at) AS started,
+    visit_landing_path, visit_channel, visit_source, visit_medium, visit_campaign, visit_term, visit_content, visit_click_id, country FROM ${table}`)
+  const none = { visitor_id: '', visit_id: null, started: null, visit_landing_path: '', visit_channel: '', visit_source: '', visit_medium: '', visit_campaign: '', visit_term: '', visit_content: '', visit_click_id: '', country: '' }
+  const visit = events[0].visit as NonNullable<AnalyticsEvent['visit']>
+  t.same(rows.find((row) => row.id === '00000000-0000-7000-8000-000000000001'), { id: '00000000-0000-7000-8000-000000000001', ...none }, 'a row stored before the migration has no visit')
+  t.same(rows.find((row) => row.id === events[1].id), { id: events[1].id, ...none }, 'an event without a visit (a job) has none either')
+  t.same(rows.find((row) => row.id === events[0].id), {
+    id: events[0].id,
+    visitor_id: 'ab'.repeat(16),
+    visit_id: visit.id,
+    started: visit.startedAt.getTime() / 1000,
+    visit_landing_path: '/landing',
+    visit_channel: 'Paid Search',
+    visit_source: 'Google',
+    visit_medium: 'cpc',
+    visit_campaign: 'spring',
+    visit_term: 'red shoes',
+    visit_content: 'ad 1',
+    visit_click_id: 'google',
+    country: 'FR'
+  }, 'every visit field in its column')
+  const types = await db.query<{ name: string, type: string }>(`SELECT name, type FROM system.columns WHERE database = 'default' AND table = '${table}'`)
+  const fresh = clickhouseTableDDL(table, db.version.startsWith('18.') ? '18.16' : 'modern')
+  t.same(types.map(({ name, type }) => `${name} ${type}`), [...fresh.matchAll(/^ {4}(\w+) +(.+?),?$/gm)].map((m) => `${m[1]} ${m[2]}`),
+    'the migrated table has the columns and types of a new one, in order')
+})
+
+test('a lone surrogate in a top-level string no longer sinks the batch: it is stored as U+FFFD', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { table, createTable: true })
+  const events = customEvents(1000)
+  events[500].eventName = 'bad\uD800name'
+  events[500].userAgent = '\uDC00'
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.equal(report.delivered, 1000, 'the whole batch is stored')
+  const rows = await db.query<{ event_name: string, user_agent: string }>(`SELECT event_name, user_agent FROM ${table} WHERE event_name LIKE 'bad%'`)
+  t.same(rows, [{ event_name: 'bad\uFFFDname', user_agent: '\uFFFD' }])
+})
+
+test('one refused row never sinks a batch: rows ClickHouse cannot parse are rejected alone, the rest stored', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector, logs } = await startCollector(t, { table, createTable: true })
+  const events = customEvents(5000)
+  events[17].id = 'not-a-uuid'
+  events[4321].id = 'short-id'
+  const started = Date.now()
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.comment(`split and stored in ${Date.now() - started} ms`)
+  t.equal(report.delivered, 4998, 'every other event is stored')
+  t.equal(report.dropped.rejected, 2, 'the two refused events are counted rejected')
+  t.equal(report.retries, 0)
+  const [row] = await db.query(`SELECT count() AS rows, uniqExact(id) AS ids FROM ${table}`)
+  t.same(row, { rows: '4998', ids: '4998' })
+  t.match(logs.text(), /Code: \d+|\b(27|376)\b/, 'the refusal is logged')
+})
+
+test('timestamps a DateTime table cannot hold are refused at collect, never stored as 1970', { skip: skip || !(server as ClickHouseServer).version.startsWith('18.') }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const { collector } = await startCollector(t, { table, createTable: true })
+  const events = customEvents(10)
+  events[1].timestamp = new Date('1969-12-31T23:59:59.000Z')
+  events[2].timestamp = new Date('2107-01-01T00:00:00.000Z')
+  events[3].timestamp = new Date(Number.NaN)
+  Object.assign(events[4], visitedEvent(4), { id: events[4].id })
+  ;(events[4].visit as { startedAt: Date }).startedAt = new Date('1960-01-01T00:00:00.000Z')
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.equal(report.dropped.invalid, 4, 'out of range (both ends, and a visit start) and Invalid Date: invalid')
+  t.equal(report.delivered, 6)
+  const [row] = await db.query(`SELECT count() AS rows, countIf(toUnixTimestamp(timestamp) < 86400) AS at_epoch FROM ${table}`)
+  t.same(row, { rows: '6', at_epoch: '0' }, 'nothing stored at the epoch')
 })

@@ -8,8 +8,8 @@ import { postgresCollector, postgresTableDDL, type PostgresCollectorOptions, typ
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js'
 import { startCutProxy } from '../helpers/servers/cut-proxy.js'
-import { expectedReports, reportFixture } from './fixture.js'
-import { readReports } from './reports.js'
+import { expectedReports, expectedVisitReports, reportFixture } from './fixture.js'
+import { comparable, readReports } from './reports.js'
 
 let tables = 0
 /** A fresh table name per test: the tests share one server. */
@@ -125,12 +125,11 @@ test('the report queries of schema/reports/postgres.sql return the known answers
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length)
   t.equal(report.delivered, events.length)
-  const expected = expectedReports(events)
+  const expected = { ...expectedReports(events), ...expectedVisitReports() }
   const reports = readReports('postgres.sql')
   t.same([...reports.keys()], Object.keys(expected), 'one query per report')
   for (const [name, sql] of reports) {
-    const rows = (await db.query(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])))
-    t.same(rows, expected[name], name)
+    t.same(comparable(await db.query(sql), expected[name]), expected[name], name)
   }
 })
 
@@ -205,4 +204,75 @@ test('events that fit no column are refused as invalid, the rest stored', { skip
   const report = await finish(t, collector, 2)
   t.equal(report.delivered, 1)
   t.equal(report.dropped.invalid, 1)
+})
+
+/** An event with every visitor field set, as the visits layer fills them. */
+function visitedEvent (n: number): AnalyticsEvent {
+  const event = createEvent(EventType.PageView, new Date())
+  event.path = `/p${n}`
+  event.visitorId = 'ab'.repeat(16)
+  event.country = 'FR'
+  event.visit = {
+    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10), startedAt: new Date(Date.now() - 60_000), landingPath: '/landing\there',
+    channel: 'Paid Search', source: 'Google', medium: 'cpc', campaign: 'spring', term: 'red shoes', content: 'ad 1', clickId: 'google'
+  }
+  return event
+}
+
+test('createTable on a table made by the previous release adds the visitor columns; old rows read as no visit', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const previous = readFileSync(new URL('./previous-release/postgres.sql', import.meta.url), 'utf8').replaceAll('analytics_events', table)
+  await db.query(previous)
+  await db.query(`INSERT INTO ${table} (id, timestamp, type) VALUES ('00000000-0000-7000-8000-000000000001', now(), 'pageview')`)
+  const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true })
+  const events = [visitedEvent(1), createEvent(EventType.Custom, new Date())]
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, 2)
+  t.equal(report.delivered, 2)
+  const rows = await db.query(`SELECT id::text, visitor_id, visit_id::text, (extract(epoch FROM visit_started_at) * 1000)::bigint::text AS started, visit_landing_path,
+    visit_channel, visit_source, visit_medium, visit_campaign, visit_term, visit_content, visit_click_id, country FROM ${table} ORDER BY id`)
+  const none = { visitor_id: '', visit_id: null, started: null, visit_landing_path: '', visit_channel: '', visit_source: '', visit_medium: '', visit_campaign: '', visit_term: '', visit_content: '', visit_click_id: '', country: '' }
+  const visit = events[0].visit as NonNullable<AnalyticsEvent['visit']>
+  t.same(rows.find((row) => row.id === '00000000-0000-7000-8000-000000000001'), { id: '00000000-0000-7000-8000-000000000001', ...none }, 'a row stored before the migration has no visit')
+  t.same(rows.find((row) => row.id === events[1].id), { id: events[1].id, ...none }, 'an event without a visit (a job) has none either')
+  t.same(rows.find((row) => row.id === events[0].id), {
+    id: events[0].id,
+    visitor_id: 'ab'.repeat(16),
+    visit_id: visit.id,
+    started: String(visit.startedAt.getTime()),
+    visit_landing_path: '/landing\there',
+    visit_channel: 'Paid Search',
+    visit_source: 'Google',
+    visit_medium: 'cpc',
+    visit_campaign: 'spring',
+    visit_term: 'red shoes',
+    visit_content: 'ad 1',
+    visit_click_id: 'google',
+    country: 'FR'
+  }, 'every visit field in its column')
+  const fresh = newTable()
+  await db.query(postgresTableDDL(fresh))
+  const columns = async (name: string): Promise<string[]> => (await db.query<{ c: string }>(`SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS c
+    FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`)).map((row) => row.c)
+  t.same(await columns(table), await columns(fresh), 'the migrated table has the columns of a new one, in order')
+})
+
+test('one refused row never sinks a COPY batch: a year-0000 timestamp and a malformed id are rejected alone, the rest stored', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const { collector, logs } = await startCollector(t, { connectionString: db.url, table, createTable: true, maxBatchSize: 2000 })
+  const events = customEvents(1000)
+  events[137].timestamp = new Date('0000-01-01T00:00:00.000Z')
+  events[801].id = 'not-a-uuid'
+  const started = Date.now()
+  for (const event of events) collector.collect(event)
+  const report = await finish(t, collector, events.length)
+  t.comment(`split and stored in ${Date.now() - started} ms`)
+  t.equal(report.delivered, 998, 'every other event is stored')
+  t.equal(report.dropped.rejected, 2, 'the two refused events are counted rejected')
+  t.equal(report.retries, 0, 'a refusal for data is not retried')
+  const [row] = await db.query<{ rows: string }>(`SELECT count(*) AS rows FROM ${table}`)
+  t.equal(row.rows, '998')
+  t.match(logs.text(), /22008|22P02/, 'the refusal is logged with its SQLSTATE')
 })

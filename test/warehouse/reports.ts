@@ -10,3 +10,12 @@ export function readReports (file: string): Map<string, string> {
   }
   return reports
 }
+
+/**
+ * A report's rows in the shape of the expected ones: a value is compared as a number where the
+ * expectation is a number (the drivers print 1.20, 1.2 or "6"), else as text.
+ */
+export function comparable (rows: Array<Record<string, unknown>>, expected: Array<Record<string, string | number>> | undefined): Array<Record<string, string | number>> {
+  return rows.map((row, i) => Object.fromEntries(Object.entries(row).map(([key, value]) =>
+    [key, typeof expected?.[i]?.[key] === 'number' ? Number(value) : String(value)])))
+}

@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { propertiesJSON } from '../warehouse/common.js'
+import { cleanText, propertiesJSON } from '../warehouse/common.js'
 
 /** Which of the shipped tables: `modern` (schema/clickhouse.sql) or `18.16` (schema/clickhouse-18.16.sql). */
 export type ClickHouseTableFlavour = 'modern' | '18.16'
@@ -40,7 +40,8 @@ export function clickhouseTableDDL (table: string, flavour: ClickHouseTableFlavo
     client_os_version      ${low('String')},
     client_device          ${low('String')},
     client_bot             UInt8,
-    properties             String
+    properties             String,
+${visitColumns(flavour).map(([column, type]) => `    ${column.padEnd(22)} ${type}`).join(',\n')}
 )
 ENGINE = ReplacingMergeTree${modern ? '' : '()'}
 PARTITION BY toYYYYMM(timestamp)
@@ -49,42 +50,82 @@ ORDER BY (type, toDate(timestamp), id)${modern ? '\nSETTINGS non_replicated_dedu
 }
 
 /**
+ * The visitor, visit and country columns, added in the release that brought visits, with their
+ * types for `flavour`: `createTable` adds those an existing table lacks. A row without a visit (a
+ * job's event, `visits: false`) holds '' in the strings and NULL in visit_id and visit_started_at,
+ * which `uniqExact` and `count(DISTINCT …)` skip.
+ */
+export function visitColumns (flavour: ClickHouseTableFlavour): Array<[string, string]> {
+  const modern = flavour === 'modern'
+  const low = modern ? 'LowCardinality(String)' : 'String'
+  return [
+    ['visitor_id', 'String'],
+    ['visit_id', 'Nullable(UUID)'],
+    ['visit_started_at', modern ? 'Nullable(DateTime64(3, \'UTC\'))' : 'Nullable(DateTime(\'UTC\'))'],
+    ['visit_landing_path', 'String'],
+    ['visit_channel', low],
+    ['visit_source', low],
+    ['visit_medium', low],
+    ['visit_campaign', low],
+    ['visit_term', 'String'],
+    ['visit_content', 'String'],
+    ['visit_click_id', low],
+    ['country', low]
+  ]
+}
+
+/**
  * One event as one JSONEachRow line, written at `collect` time. `timestamp_ms` is for the 18.16
  * table (its DateTime holds seconds); the modern table ignores it (`input_format_skip_unknown_fields`).
+ * Strings are made well-formed first: ClickHouse refuses a whole INSERT for one lone surrogate
+ * (error 25, "missing second part of surrogate pair"), so one becomes U+FFFD, as PostgreSQL's rows do.
  * Int64 is written as a JSON string: ClickHouse reads quoted integers, and JSON numbers lose
  * precision beyond 2^53.
  */
 export function jsonRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string {
   const client = event.client
   const revenue = event.revenue
+  const visit = event.visit ?? null
   const ms = event.timestamp.getTime()
   return JSON.stringify({
     id: event.id,
     timestamp: event.timestamp.toISOString(),
     timestamp_ms: ((ms % 1000) + 1000) % 1000,
-    type: event.type,
-    event_name: event.eventName,
-    action_name: event.actionName,
-    client_ip: applyIpPolicy(event.clientIP, ip),
-    locale: event.locale,
-    hostname: event.hostname,
-    user_id: event.userId,
-    matched_pattern: event.matchedPattern,
-    url: event.url,
-    path: event.path,
-    method: event.method,
-    user_agent: event.userAgent,
-    referrer: event.referrer,
+    type: cleanText(event.type),
+    event_name: cleanText(event.eventName),
+    action_name: cleanText(event.actionName),
+    client_ip: cleanText(applyIpPolicy(event.clientIP, ip)),
+    locale: cleanText(event.locale),
+    hostname: cleanText(event.hostname),
+    user_id: cleanText(event.userId),
+    matched_pattern: cleanText(event.matchedPattern),
+    url: cleanText(event.url),
+    path: cleanText(event.path),
+    method: cleanText(event.method),
+    user_agent: cleanText(event.userAgent),
+    referrer: cleanText(event.referrer),
     duration_ms: event.durationMs,
     status_code: event.statusCode,
     revenue_minor: revenue === undefined ? '0' : revenue.minor.toString(),
     revenue_currency: revenue === undefined ? '' : revenue.currency,
-    client_browser: client.browser,
-    client_browser_version: client.browserVersion,
-    client_os: client.os,
-    client_os_version: client.osVersion,
-    client_device: client.device,
+    client_browser: cleanText(client.browser),
+    client_browser_version: cleanText(client.browserVersion),
+    client_os: cleanText(client.os),
+    client_os_version: cleanText(client.osVersion),
+    client_device: cleanText(client.device),
     client_bot: client.bot ? 1 : 0,
-    properties: propertiesJSON(event.properties)
+    properties: propertiesJSON(event.properties),
+    visitor_id: cleanText(event.visitorId),
+    visit_id: visit === null ? null : visit.id,
+    visit_started_at: visit === null ? null : visit.startedAt.toISOString(),
+    visit_landing_path: visit === null ? '' : cleanText(visit.landingPath),
+    visit_channel: visit === null ? '' : visit.channel,
+    visit_source: visit === null ? '' : cleanText(visit.source),
+    visit_medium: visit === null ? '' : cleanText(visit.medium),
+    visit_campaign: visit === null ? '' : cleanText(visit.campaign),
+    visit_term: visit === null ? '' : cleanText(visit.term),
+    visit_content: visit === null ? '' : cleanText(visit.content),
+    visit_click_id: visit === null ? '' : visit.clickId,
+    country: cleanText(event.country)
   }) + '\n'
 }

@@ -32,19 +32,45 @@ export function postgresTableDDL (table: string): string {
   client_os_version      text NOT NULL DEFAULT '',
   client_device          text NOT NULL DEFAULT '',
   client_bot             boolean NOT NULL DEFAULT false,
-  properties             jsonb NOT NULL DEFAULT '{}'
+  properties             jsonb NOT NULL DEFAULT '{}',
+${VISIT_COLUMNS.map(([column, type]) => `  ${column.padEnd(22)} ${type}`).join(',\n')}
 );
+-- A table made by an earlier release lacks the columns below: these add them (no-ops on a new table).
+ALTER TABLE ${name}
+${VISIT_COLUMNS.map(([column, type]) => `  ADD COLUMN IF NOT EXISTS ${column} ${type}`).join(',\n')};
 CREATE INDEX IF NOT EXISTS ${quote(`${base}_timestamp_idx`)} ON ${name} (timestamp);
 CREATE INDEX IF NOT EXISTS ${quote(`${base}_type_timestamp_idx`)} ON ${name} (type, timestamp);
 `
 }
+
+/**
+ * The visitor, visit and country columns, added in the release that brought visits. A row without
+ * a visit (a job's event, `visits: false`) holds '' in the text columns and NULL in visit_id and
+ * visit_started_at, so `count(DISTINCT visit_id)` skips it.
+ */
+const VISIT_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['visitor_id', "text NOT NULL DEFAULT ''"],
+  ['visit_id', 'uuid'],
+  ['visit_started_at', 'timestamptz'],
+  ['visit_landing_path', "text NOT NULL DEFAULT ''"],
+  ['visit_channel', "text NOT NULL DEFAULT ''"],
+  ['visit_source', "text NOT NULL DEFAULT ''"],
+  ['visit_medium', "text NOT NULL DEFAULT ''"],
+  ['visit_campaign', "text NOT NULL DEFAULT ''"],
+  ['visit_term', "text NOT NULL DEFAULT ''"],
+  ['visit_content', "text NOT NULL DEFAULT ''"],
+  ['visit_click_id', "text NOT NULL DEFAULT ''"],
+  ['country', "text NOT NULL DEFAULT ''"]
+]
 
 /** The columns COPY fills, in the order `copyRow` writes them. */
 export const POSTGRES_COLUMNS = [
   'id', 'timestamp', 'type', 'event_name', 'action_name', 'client_ip', 'locale', 'hostname', 'user_id',
   'matched_pattern', 'url', 'path', 'method', 'user_agent', 'referrer', 'duration_ms', 'status_code',
   'revenue_minor', 'revenue_currency', 'client_browser', 'client_browser_version', 'client_os',
-  'client_os_version', 'client_device', 'client_bot', 'properties'
+  'client_os_version', 'client_device', 'client_bot', 'properties', 'visitor_id', 'visit_id', 'visit_started_at',
+  'visit_landing_path', 'visit_channel', 'visit_source', 'visit_medium', 'visit_campaign', 'visit_term',
+  'visit_content', 'visit_click_id', 'country'
 ] as const
 
 export function quote (identifier: string): string {
@@ -69,6 +95,7 @@ function text (value: string): string {
 export function copyRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string {
   const client = event.client
   const revenue = event.revenue
+  const visit = event.visit ?? null
   return [
     event.id,
     event.timestamp.toISOString(),
@@ -95,6 +122,18 @@ export function copyRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
     text(client.osVersion),
     text(client.device),
     client.bot ? 't' : 'f',
-    text(propertiesJSON(event.properties))
+    text(propertiesJSON(event.properties)),
+    text(event.visitorId),
+    visit === null ? NULL : text(visit.id),
+    visit === null ? NULL : visit.startedAt.toISOString(),
+    visit === null ? '' : text(visit.landingPath),
+    visit === null ? '' : text(visit.channel),
+    visit === null ? '' : text(visit.source),
+    visit === null ? '' : text(visit.medium),
+    visit === null ? '' : text(visit.campaign),
+    visit === null ? '' : text(visit.term),
+    visit === null ? '' : text(visit.content),
+    visit === null ? '' : text(visit.clickId),
+    text(event.country)
   ].join('\t') + '\n'
 }

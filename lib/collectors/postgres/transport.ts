@@ -4,7 +4,8 @@ import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../bat
 import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
 import type { RateLimitedLog } from '../../log.js'
-import { refused, retryable, STORED, withSignal } from '../warehouse/common.js'
+import { ANY_TIME, refused, refusedRows, retryable, STORED, withSignal } from '../warehouse/common.js'
+import { storeIsolatingRefused } from '../warehouse/split.js'
 import type { PostgresPool, PostgresPoolClient } from './options.js'
 import { POSTGRES_COLUMNS, postgresTableDDL, quote } from './table.js'
 
@@ -18,6 +19,11 @@ const RETRY_CLASSES = new Set(['08', '40', '53', '57', '58'])
 const RETRY_CODES = new Set(['55P03', '55006'])
 // Undefined table, undefined schema: the table was never created.
 const MISSING_TABLE = new Set(['42P01', '3F000'])
+// Data exception (22: a value out of range, bad text for its type) and integrity constraint
+// violation (23: NOT NULL, CHECK, a foreign key): the rows are at fault, so a split isolates them.
+const DATA_CLASSES = new Set(['22', '23'])
+// Undefined column: the table predates columns this release writes.
+const MISSING_COLUMN = '42703'
 // Two instances creating the table at once: the loser's CREATE … IF NOT EXISTS can still collide.
 const ALREADY_CREATED = new Set(['42P07', '23505'])
 
@@ -43,6 +49,8 @@ export class PostgresTransport implements DeliveryTransport {
   readonly #table: string
   /** Set by the collector from the engine's resolved options, before `open`. */
   limits = { concurrency: 1, timeoutMs: 10_000 }
+  // timestamptz holds more than a Date: the server's refusal of a row is isolated by a split.
+  readonly timeRange = ANY_TIME
   #pool: PostgresPool | undefined
   #owned = false
   #copyFrom: CopyFrom | undefined
@@ -79,22 +87,50 @@ export class PostgresTransport implements DeliveryTransport {
     pool.on('error', this.#onPoolError)
     this.#pool = pool
     this.#copyFrom = copy.from
-    if (this.#settings.createTable) await this.#createTable(signal)
+    if (this.#settings.createTable) {
+      await this.#prepareTable(signal)
+    } else {
+      // Only a check: in the background, so a server still down at start delays nothing (the
+      // engine retries the batches); a failure here is reported by the first batch.
+      this.#prepareTable(signal).catch(noop)
+    }
   }
 
-  async #createTable (signal: AbortSignal): Promise<void> {
+  /**
+   * With `createTable`, runs schema/postgres.sql when the table or one of its columns is missing:
+   * it creates the table, or adds the columns a table made by an earlier release lacks. A table
+   * that has them all is left alone, so no start takes ALTER TABLE's exclusive lock for nothing.
+   * Without `createTable`, a table that lacks columns is logged with the fix.
+   */
+  async #prepareTable (signal: AbortSignal): Promise<void> {
     const client = await withSignal((this.#pool as PostgresPool).connect(), signal)
     try {
-      await withSignal(client.query(postgresTableDDL(this.#settings.table)), signal)
+      // to_regclass resolves the name as a query would (search_path) and is NULL for no table.
+      const result = await withSignal(client.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('${this.#table.replaceAll("'", "''")}') AND attnum > 0 AND NOT attisdropped`), signal) as { rows: Array<{ attname: string }> }
+      const present = new Set(result.rows.map((row) => row.attname))
+      const missing = POSTGRES_COLUMNS.filter((column) => !present.has(column))
+      if (missing.length > 0 && this.#settings.createTable) {
+        await withSignal(client.query(postgresTableDDL(this.#settings.table)), signal)
+      } else if (missing.length > 0 && present.size > 0) {
+        this.#log.warn('columns', { missing }, `postgres: table ${this.#settings.table} lacks columns this release writes, so every batch will be refused: set createTable: true to add them, or run schema/postgres.sql`)
+      }
       client.release()
     } catch (error) {
       client.release(true)
       if (ALREADY_CREATED.has(sqlState(error) ?? '')) return
-      throw new Error(`creating table ${this.#settings.table} failed: ${errorText(error)}`)
+      throw new Error(`${this.#settings.createTable ? 'creating' : 'reading'} table ${this.#settings.table} failed: ${errorText(error)}`)
     }
   }
 
-  send (request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
+  /** Stores a batch; when PostgreSQL refuses its data, stores it in pieces so only the refused rows are lost. */
+  async send (request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
+    const body = request.body
+    if (typeof body !== 'string') return await this.#attempt(body, signal)
+    return await storeIsolatingRefused(body, (piece) => this.#attempt(piece, signal))
+  }
+
+  /** One transaction, with its own deadline. */
+  #attempt (body: string | Uint8Array, signal: AbortSignal): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       let over = false
       let client: PostgresPoolClient | undefined
@@ -135,7 +171,7 @@ export class PostgresTransport implements DeliveryTransport {
         }
         client = connected
         connected.on('error', onClientError)
-        await this.#store(connected, request.body)
+        await this.#store(connected, body)
         finish(undefined, STORED)
       }).catch((error: unknown) => finish(error))
     })
@@ -185,6 +221,10 @@ function classify (error: unknown, table: string): TransportError | HttpResponse
   if (MISSING_TABLE.has(code)) {
     return refused(`${code}: ${message}: create table ${table} (schema/postgres.sql) or set createTable: true`)
   }
+  if (code === MISSING_COLUMN) {
+    return refused(`${code}: ${message}: the table predates this release's columns: set createTable: true (adds them) or run schema/postgres.sql`)
+  }
+  if (DATA_CLASSES.has(code.slice(0, 2))) return refusedRows(`${code}: ${message}`)
   return refused(`${code}: ${message}`)
 }
 

@@ -4,11 +4,13 @@ import type { DeliveryAdapter, DeliveryTransport, PreparedBatch } from '../../ba
 import type { RateLimitedLog } from '../../log.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import { EngineCollector, type EngineWiring } from '../engine-collector.js'
-import { interpretStored, unstorable } from './common.js'
+import { interpretStored, unstorable, type TimeRange } from './common.js'
 
 /** A database client the engine sends batches through: opened at start, sized by the engine's limits. */
 export interface WarehouseTransport extends DeliveryTransport {
   limits: { concurrency: number, timeoutMs: number }
+  /** The instants the table's time columns hold, known once `open` has looked at the table. */
+  readonly timeRange: TimeRange
   open (signal: AbortSignal): Promise<void>
 }
 
@@ -64,7 +66,7 @@ export class WarehouseCollector extends EngineCollector<string> {
   }
 
   collect (event: Readonly<AnalyticsEvent>): void {
-    const reason = unstorable(event)
+    const reason = unstorable(event, this.#transport.timeRange)
     if (reason !== undefined) {
       this.refuse('invalid', { id: event.id }, `${this.name}: ${reason}: event not stored`)
       return

@@ -34,8 +34,26 @@ const MAX_INT64 = 2n ** 63n - 1n
 /** HTTP statuses fit a smallint; anything larger is not a status. */
 export const MAX_STATUS_CODE = 32_767
 
+/** The instants a table's time columns can hold, in epoch milliseconds (inclusive). */
+export interface TimeRange {
+  min: number
+  max: number
+}
+
+/**
+ * Every instant a `Date` can hold: PostgreSQL's timestamptz spans more (4713 BC to 294276 AD), so
+ * its collector leaves the check to the server, whose refusal isolates the one row (year 0).
+ */
+export const ANY_TIME: TimeRange = { min: -8.64e15, max: 8.64e15 }
+
 /** Why an event cannot become a row, or undefined when it can. */
-export function unstorable (event: Readonly<AnalyticsEvent>): string | undefined {
+export function unstorable (event: Readonly<AnalyticsEvent>, time: TimeRange): string | undefined {
+  const at = event.timestamp.getTime()
+  if (!(at >= time.min && at <= time.max)) return `timestamp ${describeTime(at)} is outside what the table stores (${describeRange(time)})`
+  const started = event.visit?.startedAt.getTime()
+  if (started !== undefined && !(started >= time.min && started <= time.max)) {
+    return `visit.startedAt ${describeTime(started)} is outside what the table stores (${describeRange(time)})`
+  }
   if (event.statusCode > MAX_STATUS_CODE) return `statusCode ${event.statusCode} does not fit the status_code column`
   const minor = event.revenue?.minor
   if (minor !== undefined && (minor < MIN_INT64 || minor > MAX_INT64)) return 'revenue does not fit a 64-bit integer of minor units'
@@ -73,16 +91,38 @@ export function cleanText (value: string): string {
   return (value.replaceAll('\u0000', '') as string & { toWellFormed: () => string }).toWellFormed()
 }
 
-/** The one response shape the database transports answer with: stored, or refused with a reason. */
+function describeTime (at: number): string {
+  return Number.isNaN(at) ? 'Invalid Date' : new Date(at).toISOString()
+}
+
+function describeRange (time: TimeRange): string {
+  return `${new Date(time.min).toISOString()} to ${new Date(time.max).toISOString()}`
+}
+
+/** The status a transport answers with when the database refused the rows' data (a bad value, a constraint). */
+export const DATA_REFUSED = 422
+
+/** The header of a stored answer that counts the rows refused alone after a split. */
+export const REJECTED_HEADER = 'x-rejected-rows'
+
+/** The response shapes the database transports answer with: stored, or refused with a reason. */
 export const STORED: HttpResponse = { statusCode: 200, headers: {}, body: '' }
 
+/** Refused for a reason that another attempt or a split cannot change (a missing table, a password). */
 export function refused (detail: string): HttpResponse {
   return { statusCode: 400, headers: {}, body: redactText(detail, [], 300) }
 }
 
+/** Refused for the rows' data (a value the column cannot take): a split isolates the rows at fault. */
+export function refusedRows (detail: string): HttpResponse {
+  return { statusCode: DATA_REFUSED, headers: {}, body: redactText(detail, [], 300) }
+}
+
 /** How the warehouse adapters read a transport's answer (transports never send HTTP). */
 export function interpretStored (response: HttpResponse): Verdict {
-  return response.statusCode === 200 ? { outcome: 'delivered' } : { outcome: 'rejected', detail: response.body }
+  if (response.statusCode !== 200) return { outcome: 'rejected', detail: response.body }
+  const rejected = Number(response.headers[REJECTED_HEADER] ?? 0)
+  return rejected > 0 ? { outcome: 'delivered', rejected, detail: response.body } : { outcome: 'delivered' }
 }
 
 export function retryable (code: string, message: string): TransportError {

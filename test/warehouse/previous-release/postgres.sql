@@ -1,0 +1,30 @@
+CREATE TABLE IF NOT EXISTS "analytics_events" (
+  id                     uuid PRIMARY KEY,
+  timestamp              timestamptz NOT NULL,
+  type                   text NOT NULL,
+  event_name             text NOT NULL DEFAULT '',
+  action_name            text NOT NULL DEFAULT '',
+  client_ip              text NOT NULL DEFAULT '',
+  locale                 text NOT NULL DEFAULT '',
+  hostname               text NOT NULL DEFAULT '',
+  user_id                text NOT NULL DEFAULT '',
+  matched_pattern        text NOT NULL DEFAULT '',
+  url                    text NOT NULL DEFAULT '',
+  path                   text NOT NULL DEFAULT '',
+  method                 text NOT NULL DEFAULT '',
+  user_agent             text NOT NULL DEFAULT '',
+  referrer               text NOT NULL DEFAULT '',
+  duration_ms            double precision NOT NULL DEFAULT 0,
+  status_code            smallint NOT NULL DEFAULT 0,
+  revenue_minor          bigint,
+  revenue_currency       char(3),
+  client_browser         text NOT NULL DEFAULT '',
+  client_browser_version text NOT NULL DEFAULT '',
+  client_os              text NOT NULL DEFAULT '',
+  client_os_version      text NOT NULL DEFAULT '',
+  client_device          text NOT NULL DEFAULT '',
+  client_bot             boolean NOT NULL DEFAULT false,
+  properties             jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS "analytics_events_timestamp_idx" ON "analytics_events" (timestamp);
+CREATE INDEX IF NOT EXISTS "analytics_events_type_timestamp_idx" ON "analytics_events" (type, timestamp);
