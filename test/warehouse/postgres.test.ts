@@ -276,3 +276,18 @@ test('one refused row never sinks a COPY batch: a year-0000 timestamp and a malf
   t.equal(row.rows, '998')
   t.match(logs.text(), /22008|22P02/, 'the refusal is logged with its SQLSTATE')
 })
+
+test('without createTable, a table of the previous release is logged at start with the fix, and its batches are rejected with it', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  await db.query(readFileSync(new URL('./previous-release/postgres.sql', import.meta.url), 'utf8').replaceAll('analytics_events', table))
+  const { collector, logs } = await startCollector(t, { connectionString: db.url, table })
+  // The check runs in the background: wait for its line (bounded).
+  for (let i = 0; i < 100 && !/lacks columns/.test(logs.text()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (const event of customEvents(3)) collector.collect(event)
+  const report = await finish(t, collector, 3)
+  t.equal(report.dropped.rejected, 3)
+  t.equal(report.retries, 0)
+  t.ok(logs.lines.some((line) => /lacks columns/.test(String(line.msg)) && String(line.missing).includes('visitor_id')), 'the start check names the missing columns')
+  t.match(logs.text(), /42703.*createTable: true/, 'each refusal carries the fix')
+})
