@@ -117,7 +117,7 @@ export class ClickHouseTransport implements DeliveryTransport {
     if (missing.length === 0) return
     if (!this.#settings.createTable) {
       this.#log.warn('columns', { missing: missing.map(([name]) => name) },
-        `${this.#settings.table}: the table lacks columns this release writes; their values are not stored: set createTable: true to add them`)
+        `clickhouse: table ${this.#settings.database}.${this.#settings.table} lacks columns this release writes; their values are not stored: set createTable: true to add them`)
       return
     }
     const ifNotExists = serverFlavour === 'modern' ? 'IF NOT EXISTS ' : ''
