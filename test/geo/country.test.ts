@@ -1,0 +1,79 @@
+// CountryDatabase over the shipped database and a user's file, and CDN country headers.
+import { test } from 'tap'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CountryDatabase, countryFromHeader, DEFAULT_COUNTRY_DATABASE_MODULE } from '../../lib/geo/country.js'
+
+test('the shipped database gives the checked countries, and nothing for private, loopback or non-IPs', async (t) => {
+  const db = CountryDatabase.open()
+  const expected: Array<[string, string]> = [
+    ['8.8.8.8', 'US'],
+    ['193.0.6.139', 'NL'],
+    ['200.160.0.8', 'BR'],
+    ['2001:4860:4860::8888', 'US'],
+    ['::ffff:193.0.6.139', 'NL'], // what a dual-stack socket reports for an IPv4 client
+    ['127.0.0.1', ''],
+    ['::1', ''],
+    ['10.1.2.3', ''],
+    ['192.168.1.1', ''],
+    ['172.16.5.4', ''],
+    ['100.64.0.1', ''],
+    ['169.254.1.1', ''],
+    ['fe80::1', ''],
+    ['fe80::1%eth0', ''],
+    ['2001:db8::1', ''],
+    ['', ''],
+    ['not an ip', ''],
+    ['8.8', ''], // a classful form ipaddr.js alone would take
+    ['999.1.1.1', '']
+  ]
+  for (const [ip, country] of expected) t.equal(db.lookup(ip), country, ip === '' ? '(empty)' : ip)
+  t.equal(db.lookup('8.8.8.8'), 'US', 'a cached answer is the same')
+})
+
+test('a user path opens that file; a missing or unreadable file throws FST_ANALYTICS_INVALID_OPTION naming it', async (t) => {
+  const shipped = createRequire(import.meta.url).resolve(DEFAULT_COUNTRY_DATABASE_MODULE)
+  t.equal(CountryDatabase.open(shipped).lookup('193.0.6.139'), 'NL', 'a MaxMind-format file by path')
+
+  const dir = mkdtempSync(join(tmpdir(), 'geo-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const missing = join(dir, 'GeoLite2-Country.mmdb')
+  t.throws(() => CountryDatabase.open(missing), { code: 'FST_ANALYTICS_INVALID_OPTION', message: new RegExp(`geo\\.database: cannot read "${missing.replace(/[.\\]/g, '\\$&')}".*ENOENT`) })
+  const garbage = join(dir, 'garbage.mmdb')
+  writeFileSync(garbage, 'this is not a database')
+  t.throws(() => CountryDatabase.open(garbage), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /cannot read .*garbage\.mmdb" as a MaxMind-format/ })
+  t.throws(() => CountryDatabase.open(dir), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /EISDIR/ }, 'a directory')
+})
+
+test('a CDN header value: two letters upper-cased; XX, T1 and anything else is unknown', async (t) => {
+  const cases: Array<[string | string[] | undefined, string]> = [
+    ['US', 'US'],
+    ['de', 'DE'],
+    [' fr ', 'FR'],
+    [['gb', 'us'], 'GB'],
+    ['XX', ''],
+    ['xx', ''],
+    ['T1', ''],
+    ['', ''],
+    [undefined, ''],
+    [[], ''],
+    ['USA', ''],
+    ['U', ''],
+    ['Ü1', ''],
+    ['ÜS', '']
+  ]
+  for (const [value, country] of cases) t.equal(countryFromHeader(value), country, JSON.stringify(value) ?? 'undefined')
+})
+
+test('both published builds find the shipped database (ESM in dist/lib, CommonJS in dist/cjs)', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const root = new URL('../../', import.meta.url)
+  const esm = execFileSync(process.execPath, ['--input-type=module', '-e',
+    "import { CountryDatabase } from './dist/lib/geo/country.js'; process.stdout.write(CountryDatabase.open().lookup('193.0.6.139'))"], { cwd: root, encoding: 'utf8' })
+  const cjs = execFileSync(process.execPath, ['-e',
+    "process.stdout.write(require('./dist/cjs/lib/geo/country.js').CountryDatabase.open().lookup('200.160.0.8'))"], { cwd: root, encoding: 'utf8' })
+  t.equal(esm, 'NL')
+  t.equal(cjs, 'BR')
+})
