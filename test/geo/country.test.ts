@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CountryDatabase, countryFromHeader, DEFAULT_COUNTRY_DATABASE_MODULE } from '../../lib/geo/country.js'
+import fc from 'fast-check'
+import ipaddr from 'ipaddr.js'
+import { CountryDatabase, countryFromHeader, DEFAULT_COUNTRY_DATABASE_MODULE, isPublicIPv4 } from '../../lib/geo/country.js'
 
 test('the shipped database gives the checked countries, and nothing for private, loopback or non-IPs', async (t) => {
   const db = CountryDatabase.open()
@@ -31,6 +33,15 @@ test('the shipped database gives the checked countries, and nothing for private,
   ]
   for (const [ip, country] of expected) t.equal(db.lookup(ip), country, ip === '' ? '(empty)' : ip)
   t.equal(db.lookup('8.8.8.8'), 'US', 'a cached answer is the same')
+})
+
+test('the hand-written IPv4 range check agrees with ipaddr.js on every special range and on random addresses', async (t) => {
+  const edges = ['0.0.0.0', '9.255.255.255', '10.0.0.0', '11.0.0.0', '100.63.255.255', '100.64.0.0', '100.127.255.255', '100.128.0.0',
+    '126.255.255.255', '127.0.0.1', '169.254.0.1', '172.15.255.255', '172.16.0.0', '172.31.255.255', '172.32.0.0', '192.0.0.8', '192.0.2.1',
+    '192.31.196.1', '192.52.193.1', '192.88.99.1', '192.168.0.1', '192.175.48.1', '198.17.255.255', '198.18.0.0', '198.19.255.255',
+    '198.20.0.0', '198.51.100.1', '203.0.113.1', '223.255.255.255', '224.0.0.1', '239.255.255.255', '240.0.0.1', '255.255.255.255', '8.8.8.8']
+  for (const ip of edges) t.equal(isPublicIPv4(ip), ipaddr.parse(ip).range() === 'unicast', ip)
+  fc.assert(fc.property(fc.ipV4(), (ip) => isPublicIPv4(ip) === (ipaddr.parse(ip).range() === 'unicast')), { numRuns: 20_000 })
 })
 
 test('a user path opens that file; a missing or unreadable file throws FST_ANALYTICS_INVALID_OPTION naming it', async (t) => {
