@@ -88,3 +88,30 @@ test('both published builds find the shipped database (ESM in dist/lib, CommonJS
   t.equal(esm, 'NL')
   t.equal(cjs, 'BR')
 })
+
+test('a GeoLite2- or DB-IP-shaped file of the user\'s: country.iso_code records; a non-country database is refused', async (t) => {
+  const { writeMmdb } = await import('../helpers/mmdb.js')
+  const dir = mkdtempSync(join(tmpdir(), 'geo-user-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const geolite = join(dir, 'GeoLite2-Country.mmdb')
+  writeFileSync(geolite, writeMmdb('GeoLite2-Country', [
+    ['81.2.69.0', 24, { country: { iso_code: 'GB', names: { en: 'United Kingdom' } } }],
+    ['89.160.20.0', 28, { country: { iso_code: 'se' } }],
+    ['203.0.113.0', 24, { country: { iso_code: 'JP' } }] // a documentation range: never looked up
+  ]))
+  const db = CountryDatabase.open(geolite)
+  t.equal(db.lookup('81.2.69.142'), 'GB')
+  t.equal(db.lookup('89.160.20.1'), 'SE', 'upper-cased')
+  t.equal(db.lookup('89.160.20.17'), '', 'outside the /28')
+  t.equal(db.lookup('8.8.8.8'), '', 'not in the file')
+  t.equal(db.lookup('203.0.113.5'), '', 'a reserved range whatever the file says')
+  t.equal(db.lookup('2001:4860:4860::8888'), '', 'an IPv6 address in an IPv4-only file')
+
+  const dbip = join(dir, 'dbip-city-lite.mmdb')
+  writeFileSync(dbip, writeMmdb('DBIP-City-Lite', [['81.2.69.0', 24, { city: { names: { en: 'London' } }, country: { iso_code: 'GB' } }]]))
+  t.equal(CountryDatabase.open(dbip).lookup('81.2.69.1'), 'GB', 'a city database carries the country too')
+
+  const asn = join(dir, 'GeoLite2-ASN.mmdb')
+  writeFileSync(asn, writeMmdb('GeoLite2-ASN', [['81.2.69.0', 24, { autonomous_system_number: 20712 }]]))
+  t.throws(() => CountryDatabase.open(asn), { code: 'FST_ANALYTICS_INVALID_OPTION', message: /"GeoLite2-ASN" database, not a country or city database/ })
+})
