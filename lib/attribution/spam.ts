@@ -1,0 +1,17 @@
+// Referrer spam: hosts on Matomo's referrer-spam-list (vendored in data/spam.ts) or under one.
+import { SPAM_DOMAINS } from './data/spam.js'
+
+// ~2 300 domains: a Set of ~150 KB, built once at load.
+const spamDomains: ReadonlySet<string> = new Set(SPAM_DOMAINS.split('\n').filter((line) => line !== ''))
+
+/** True when `host` or one of its parent domains (down to two labels) is a spam domain. */
+export function isSpamHost (host: string): boolean {
+  let candidate = host
+  // Each turn drops the first label, so the walk ends within the host's label count.
+  for (;;) {
+    if (spamDomains.has(candidate)) return true
+    const dot = candidate.indexOf('.')
+    if (dot < 0 || candidate.indexOf('.', dot + 1) < 0) return false
+    candidate = candidate.slice(dot + 1)
+  }
+}
