@@ -1,5 +1,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, write } from 'node:fs'
+import { Socket } from 'node:net'
 import { dirname } from 'node:path'
+import { isMainThread } from 'node:worker_threads'
 import type { DeliveryReport } from '../../collector.js'
 import { onAbort } from '../../batch/delivery.js'
 import { Ledger } from '../../batch/ledger.js'
@@ -17,7 +19,34 @@ const MAX_RETRY_DELAY_MS = 250
  * is counted `failed` without a system call. Others (ENOSPC, EIO, EDQUOT, EFBIG) fail the lines of
  * that write only: a disk can be freed.
  */
-const PERMANENT = new Set(['EPIPE', 'EBADF', 'EINVAL', 'EISDIR', 'ENXIO', 'ECONNRESET', 'ENOTCONN'])
+const PERMANENT = new Set(['EPIPE', 'EBADF', 'EINVAL', 'EISDIR', 'ENXIO', 'ECONNRESET', 'ENOTCONN', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END'])
+
+/** The descriptor lines go to, and whether the writer opened it (and so closes it). */
+interface Target {
+  fd: number
+  owned: boolean
+}
+
+function fdTarget (fd: number, owned: boolean): Target {
+  return { fd, owned }
+}
+
+/**
+ * stdout or stderr on a socket (a child process's stdio under a supervisor, journald): its file
+ * description is made non-blocking, as libuv makes it for process.stdout, so a reader that stalls
+ * answers EAGAIN and no thread-pool thread blocks in write() (process.exit joins the pool: it would
+ * hang) and no pending libuv write keeps the process alive. A socket cannot be reopened through /proc
+ * as a pipe can, so the flag is set on the shared description: on the main thread by creating
+ * process.stdout/stderr (Node's own handle; a second one would share its epoll slot), in a worker by
+ * a socket handle opened and closed at once (libuv never closes descriptors 0–2).
+ */
+function makeNonBlocking (fd: 1 | 2): void {
+  if (isMainThread) {
+    void (fd === 1 ? process.stdout : process.stderr).writable
+  } else {
+    new Socket({ fd, readable: false, writable: true }).destroy()
+  }
+}
 
 export interface FdWriterOptions {
   /** A file descriptor the app owns, or a path the writer opens (and closes). */
@@ -63,8 +92,7 @@ export class FdWriter {
   readonly #log: () => RateLimitedLog
   readonly #ledger = new Ledger()
   readonly #queue = new Queue<string>()
-  #fd: number | undefined = undefined
-  #ownsFd = false
+  #target: Target | undefined = undefined
   #chunk: Chunk | undefined = undefined
   /** The error code after which nothing can be written. */
   #broken: string | undefined = undefined
@@ -87,17 +115,16 @@ export class FdWriter {
 
   /** Opens the destination (at the collector's start, so a factory call in worker mode opens nothing on the request thread). */
   open (): void {
-    if (this.#fd !== undefined || this.#broken !== undefined) return
+    if (this.#target !== undefined || this.#broken !== undefined) return
     const destination = this.#options.destination
     try {
       if (typeof destination === 'string') {
         mkdirSync(dirname(destination), { recursive: true })
         // O_NONBLOCK: a FIFO whose reader stalls answers EAGAIN instead of holding a thread-pool
         // thread (which Node's exit then waits for); it changes nothing for a regular file.
-        this.#fd = openSync(destination, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK, 0o666)
-        this.#ownsFd = true
+        this.#target = fdTarget(openSync(destination, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK, 0o666), true)
       } else {
-        this.#fd = this.#reopenNonBlocking(destination) ?? destination
+        this.#target = this.#descriptorTarget(destination)
       }
     } catch (error) {
       this.#fail(error, 'open')
@@ -106,19 +133,20 @@ export class FdWriter {
   }
 
   /**
-   * A pipe given by number (stdout piped to a log shipper) is reopened through /proc as our own
-   * non-blocking file description (Linux): its flags are ours alone, so the app's own writes to the
-   * descriptor keep theirs. Anything else (a file, a terminal, a socket) is written as it is.
+   * A pipe given by number is reopened through /proc as our own non-blocking file description
+   * (Linux): its flags are ours alone, so the app's own writes to the descriptor keep theirs. A
+   * socket on stdout/stderr is made non-blocking. Anything else (a file, a terminal, /dev/full, a
+   * socket on another descriptor) is written as it is.
    */
-  #reopenNonBlocking (fd: number): number | undefined {
-    if (process.platform !== 'linux' || !fstatSync(fd).isFIFO()) return undefined
-    try {
-      const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK)
-      this.#ownsFd = true
-      return own
-    } catch {
-      return undefined
+  #descriptorTarget (fd: number): Target {
+    const stat = fstatSync(fd)
+    if (stat.isFIFO() && process.platform === 'linux') {
+      try {
+        return fdTarget(openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK), true)
+      } catch {}
     }
+    if (stat.isSocket() && (fd === 1 || fd === 2)) makeNonBlocking(fd)
+    return fdTarget(fd, false)
   }
 
   write (line: string): void {
@@ -128,7 +156,6 @@ export class FdWriter {
     }
     if (this.#broken !== undefined) {
       this.#ledger.refuse('failed')
-      this.#log().error(`write-${this.#broken}`, { code: this.#broken }, 'analytics stdout destination cannot be written; lines dropped (counted failed)')
       return
     }
     const queue = this.#queue
@@ -188,10 +215,10 @@ export class FdWriter {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate)
     // A write still in progress keeps its descriptor: closing it under the write could let the
     // number be reused and the late bytes land elsewhere.
-    if (this.#ownsFd && this.#fd !== undefined && !writing) {
-      try { closeSync(this.#fd) } catch {}
+    if (this.#target?.owned === true && !writing) {
+      try { closeSync(this.#target.fd) } catch {}
     }
-    this.#fd = undefined
+    this.#target = undefined
   }
 
   stats (): DeliveryReport {
@@ -221,7 +248,7 @@ export class FdWriter {
   /** Starts the next write when none is in flight and enough is buffered (or it is due). */
   #pump (): void {
     const queue = this.#queue
-    if (this.#chunk !== undefined || this.#fd === undefined || queue.length === 0) return
+    if (this.#chunk !== undefined || this.#target === undefined || queue.length === 0) return
     if (queue.bytes < this.#options.bufferBytes && !this.#due && this.#waiters.length === 0 && !this.#closed) {
       this.#armInterval()
       return
@@ -236,7 +263,7 @@ export class FdWriter {
 
   #writeChunk (): void {
     const chunk = this.#chunk as Chunk
-    write(this.#fd as number, chunk.buffer, chunk.written, chunk.buffer.length - chunk.written, null, (error, bytes) => this.#written(chunk, error, bytes))
+    write((this.#target as Target).fd, chunk.buffer, chunk.written, chunk.buffer.length - chunk.written, null, (error, bytes) => this.#written(chunk, error, bytes))
   }
 
   #written (chunk: Chunk, error: NodeJS.ErrnoException | null, bytes: number): void {
@@ -251,7 +278,7 @@ export class FdWriter {
         this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_DELAY_MS)
         return
       }
-      this.#settle(chunk, 0, chunk.lines.length - chunk.settled, code)
+      this.#settle(chunk, 0, chunk.lines.length - chunk.settled, PERMANENT.has(code) ? '' : code)
       this.#chunk = undefined
       this.#fail(error, 'write')
       this.#next()
@@ -277,7 +304,7 @@ export class FdWriter {
     chunk.settled += delivered + failed
     this.#done += delivered + failed
     this.#ledger.settle(delivered, 'failed', failed)
-    if (failed > 0) {
+    if (failed > 0 && code !== '') {
       this.#log().error(`write-${code}`, { code, lines: failed }, 'analytics stdout destination refused a write; lines dropped (counted failed)')
     }
   }
@@ -301,7 +328,7 @@ export class FdWriter {
       this.#done += queued
       this.#queue.clear()
     }
-    this.#log().error(`${during}-${code}`, { code, error: errorText(error) }, `analytics stdout destination failed (${code}); lines are counted failed from now on`)
+    this.#log().error(`${during}-${code}`, { code, error: errorText(error) }, `analytics stdout destination cannot be written (${code}); lines are counted failed from now on`)
     for (const waiter of [...this.#waiters]) if (this.#done >= waiter.target) waiter.done()
   }
 }
