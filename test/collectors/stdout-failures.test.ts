@@ -15,6 +15,8 @@ const FIXTURE = new URL('./fixtures/stdout-app.ts', import.meta.url)
 const EXEC_ARGV = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript') || arg === '--enable-source-maps')
 // From the close to the exit: the app has nothing left to do, so this is only a loaded machine's slack.
 const EXIT_DEADLINE_MS = 15_000
+// From 'go' to the stats: a few thousand events and a close, for a child that may have hung.
+const RUN_DEADLINE_MS = 60_000
 const MODES: DeliveryMode[] = ['inline', 'worker']
 // Ten child processes that load the TypeScript sources (and in worker mode compile them again in the thread).
 t.setTimeout(300_000)
@@ -53,10 +55,12 @@ async function runApp (t: TapTest, delivery: DeliveryMode, run: Run): Promise<Ou
   if (mode === 'read') child.stdout?.resume()
   if (mode === 'close') child.stdout?.destroy()
   child.send('go')
+  let hung: NodeJS.Timeout | undefined
   const [message] = await Promise.race([
     once(child, 'message'),
-    exited.then(([code, signal]) => { throw new Error(`the app died (code ${String(code)}, signal ${String(signal)}): ${stderr}`) })
-  ]) as [{ stats: CollectorStats, rss: number }]
+    exited.then(([code, signal]) => { throw new Error(`the app died (code ${String(code)}, signal ${String(signal)}): ${stderr.slice(-2000)}`) }),
+    new Promise((_resolve, reject) => { hung = setTimeout(() => reject(new Error(`the app hung: no stats after ${RUN_DEADLINE_MS} ms`)), RUN_DEADLINE_MS) })
+  ]).finally(() => clearTimeout(hung)) as [{ stats: CollectorStats, rss: number }]
   const at = Date.now()
   const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_DEADLINE_MS)
   const [code, signal] = await exited as [number | null, NodeJS.Signals | null]
