@@ -201,7 +201,8 @@ export class FdWriter {
   async close (signal?: AbortSignal): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.flush(signal)
+    // Never started (its start failed or timed out): nothing can be written, nothing to wait for.
+    if (this.#target !== undefined) await this.flush(signal)
     if (this.#queue.length > 0 || this.#chunk !== undefined) {
       const count = this.#ledger.abandon(this.#queue.length)
       this.#done += count
