@@ -5,7 +5,7 @@ import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import { errorText } from '../util.js'
 import { Ledger } from './ledger.js'
 import { Queue } from './queue.js'
-import { resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
+import { defaultItemBytes, resolveSettings, type BatchingOptions, type DeliveryEngineOptions, type Settings } from './settings.js'
 import type { DeliveryAdapter, DeliveryTransport, PreparedBatch, Verdict } from './types.js'
 import { defaultInterpret } from './verdict.js'
 import { backoffDelay, clampCount, Delivery, deliverySecrets, isOutgoingRequest, isPromiseLike, logFields, onAbort, type Batch } from './delivery.js'
@@ -35,6 +35,7 @@ export class DeliveryEngine<T> {
   readonly #interpret: (response: HttpResponse, request: OutgoingRequest) => Verdict
   readonly #dispatcher: BatchingOptions['dispatcher']
   readonly #ownTransport: DeliveryTransport | undefined
+  readonly #itemBytes: (item: T) => number
 
   readonly #queue = new Queue<T>()
   /** Items at the head of the queue whose flush interval has passed. */
@@ -80,6 +81,7 @@ export class DeliveryEngine<T> {
     this.#interpret = typeof interpret === 'function' ? interpret.bind(options.adapter) : defaultInterpret
     this.#dispatcher = options.dispatcher
     this.#ownTransport = options.transport
+    this.#itemBytes = options.itemBytes ?? defaultItemBytes
     // Every attempt in progress listens on this signal; past 10, Node would warn of a leak.
     setMaxListeners(this.#settings.concurrency + 10, this.#lifetime.signal)
   }
@@ -96,24 +98,42 @@ export class DeliveryEngine<T> {
       return
     }
     const queue = this.#queue
+    const bytes = this.#sizeOf(item)
     // A burst that arrives within one turn (a worker's hand-over of many requests' events, a job's
     // loop of track() calls) would find the queue full while a sending slot is still free, because
     // the pump only runs on the next turn: take the batch the pump would take now, so the bound is
-    // maxQueueSize + concurrency × maxBatchSize however the events arrive. No I/O: the request is
-    // made by the pump, as always.
-    if (queue.length >= this.#settings.maxQueueSize && this.#canPump() && this.#slotForBatch()) this.#formBatch()
-    if (queue.length >= this.#settings.maxQueueSize) {
+    // maxQueueSize + concurrency × maxBatchSize (in bytes: maxQueueBytes + concurrency × maxBatchBytes)
+    // however the events arrive. No I/O: the request is made by the pump, as always.
+    if (this.#full(bytes) && queue.length > 0 && this.#canPump() && this.#slotForBatch()) this.#formBatch()
+    if (this.#full(bytes)) {
       this.#ledger.refuse('queueFull')
       this.#queueFullUnlogged++
       this.#schedule()
       return
     }
     this.#ledger.receive()
-    queue.push(item)
+    queue.push(item, bytes)
     this.#seq++
     // The first item not yet due starts the interval: it is the oldest of those waiting for it.
     if (queue.length - this.#due === 1) this.#armInterval()
-    if (queue.length >= this.#settings.maxBatchSize) this.#schedule()
+    if (queue.length >= this.#settings.maxBatchSize || queue.bytes >= this.#settings.maxBatchBytes) this.#schedule()
+  }
+
+  /** Whether an item of `bytes` would take the queue past either bound. */
+  #full (bytes: number): boolean {
+    const s = this.#settings
+    return this.#queue.length >= s.maxQueueSize || this.#queue.bytes + bytes > s.maxQueueBytes
+  }
+
+  /** The item's size from the collector's estimate, made safe: a finite non-negative number. */
+  #sizeOf (item: T): number {
+    let bytes: number
+    try {
+      bytes = this.#itemBytes(item)
+    } catch {
+      return 0
+    }
+    return typeof bytes === 'number' && bytes > 0 && Number.isFinite(bytes) ? bytes : 0
   }
 
   /** Counts items the collector refused before queueing (e.g. `invalid`) as received and dropped. */
@@ -237,7 +257,7 @@ export class DeliveryEngine<T> {
   readonly #onImmediate = (): void => {
     this.#immediate = undefined
     if (this.#queueFullUnlogged > 0) {
-      this.#log.warn('queueFull', { dropped: this.#queueFullUnlogged, maxQueueSize: this.#settings.maxQueueSize },
+      this.#log.warn('queueFull', { dropped: this.#queueFullUnlogged, maxQueueSize: this.#settings.maxQueueSize, maxQueueBytes: this.#settings.maxQueueBytes },
         `${this.name}: delivery queue full, events dropped`)
       this.#queueFullUnlogged = 0
     }
@@ -281,12 +301,12 @@ export class DeliveryEngine<T> {
 
   #batchReady (): boolean {
     const length = this.#queue.length
-    return length > 0 && (length >= this.#settings.maxBatchSize || this.#due > 0 || this.#closed || this.#taken < this.#forceUntil)
+    return length > 0 && (length >= this.#settings.maxBatchSize || this.#queue.bytes >= this.#settings.maxBatchBytes || this.#due > 0 || this.#closed || this.#taken < this.#forceUntil)
   }
 
   #formBatch (): void {
     // Out of the queue before anything else, so nothing sent can be taken twice.
-    const items = this.#queue.take(this.#settings.maxBatchSize)
+    const items = this.#queue.take(this.#settings.maxBatchSize, this.#settings.maxBatchBytes)
     const size = items.length
     const batch: Batch = { firstSeq: this.#taken, open: 0, abandoned: false }
     this.#taken += size

@@ -2,6 +2,9 @@ export * from './types.js'
 export { DeliveryEngine } from './engine.js'
 export {
   DEFAULT_MAX_QUEUE_SIZE,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_BATCH_BYTES,
+  defaultItemBytes,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_RETRY_BASE_DELAY_MS,
   DEFAULT_RETRY_MAX_DELAY_MS,

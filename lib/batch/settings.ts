@@ -5,6 +5,20 @@ import { MAX_TIMER_MS } from '../util.js'
 import type { DeliveryAdapter, DeliveryTransport } from './types.js'
 
 export const DEFAULT_MAX_QUEUE_SIZE = 10_000
+/**
+ * Bytes (estimated: see `itemBytes`) of the items waiting in one collector's queue. 10 000 events
+ * of a typical 0.5–2 KiB fit with room to spare, so under normal traffic the event bound binds first;
+ * 1 MB property values or user ids hit this one after 32 events instead of holding 10 GB. Cost: at
+ * most 32 MiB of one-byte strings (64 MiB if every queued string needs two bytes per unit) per collector.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024
+/**
+ * Bytes (estimated) of the items handed to the encoder as one batch. Far below V8's longest string
+ * (2^29 − 24 UTF-16 units on 64-bit Node 20), so a warehouse batch joined into one COPY or INSERT
+ * body can always be built; 10 000 rows of 1 KiB are not cut by it. Memory in flight is at most
+ * `concurrency` × this, plus the encoded requests.
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_TIMEOUT_MS = 10_000
 export const DEFAULT_RETRY_BASE_DELAY_MS = 500
 export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000
@@ -24,8 +38,18 @@ export interface RetryOptions {
 export interface BatchingOptions {
   /** Events waiting to be sent; when full, new events are dropped and counted (`queueFull`). Default {@link DEFAULT_MAX_QUEUE_SIZE}. */
   maxQueueSize?: number
+  /**
+   * Bytes (estimated: a string counts its length) of the events waiting to be sent; an event that
+   * would take the queue past it is dropped and counted (`queueFull`). Default {@link DEFAULT_MAX_QUEUE_BYTES}.
+   */
+  maxQueueBytes?: number
   /** Events per batch handed to the collector's encoder. Default: per collector. */
   maxBatchSize?: number
+  /**
+   * Bytes (estimated) per batch handed to the encoder: a batch ends before the event that would pass
+   * it (an event larger than this is sent in a batch of its own). Default {@link DEFAULT_MAX_BATCH_BYTES}.
+   */
+  maxBatchBytes?: number
   /** A partial batch is sent after this long. Default: per collector. */
   flushIntervalMs?: number
   /** HTTP requests in flight at once (and pool connections). Default: per collector. */
@@ -54,6 +78,23 @@ export interface DeliveryEngineOptions<T> extends BatchingOptions {
   transport?: DeliveryTransport
   /** The collector's own defaults for what the user did not set. */
   defaults: CollectorDefaults
+  /**
+   * The size of a queued item in bytes, for `maxQueueBytes` and `maxBatchBytes`: cheap (it runs on
+   * the request path) and an estimate of what the item holds in memory. Default {@link defaultItemBytes}.
+   */
+  itemBytes?: (item: T) => number
+}
+
+/**
+ * The default size of an item: a string's length (V8 keeps most strings at one byte per UTF-16
+ * unit, two when they need it; UTF-8 on the wire takes 1–3, so this is a fair estimate of memory,
+ * exact for what V8's string limit counts, and free to compute), a byte array's length, and 0 for
+ * anything else: an engine of other items needs `itemBytes` for the byte bounds to apply.
+ */
+export function defaultItemBytes (item: unknown): number {
+  if (typeof item === 'string') return item.length
+  if (item instanceof Uint8Array) return item.byteLength
+  return 0
 }
 
 /** Every option after validation and defaults. */
@@ -61,7 +102,9 @@ export interface Settings {
   name: string
   origin: string
   maxQueueSize: number
+  maxQueueBytes: number
   maxBatchSize: number
+  maxBatchBytes: number
   flushIntervalMs: number
   concurrency: number
   timeoutMs: number
@@ -104,6 +147,9 @@ export function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.prepare !== 'function') {
     throw invalid(`${where}adapter must be an object with a prepare(items) method`)
   }
+  if (options.itemBytes !== undefined && typeof options.itemBytes !== 'function') {
+    throw invalid(`${where}itemBytes must be a function`)
+  }
   if (adapter.interpret !== undefined && typeof adapter.interpret !== 'function') {
     throw invalid(`${where}adapter.interpret must be a function`)
   }
@@ -122,7 +168,9 @@ export function resolveSettings<T> (options: DeliveryEngineOptions<T>): Settings
     name,
     origin,
     maxQueueSize: integer('maxQueueSize', options.maxQueueSize, 1, DEFAULT_MAX_QUEUE_SIZE, where),
+    maxQueueBytes: integer('maxQueueBytes', options.maxQueueBytes, 1, DEFAULT_MAX_QUEUE_BYTES, where),
     maxBatchSize: integer('maxBatchSize', options.maxBatchSize, 1, integer('defaults.maxBatchSize', defaults.maxBatchSize, 1, undefined, where), where),
+    maxBatchBytes: integer('maxBatchBytes', options.maxBatchBytes, 1, DEFAULT_MAX_BATCH_BYTES, where),
     flushIntervalMs: integer('flushIntervalMs', options.flushIntervalMs, 1, integer('defaults.flushIntervalMs', defaults.flushIntervalMs, 1, undefined, where), where),
     concurrency: integer('concurrency', options.concurrency, 1, integer('defaults.concurrency', defaults.concurrency, 1, undefined, where), where),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 1, DEFAULT_TIMEOUT_MS, where),

@@ -2,6 +2,7 @@ import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../co
 import type { AnalyticsEvent } from '../event.js'
 import { DeliveryEngine } from '../batch/engine.js'
 import type { BatchingOptions, CollectorDefaults, DeliveryAdapter, DeliveryTransport } from '../batch/types.js'
+import { defaultItemBytes } from '../batch/settings.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
 
 /** What every HTTP collector's normalised options hand to the delivery engine. */
@@ -37,8 +38,18 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
       origin: wiring.origin,
       adapter: adapter(this.#log),
       transport: transport?.(this.#log),
-      defaults: wiring.defaults
+      defaults: wiring.defaults,
+      itemBytes: (item) => this.itemBytes(item)
     })
+  }
+
+  /**
+   * The size of a queued item for `maxQueueBytes`/`maxBatchBytes`: what it holds in memory, roughly,
+   * computed cheaply (it runs in `collect`). Default: a string's length (the warehouse rows, the
+   * webhook's event JSON). A collector that queues objects overrides it.
+   */
+  protected itemBytes (item: T): number {
+    return defaultItemBytes(item)
   }
 
   abstract collect (event: Readonly<AnalyticsEvent>): void

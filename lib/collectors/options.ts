@@ -6,7 +6,9 @@ import { isIpPolicy, type IpPolicy } from '../privacy/ip.js'
 // unknown-option check then cannot silently refuse a new engine option.
 const BATCHING_KEYS = {
   maxQueueSize: true,
+  maxQueueBytes: true,
   maxBatchSize: true,
+  maxBatchBytes: true,
   flushIntervalMs: true,
   concurrency: true,
   timeoutMs: true,

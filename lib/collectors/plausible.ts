@@ -41,6 +41,13 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
     this.#ip = normalized.ip
   }
 
+  /** The request's body, path and header values: all it holds that grows with the event. */
+  protected override itemBytes (request: OutgoingRequest): number {
+    let bytes = request.path.length + (typeof request.body === 'string' ? request.body.length : request.body.byteLength)
+    for (const key in request.headers) bytes += key.length + request.headers[key].length
+    return bytes
+  }
+
   collect (event: Readonly<AnalyticsEvent>): void {
     const request = plausibleRequest(event, this.#path, this.#domain, this.#sites, this.#ip)
     if (typeof request === 'string') {

@@ -1,5 +1,9 @@
 import pino, { type DestinationStream, type Level } from 'pino'
-import type { AnalyticsCollector } from '../collector.js'
+import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
+import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
+import { RateLimitedLog, silentLogger } from '../log.js'
+import { FdWriter } from './stdout/fd-writer.js'
+import { StreamWriter, type AppStream } from './stdout/stream-writer.js'
 import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { eventJSONString } from '../event-json.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
@@ -27,15 +31,19 @@ export interface StdoutCollectorOptions {
    * kept, copied and shipped, and a full IP in them is personal data. `'full'` or `'none'` (empty).
    */
   ip?: IpPolicy
+  /**
+   * Bytes (a line counts its length) of lines waiting for a slow destination; a line that would pass
+   * it is dropped and counted (`queueFull`). For a stream you own, lines stop while its own buffer
+   * (`writableLength`) is past it. Default {@link DEFAULT_MAX_QUEUE_BYTES}.
+   */
+  maxQueueBytes?: number
   /** Default 'stdout'. */
   name?: string
 }
 
 export const DEFAULT_BUFFER_BYTES = 4096
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000
-// Each flush round writes at least one chunk: this bounds a flush whatever the app keeps writing.
-const MAX_FLUSH_ROUNDS = 1000
-// sonic-boom refuses a minLength at or above its maxWrite (16 KiB).
+// Lines wait for at most this much before a write (it was sonic-boom's limit on minLength, below its 16 KiB maxWrite).
 const MAX_BUFFER_BYTES = 16_383
 
 const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
@@ -45,18 +53,17 @@ const LINE_END = `,"msg":${JSON.stringify(MESSAGE)}}\n`
 // Like the HTTP collectors: a misspelt option (`dest`, `minLength`) is refused, never ignored.
 // (`satisfies` fails the build when the options interface gains a key that is not listed here.)
 const OWN_OPTION_KEYS = new Set(Object.keys({
-  destination: true, level: true, bufferBytes: true, flushIntervalMs: true, name: true, ip: true
+  destination: true, level: true, bufferBytes: true, flushIntervalMs: true, maxQueueBytes: true, name: true, ip: true
 } as const satisfies Record<keyof StdoutCollectorOptions, true>))
 const invalidOption = optionErrors('stdoutCollector')
 
-type Flushable = DestinationStream & { flush?: (cb?: (err?: Error | null) => void) => void, end?: () => void, once?: (event: string, fn: () => void) => void }
-
 /**
- * One NDJSON line per event in pino's format, on pino's asynchronous destination
- * (sonic-boom buffers and writes off the request path). For development, CI and log pipelines.
+ * One NDJSON line per event in pino's format, written off the request path (one write per many
+ * lines). For development, CI and log pipelines. A destination that fails or stalls never crashes
+ * or holds the app: its lines are counted (`failed`, `queueFull`, `shutdown`) in `stats()`.
  */
 export function stdoutCollector (options: StdoutCollectorOptions = {}): AnalyticsCollector {
-  const name = checkCollectorOptions(options, OWN_OPTION_KEYS, 'stdout', invalidOption, 'destination, level, bufferBytes, flushIntervalMs, ip or name (all optional)')
+  const name = checkCollectorOptions(options, OWN_OPTION_KEYS, 'stdout', invalidOption, 'destination, level, bufferBytes, flushIntervalMs, maxQueueBytes, ip or name (all optional)')
   const level = options.level ?? 'info'
   if (!LEVELS.has(level)) throw invalidOption(`level must be one of ${[...LEVELS].join(', ')}`)
   const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES
@@ -67,74 +74,77 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
   if (!Number.isInteger(flushIntervalMs) || flushIntervalMs <= 0 || flushIntervalMs > MAX_TIMER_MS) {
     throw invalidOption('flushIntervalMs must be a positive integer number of milliseconds')
   }
+  const maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
+  if (!Number.isSafeInteger(maxQueueBytes) || maxQueueBytes < 1 || maxQueueBytes > MAX_TIMER_MS) {
+    throw invalidOption(`maxQueueBytes must be an integer from 1 to ${MAX_TIMER_MS}`)
+  }
   const ip = ipPolicyOption(options.ip, 'truncate', invalidOption)
   const destination = options.destination ?? 1
   const owned = typeof destination === 'number' || typeof destination === 'string'
   if (!owned && (destination === null || typeof destination !== 'object' || typeof destination.write !== 'function')) {
     throw invalidOption('destination must be a file descriptor, a path or a writable stream')
   }
-  // Without minLength, sonic-boom hands every line to the thread pool as its own write: measured at
-  // 21 µs of CPU per event at 2000 req/s. Buffering a few KiB makes it one write per many lines;
-  // periodicFlush (an unref()ed timer) bounds how long a line waits.
-  const stream: Flushable = owned
-    ? pino.destination({ dest: destination, sync: false, mkdir: true, minLength: bufferBytes, periodicFlush: bufferBytes > 0 ? flushIntervalMs : 0 })
-    : destination
   // The line pino would write (no pid/hostname base fields: the event carries its own `hostname`, and
   // these lines are data), assembled here around the event's shared JSON string: pino would serialise
-  // the event again, and it has no raw-JSON field before JSON.rawJSON (Node 21). The logger's level is
-  // the lines' level, so pino's level filter never drops one: there is none to keep.
+  // the event again, and it has no raw-JSON field before JSON.rawJSON (Node 21).
   const linePrefix = `{"level":${pino.levels.values[level]},"time":`
-  // pino.multistream routes by the level pino records on the stream before each write: such a stream
-  // gets its lines from pino itself.
-  const logger = Reflect.get(stream, pino.symbols.needsMetadataGsym) === true
-    ? pino({ level, base: undefined, messageKey: 'msg' }, stream)
-    : undefined
-  let closed = false
-
-  function flushOnce (): Promise<void> {
-    return new Promise((resolve) => {
-      if (typeof stream.flush !== 'function') { resolve(); return }
-      try {
-        // The error (sonic-boom "not ready" before its first write, fsync on a pipe) changes nothing here.
-        stream.flush(() => resolve())
-      } catch {
-        resolve()
-      }
-    })
-  }
-
-  async function flushStream (signal?: AbortSignal): Promise<void> {
-    // sonic-boom calls back on 'drain', which fires once it is back under its high-water mark, not
-    // when empty: flush until its buffered length (`_len`, no public equivalent) is zero.
-    for (let round = 0; round < MAX_FLUSH_ROUNDS; round++) {
-      await flushOnce()
-      if (!(((stream as { _len?: number })._len ?? 0) > 0) || signal?.aborted === true) return
-    }
-  }
+  const line = (event: Readonly<AnalyticsEvent>): string =>
+    linePrefix + Date.now() + ',"event":' + eventJSONString(event, ip) + LINE_END
+  let log = new RateLimitedLog(silentLogger)
+  const currentLog = (): RateLimitedLog => log
+  // Nothing is opened here: in worker mode this factory also runs on the request thread, where the
+  // collector is only a description and must hold no descriptor, timer or listener.
+  const writer = owned
+    ? new LineWriter(new FdWriter({ destination, bufferBytes, flushIntervalMs, maxQueueBytes }, currentLog), line)
+    : new StreamWriter<Readonly<AnalyticsEvent>>(destination, streamSend(destination, level, line, ip), maxQueueBytes, currentLog)
+  let started = false
 
   return describeForWorker({
     name,
-    start () {},
-    collect (event: Readonly<AnalyticsEvent>) {
-      if (logger !== undefined) {
-        const json = eventToJSON(event)
-        json.clientIP = collectorIp(event, ip)
-        logger[level]({ event: json }, MESSAGE)
-        return
-      }
-      stream.write(linePrefix + Date.now() + ',"event":' + eventJSONString(event, ip) + LINE_END)
+    start (_signal: AbortSignal, context: CollectorContext) {
+      if (started) return
+      started = true
+      if (context?.log !== undefined) log = new RateLimitedLog(context.log)
+      writer.open()
     },
-    flush: (signal: AbortSignal) => flushStream(signal),
-    async close () {
-      if (closed) return
-      closed = true
-      await flushStream()
-      if (owned && typeof stream.end === 'function') {
-        await new Promise<void>((resolve) => {
-          stream.once?.('close', resolve)
-          stream.end?.()
-        })
-      }
-    }
+    collect (event: Readonly<AnalyticsEvent>) {
+      writer.write(event)
+    },
+    flush: (signal: AbortSignal) => writer.flush(signal),
+    close: (signal: AbortSignal) => writer.close(signal),
+    stats: () => writer.stats()
   }, 'collectors/stdout.js', 'stdoutCollector', options)
+}
+
+/** The fd writer, fed events: the line is made in collect (the event is only ours during that call). */
+class LineWriter {
+  readonly #writer: FdWriter
+  readonly #line: (event: Readonly<AnalyticsEvent>) => string
+
+  constructor (writer: FdWriter, line: (event: Readonly<AnalyticsEvent>) => string) {
+    this.#writer = writer
+    this.#line = line
+  }
+
+  open (): void { this.#writer.open() }
+  write (event: Readonly<AnalyticsEvent>): void { this.#writer.write(this.#line(event)) }
+  flush (signal?: AbortSignal): Promise<void> { return this.#writer.flush(signal) }
+  close (signal?: AbortSignal): Promise<void> { return this.#writer.close(signal) }
+  stats (): DeliveryReport { return this.#writer.stats() }
+}
+
+/** How an event reaches an app's stream: as the line, or through pino for a multistream. */
+function streamSend (stream: AppStream, level: Level, line: (event: Readonly<AnalyticsEvent>) => string, ip: IpPolicy): (event: Readonly<AnalyticsEvent>) => void {
+  // pino.multistream routes by the level pino records on the stream before each write: such a stream
+  // gets its lines from pino itself. The logger's level is the lines' level, so pino's level filter
+  // never drops one.
+  if (Reflect.get(stream, pino.symbols.needsMetadataGsym) === true) {
+    const logger = pino({ level, base: undefined, messageKey: 'msg' }, stream)
+    return (event) => {
+      const json = eventToJSON(event)
+      json.clientIP = collectorIp(event, ip)
+      logger[level]({ event: json }, MESSAGE)
+    }
+  }
+  return (event) => { stream.write(line(event)) }
 }

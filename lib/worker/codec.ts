@@ -71,6 +71,16 @@ export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
   return wire
 }
 
+/** The size of a wire event for the channel's byte bound: its strings' lengths (as the engine counts an item), 8 for anything else. */
+export function wireBytes (wire: WireEvent): number {
+  let bytes = 0
+  for (let i = 0; i < wire.length; i++) {
+    const value = wire[i]
+    bytes += typeof value === 'string' ? value.length : 8
+  }
+  return bytes
+}
+
 /** Rebuilds an event-like object in the worker, with its Date, Money and properties restored. */
 export function decodeEvent (wire: WireEvent): AnalyticsEvent {
   const event: Record<string, unknown> = {}

@@ -4,13 +4,22 @@ import { DROP_REASONS } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
-import { encodeEvent, type WireEvent } from './codec.js'
+import { encodeEvent, wireBytes, type WireEvent } from './codec.js'
 import { FROM_SOURCE, libPath } from './location.js'
 import type { FromWorker, Member, SerializedError, ToWorker, WorkerInit } from './protocol.js'
 import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroFigures, type CollectorFigures } from './snapshot.js'
 
 /** Events handed over but not yet taken by the worker; beyond it new events are dropped as `queueFull`. */
 export const MAX_CHANNEL_EVENTS = 20_000
+/**
+ * Bytes (string lengths, as the engine counts them) of events handed over but not yet taken by the
+ * worker; beyond it new events are dropped as `queueFull`. The event bound alone let 1 MB events
+ * pile up in the worker's message queue (1.6 GB of RSS for 1 000 of them against a dead destination).
+ * The engine's default queue bytes: room for MAX_CHANNEL_EVENTS events of 1.6 KiB, and the worker
+ * takes events at once, so this binds only when its thread is busy or the events are large. Cost:
+ * at most this much of strings copied on each side of the channel.
+ */
+export const MAX_CHANNEL_BYTES = 32 * 1024 * 1024
 /** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
 const MAX_BATCH_EVENTS = 256
 /**
@@ -47,6 +56,11 @@ interface Generation {
   entriesPosted: number
   /** Entries the worker had taken at the last look; refreshed only near the bound. */
   entriesTaken: number
+  /** Bytes of the entries posted, and of the posted batches the worker has taken whole. */
+  bytesPosted: number
+  bytesTaken: number
+  /** Per posted batch, pending: the entries and bytes posted up to its end (entries, bytes, …). */
+  marks: number[]
   calls: Map<number, (error: SerializedError | Error | undefined) => void>
   /** Its end is accounted for: a later 'exit' changes nothing. */
   ended: boolean
@@ -79,6 +93,7 @@ export class WorkerHost {
   readonly #started: boolean[]
   #gen: Generation | undefined
   #batch: Array<WireEvent | number> = []
+  #batchBytes = 0
   #scheduled = false
   #last: unknown
   #lastAt = DEAD
@@ -138,7 +153,7 @@ export class WorkerHost {
     const pending = this.#batch.length / 2
     if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) {
       // Reading the snapshot copies it: only near the bound.
-      gen.entriesTaken = entriesReceived(gen.reader.read())
+      this.#refreshTaken(gen)
       if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) return FULL
     }
     let wire: WireEvent
@@ -148,6 +163,12 @@ export class WorkerHost {
       this.#encodeError = error
       return UNENCODABLE
     }
+    const bytes = wireBytes(wire)
+    if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) {
+      this.#refreshTaken(gen)
+      if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) return FULL
+    }
+    this.#batchBytes += bytes
     if (pending >= MAX_BATCH_EVENTS) this.#post()
     this.#batch.push(wire, 0)
     if (!this.#scheduled) {
@@ -156,6 +177,18 @@ export class WorkerHost {
       setTimeout(this.#onTurn, HANDOVER_DELAY_MS).unref()
     }
     return this.#batch.length - 1
+  }
+
+  /** Reads how far the worker got (the snapshot copy costs: only near a bound) and releases the bytes of the batches it took whole. */
+  #refreshTaken (gen: Generation): void {
+    gen.entriesTaken = entriesReceived(gen.reader.read())
+    const marks = gen.marks
+    let done = 0
+    while (done < marks.length && marks[done] <= gen.entriesTaken) {
+      gen.bytesTaken = marks[done + 1]
+      done += 2
+    }
+    if (done > 0) marks.splice(0, done)
   }
 
   // One postMessage per HANDOVER_DELAY_MS (or per full batch); a timer runs between turns, so
@@ -170,10 +203,14 @@ export class WorkerHost {
     const gen = this.#gen
     const entries = this.#batch
     if (gen === undefined || entries.length === 0) return
+    const bytes = this.#batchBytes
     this.#batch = []
+    this.#batchBytes = 0
     try {
       gen.worker.postMessage({ t: 'events', entries } satisfies ToWorker)
       gen.entriesPosted += entries.length / 2
+      gen.bytesPosted += bytes
+      gen.marks.push(gen.entriesPosted, gen.bytesPosted)
     } catch (error) {
       // Cannot happen with eventToJSON's plain data; if it does, the events are counted, not lost.
       for (let i = 1; i < entries.length; i += 2) {
@@ -205,6 +242,9 @@ export class WorkerHost {
       posted: this.#names.map(() => 0),
       entriesPosted: 0,
       entriesTaken: 0,
+      bytesPosted: 0,
+      bytesTaken: 0,
+      marks: [],
       calls: new Map(),
       ended: false
     }
@@ -269,6 +309,7 @@ export class WorkerHost {
       base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight
     }
     this.#batch = []
+    this.#batchBytes = 0
     this.#last = undefined
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
+import { Writable } from 'node:stream'
 import { join } from 'node:path'
 import analytics, { EventType, Money } from '../../lib/index.js'
 import { stdoutCollector } from '../../lib/collectors/stdout.js'
@@ -79,4 +80,43 @@ test('bufferBytes: 0 writes each line at once; bad buffering options are refused
   t.throws(() => stdoutCollector({ bufferBytes: -1 }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
   t.throws(() => stdoutCollector({ bufferBytes: 1 << 20 }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
   t.throws(() => stdoutCollector({ flushIntervalMs: 0 }), { code: 'FST_ANALYTICS_INVALID_OPTION' })
+})
+
+test('a stream the app owns that emits \'error\' does not crash the app: its lines count failed from then on', async (t) => {
+  let writes = 0
+  const stream = new Writable({
+    write (_chunk, _encoding, callback) {
+      writes++
+      // The third write fails as a full disk would; Node emits 'error' on the stream.
+      callback(writes === 3 ? Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }) : null)
+    }
+  })
+  const log = logCapture()
+  const app = Fastify({ logger: { level: 'warn', stream: log.stream } })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: stream })] })
+  await app.ready()
+  for (let i = 0; i < 10; i++) {
+    app.analytics.track({ type: EventType.Custom, eventName: `e${i}` })
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  await app.close()
+  const stats = app.analytics.stats().collectors.stdout
+  t.equal(stats.accepted, 10)
+  t.equal(stats.delivered, 3, 'the lines the stream took before it failed')
+  t.equal(stats.dropped.failed, 7)
+  t.match(log.lines.filter((line) => String(line.msg).includes('stream failed')), [{ code: 'ENOSPC' }], 'logged once')
+})
+
+test('a stream the app owns that stops draining: lines stop at maxQueueBytes of its buffer, counted queueFull', async (t) => {
+  // Never calls back: everything after the first write stays in writableLength.
+  const stream = new Writable({ highWaterMark: 1024, write () {} })
+  const app = Fastify()
+  await app.register(analytics, { ...COUNT_EVERYTHING, shutdownTimeoutMs: 200, collectors: [stdoutCollector({ destination: stream, maxQueueBytes: 10_000 })] })
+  await app.ready()
+  for (let i = 0; i < 200; i++) app.analytics.track({ type: EventType.Custom, eventName: `e${i}` })
+  t.ok(stream.writableLength <= 10_000 + 2000, `the stream holds ${stream.writableLength} bytes, one line past the bound at most`)
+  await app.close()
+  const stats = app.analytics.stats().collectors.stdout
+  t.ok(stats.dropped.queueFull > 150, `the rest counted queueFull (${stats.dropped.queueFull})`)
+  t.equal(stats.accepted, stats.delivered + stats.dropped.queueFull)
 })

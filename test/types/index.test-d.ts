@@ -110,3 +110,7 @@ app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: 42
 expectError(app.analytics.track({ type: EventType.Custom, eventName: 'signed.up', userId: true }))
 expectError(app.register(analytics, { collectors: [memoryCollector] }))
 expectType<number>(app.analytics.stats().events.unattached)
+
+// The stdout collector's byte bound on lines waiting for a slow destination.
+stdoutCollector({ maxQueueBytes: 8 << 20 })
+expectError(stdoutCollector({ maxQueueBytes: '8MB' }))

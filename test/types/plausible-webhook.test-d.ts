@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { expectAssignable, expectNotAssignable, expectType } from 'tsd'
+import { expectAssignable, expectError, expectNotAssignable, expectType } from 'tsd'
 import analytics, { type AnalyticsCollector } from 'fastify-analytics'
 import { plausibleCollector, type PlausibleCollector, type PlausibleCollectorOptions } from 'fastify-analytics/plausible'
 import { webhookCollector, type WebhookBody, type WebhookCollector, type WebhookCollectorOptions } from 'fastify-analytics/webhook'
@@ -19,6 +19,9 @@ const webhook = webhookCollector({ url: 'https://hooks.example.com/analytics', s
 expectType<WebhookCollector>(webhook)
 expectAssignable<AnalyticsCollector>(webhook)
 webhookCollector({ url: 'https://hooks.example.com/', maxBatchSize: 100, flushIntervalMs: 500, maxBodyBytes: 256 * 1024 })
+// Byte bounds on the queue and on each batch, for every HTTP collector.
+webhookCollector({ url: 'https://hooks.example.com/', maxQueueBytes: 8 << 20, maxBatchBytes: 1 << 20 })
+expectError(webhookCollector({ url: 'https://hooks.example.com/', maxQueueBytes: '8MB' }))
 expectNotAssignable<WebhookCollectorOptions>({ secret: 'whsec_x' })
 expectNotAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/', headers: { 'x-n': 1 } })
 expectAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/', name: 'audit' })
