@@ -19,7 +19,7 @@ export {
 } from './event.js'
 export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue, Visit, VisitJSON } from './event.js'
 export type { Attribution, Channel, ClickNetwork } from './attribution/types.js'
-export { Money } from './money.js'
+export { Money, MAX_MONEY_DIGITS } from './money.js'
 export type { MoneyJSON } from './money.js'
 export type { AnalyticsCollector, CollectorContext, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
 export { totalDropped, DROP_REASONS } from './collector.js'
