@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { truncateCodePoints, type AnalyticsEvent } from './event.js'
+import { boundField, MAX_HOSTNAME_LENGTH, type AnalyticsEvent, type TextCuts } from './event.js'
+import { withoutZone } from './privacy/ip.js'
 import { StringMemo } from './util.js'
 
 /** Request-derived values that come from user callbacks (`locale`, `userId` options). */
@@ -8,11 +9,12 @@ export interface EnrichOptions {
   userId: ((request: FastifyRequest) => string | number | undefined) | undefined
   /** Called when a user callback throws: enrichment never throws. */
   onCallbackError: (option: 'locale' | 'userId', error: unknown, request: FastifyRequest) => void
+  /** Where a field cut to its cap is reported (`stats().events.truncated`). */
+  cuts: TextCuts
 }
 
-// A DNS name has at most 253 characters; the Host header is the client's to choose, and collectors
-// key caches on it (GA4's client-id cache), so it is bounded like every visitor-controlled field.
-export const MAX_HOSTNAME_LENGTH = 255
+// Collectors key caches on the hostname (GA4's client-id cache): bounded like every visitor-controlled field.
+export { MAX_HOSTNAME_LENGTH }
 
 // A BCP 47-shaped tag; the header is cut before matching so a hostile header costs nothing.
 const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,7}$/
@@ -120,14 +122,15 @@ export function enrichFromRequest (event: AnalyticsEvent, request: FastifyReques
   const headers = request.headers
   const host = request.host ?? ''
   const url = request.url
-  if (event.clientIP === '') event.clientIP = request.ip ?? ''
-  if (event.locale === '') event.locale = resolveLocale(request, options)
-  if (event.hostname === '') event.hostname = truncateCodePoints(hostnameOf(host), MAX_HOSTNAME_LENGTH)
-  if (event.userId === '') event.userId = resolveUserId(request, options)
-  if (event.matchedPattern === '') event.matchedPattern = matchedPattern
-  if (event.url === '') event.url = truncateCodePoints(absoluteUrl(request.protocol, host, url))
-  if (event.path === '') event.path = truncateCodePoints(pathOf(url))
-  if (event.method === '') event.method = request.method
-  if (event.userAgent === '') event.userAgent = truncateCodePoints(headerValue(headers['user-agent']))
-  if (event.referrer === '') event.referrer = truncateCodePoints(headerValue(headers.referer))
+  const cuts = options.cuts
+  if (event.clientIP === '') event.clientIP = boundField('clientIP', withoutZone(request.ip ?? ''), cuts)
+  if (event.locale === '') event.locale = boundField('locale', resolveLocale(request, options), cuts)
+  if (event.hostname === '') event.hostname = boundField('hostname', hostnameOf(host), cuts)
+  if (event.userId === '') event.userId = boundField('userId', resolveUserId(request, options), cuts)
+  if (event.matchedPattern === '') event.matchedPattern = boundField('matchedPattern', matchedPattern, cuts)
+  if (event.url === '') event.url = boundField('url', absoluteUrl(request.protocol, host, url), cuts)
+  if (event.path === '') event.path = boundField('path', pathOf(url), cuts)
+  if (event.method === '') event.method = boundField('method', request.method, cuts)
+  if (event.userAgent === '') event.userAgent = boundField('userAgent', headerValue(headers['user-agent']), cuts)
+  if (event.referrer === '') event.referrer = boundField('referrer', headerValue(headers.referer), cuts)
 }

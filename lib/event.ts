@@ -4,6 +4,10 @@ import { Money, type MoneyJSON } from './money.js'
 import type { EventConsent } from './privacy/index.js'
 import { eventId, UUID_PATTERN } from './id.js'
 import type { Attribution } from './attribution/types.js'
+import { withoutZone } from './privacy/ip.js'
+import { boundText, MAX_FIELD_LENGTH, UNCOUNTED, type TextCuts } from './text.js'
+
+export { MAX_FIELD_LENGTH, truncateCodePoints, type TextCuts } from './text.js'
 
 /** What an event records: a page request, an action (mutating route) or something the app named. */
 export const EventType = {
@@ -15,8 +19,36 @@ export type EventType = typeof EventType[keyof typeof EventType]
 
 /** At most this many properties per event (the seed API's limit). */
 export const MAX_PROPERTIES = 64
-/** URL, user agent and referrer are cut to this many code points. */
-export const MAX_FIELD_LENGTH = 2048
+
+// Caps on the text an event carries, in code points: memory is bounded in bytes, not only in events
+// (a queue of 10 000 events of one visitor-sized megabyte each is 10 GB). Longer text is cut, never
+// dropped, and each cut is counted in `stats().events.truncated`. With every field and 64 properties
+// full, an event holds at most ~94 000 code points (≤ 376 kB of UTF-8).
+/**
+ * `eventName` and `actionName`: room for `"<METHOD> "` and a long route pattern. Every hosted
+ * destination cuts names far shorter (GA4 40, Plausible 120); the warehouses keep what is sent.
+ */
+export const MAX_NAME_LENGTH = 1024
+/**
+ * `userId`: ids are UUIDs, numbers or emails (≤ 254). Above GA4's 256 on purpose: GA4 leaves out an
+ * id it cannot store whole, and a cut shorter than its limit would make it merge users instead.
+ */
+export const MAX_USER_ID_LENGTH = 1024
+/** `hostname`: a DNS name has at most 253 characters; the Host header is the client's to choose. */
+export const MAX_HOSTNAME_LENGTH = 255
+/** `locale`: the longest BCP 47 tag the header parser accepts is 71; the `locale` option's answer is cut alike. */
+export const MAX_LOCALE_LENGTH = 128
+/** `method`: the longest registered HTTP method (`UPDATEREDIRECTREF`) has 17 characters. */
+export const MAX_METHOD_LENGTH = 32
+/** `clientIP`: an IPv6 address with an IPv4 tail is 45 characters; a zone adds an interface name (≤ 15 on Linux). */
+export const MAX_CLIENT_IP_LENGTH = 64
+/** A property key: GA4 keeps 40 characters of a name, Plausible 300 bytes. */
+export const MAX_PROPERTY_KEY_LENGTH = 256
+/**
+ * A property value: ≤ 4 kB of UTF-8. Plausible keeps 2000 bytes, GA4 100 characters; the 64
+ * properties of an event then hold at most 64 × (256 + 1024) code points.
+ */
+export const MAX_PROPERTY_VALUE_LENGTH = 1024
 
 /**
  * A visit: one visitor's run of events without a gap of the visit timeout (30 minutes by default),
@@ -209,22 +241,6 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
   }
 }
 
-/** Cuts a string to `max` code points without splitting a surrogate pair. */
-export function truncateCodePoints (value: string, max: number = MAX_FIELD_LENGTH): string {
-  // Length in UTF-16 units bounds the code-point count from above: the common case costs nothing.
-  if (value.length <= max) return value
-  let units = 0
-  let points = 0
-  while (units < value.length && points < max) {
-    const code = value.charCodeAt(units)
-    // A pair only when a low surrogate follows: a lone high surrogate is a code point of its own.
-    const next = code >= 0xd800 && code <= 0xdbff ? value.charCodeAt(units + 1) : 0
-    units += next >= 0xdc00 && next <= 0xdfff ? 2 : 1
-    points++
-  }
-  return value.slice(0, units)
-}
-
 /** Converts a property value to its stored string, or undefined when the type is not allowed. */
 export function propertyString (value: unknown): string | undefined {
   switch (typeof value) {
@@ -237,10 +253,14 @@ export function propertyString (value: unknown): string | undefined {
 
 /**
  * Adds one property under the 64-key cap. Returns false when it was dropped (bad value,
- * or a new key beyond the cap); overwriting an existing key always works.
+ * or a new key beyond the cap); overwriting an existing key always works. The key and the value
+ * are bounded like every event string (cuts reported to `cuts`): a key cut to the same first
+ * 256 code points as another overwrites it.
  */
-export function setProperty (properties: EventProperties, key: unknown, value: unknown): boolean {
-  if (typeof key !== 'string' || key.length === 0) return false
+export function setProperty (properties: EventProperties, rawKey: unknown, value: unknown, cuts: TextCuts = UNCOUNTED): boolean {
+  if (typeof rawKey !== 'string') return false
+  const key = boundText(rawKey, MAX_PROPERTY_KEY_LENGTH, 'property key', cuts)
+  if (key === '') return false
   const text = propertyString(value)
   if (text === undefined) return false
   if (!(key in properties)) {
@@ -249,23 +269,54 @@ export function setProperty (properties: EventProperties, key: unknown, value: u
     for (const _ in properties) count++
     if (count >= MAX_PROPERTIES) return false
   }
-  properties[key] = text
+  properties[key] = boundText(text, MAX_PROPERTY_VALUE_LENGTH, 'property value', cuts)
   return true
 }
 
-const STRING_FIELDS = [
-  'eventName', 'actionName', 'clientIP', 'locale', 'hostname', 'userId', 'matchedPattern',
-  'url', 'path', 'method', 'userAgent', 'referrer'
-] as const
-const TRUNCATED_FIELDS = new Set(['url', 'userAgent', 'referrer'])
+/** The event's string fields. */
+export type EventStringField = 'eventName' | 'actionName' | 'clientIP' | 'locale' | 'hostname' | 'userId' |
+'matchedPattern' | 'url' | 'path' | 'method' | 'userAgent' | 'referrer'
 
-// The JSON form writes timestamps as ISO 8601 with a four-digit year (the shipped webhook schema
-// checks it): Date's range reaches ±275 760, where toISOString writes `+275760-…`.
-const MIN_ISO_MS = Date.parse('0000-01-01T00:00:00.000Z')
-const MAX_ISO_MS = Date.parse('9999-12-31T23:59:59.999Z')
+/** Each string field's cap in code points (the `MAX_*` constants above). */
+export const STRING_FIELD_CAPS: Readonly<Record<EventStringField, number>> = Object.freeze({
+  eventName: MAX_NAME_LENGTH,
+  actionName: MAX_NAME_LENGTH,
+  clientIP: MAX_CLIENT_IP_LENGTH,
+  locale: MAX_LOCALE_LENGTH,
+  hostname: MAX_HOSTNAME_LENGTH,
+  userId: MAX_USER_ID_LENGTH,
+  matchedPattern: MAX_FIELD_LENGTH,
+  url: MAX_FIELD_LENGTH,
+  path: MAX_FIELD_LENGTH,
+  method: MAX_METHOD_LENGTH,
+  userAgent: MAX_FIELD_LENGTH,
+  referrer: MAX_FIELD_LENGTH
+})
 
-function isIsoYear (ms: number): boolean {
-  return ms >= MIN_ISO_MS && ms <= MAX_ISO_MS
+const STRING_FIELDS = Object.keys(STRING_FIELD_CAPS) as EventStringField[]
+
+/** `value` bounded as the event's `field` may carry it: valid Unicode, no NUL, within the field's cap. */
+export function boundField (field: EventStringField, value: string, cuts: TextCuts): string {
+  return boundText(value, STRING_FIELD_CAPS[field], field, cuts)
+}
+
+/**
+ * The earliest timestamp an event may carry: ClickHouse's `DateTime` starts at the Unix epoch
+ * (ClickHouse 18.16 silently turns earlier ones into 1970-01-01 20:17 and reports success).
+ */
+export const MIN_TIMESTAMP = '1970-01-01T00:00:00.000Z'
+/**
+ * The latest: ClickHouse's `DateTime` ends at 2106-02-07T06:28:15Z; the last whole year before it.
+ * (PostgreSQL's `timestamptz` refuses year 0000 and the webhook schema wants a four-digit year:
+ * both are inside this range.)
+ */
+export const MAX_TIMESTAMP = '2105-12-31T23:59:59.999Z'
+const MIN_TIMESTAMP_MS = Date.parse(MIN_TIMESTAMP)
+const MAX_TIMESTAMP_MS = Date.parse(MAX_TIMESTAMP)
+
+/** Whether every built-in destination can store this time (false for an invalid Date's NaN). */
+export function isStorableTime (ms: number): boolean {
+  return ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS
 }
 
 /** Why `normalizeEventInput` refused an input. */
@@ -280,14 +331,15 @@ export interface NormalizedEvent {
 /**
  * Validates what application code passed to `track()` and copies it into a fresh event
  * (the caller's object is never kept or mutated). Returns a reason string when it is unusable.
+ * Strings are bounded with {@link boundField} (cuts reported to `cuts`).
  */
-export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent | InvalidEventReason {
+export function normalizeEventInput (input: unknown, now: Date, cuts: TextCuts = UNCOUNTED): NormalizedEvent | InvalidEventReason {
   if (input === null || typeof input !== 'object') return 'event must be an object'
   const source = input as Record<string, unknown>
   if (!isEventType(source.type)) return 'event.type must be "pageview", "action" or "custom"'
   const timestamp = source.timestamp
-  if (timestamp !== undefined && !(timestamp instanceof Date && isIsoYear(timestamp.getTime()))) {
-    return 'event.timestamp must be a valid Date between the years 0000 and 9999'
+  if (timestamp !== undefined && !(timestamp instanceof Date && isStorableTime(timestamp.getTime()))) {
+    return `event.timestamp must be a valid Date from ${MIN_TIMESTAMP} to ${MAX_TIMESTAMP} (what every built-in destination can store)`
   }
   const id = source.id
   if (id !== undefined && id !== null && (typeof id !== 'string' || !UUID_PATTERN.test(id))) {
@@ -300,8 +352,9 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
     if (value === undefined || value === null) continue
     if (field === 'userId' && typeof value === 'number' && Number.isFinite(value)) value = String(value)
     if (typeof value !== 'string') return `event.${field} must be a string`
-    event[field] = TRUNCATED_FIELDS.has(field) ? truncateCodePoints(value) : value
+    event[field] = boundField(field, value, cuts)
   }
+  event.clientIP = withoutZone(event.clientIP)
   if (event.type === EventType.Custom && event.eventName === '') return 'a custom event needs an eventName'
   for (const field of ['durationMs', 'statusCode'] as const) {
     const value = source[field]
@@ -321,7 +374,7 @@ export function normalizeEventInput (input: unknown, now: Date): NormalizedEvent
     if (typeof properties !== 'object') return 'event.properties must be an object'
     // Object.keys gives own keys only; `__proto__` given through JSON.parse is an own key and stays data.
     for (const key of Object.keys(properties)) {
-      if (!setProperty(event.properties, key, (properties as Record<string, unknown>)[key])) droppedProperties++
+      if (!setProperty(event.properties, key, (properties as Record<string, unknown>)[key], cuts)) droppedProperties++
     }
   }
   return { event, droppedProperties }

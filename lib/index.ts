@@ -13,9 +13,13 @@ export type { PrivacyOptions, ConsentDecision, EventConsent, QueryPolicy, IpPoli
 export { DEFAULT_ALLOWED_QUERY, applyIpPolicy } from './privacy/index.js'
 export type { RequestAnalyticsApi } from './request-analytics.js'
 export { EventType, MAX_PROPERTIES, MAX_FIELD_LENGTH, eventToJSON } from './event.js'
+export {
+  MAX_NAME_LENGTH, MAX_USER_ID_LENGTH, MAX_HOSTNAME_LENGTH, MAX_LOCALE_LENGTH, MAX_METHOD_LENGTH, MAX_CLIENT_IP_LENGTH,
+  MAX_PROPERTY_KEY_LENGTH, MAX_PROPERTY_VALUE_LENGTH, MIN_TIMESTAMP, MAX_TIMESTAMP
+} from './event.js'
 export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue, Visit, VisitJSON } from './event.js'
 export type { Attribution, Channel, ClickNetwork } from './attribution/types.js'
-export { Money } from './money.js'
+export { Money, MAX_MONEY_DIGITS } from './money.js'
 export type { MoneyJSON } from './money.js'
 export type { AnalyticsCollector, CollectorContext, CollectorStats, DeliveryReport, DropCounts, DropReason } from './collector.js'
 export { totalDropped, DROP_REASONS } from './collector.js'

@@ -25,7 +25,24 @@ function currencyExponent (currency: unknown): number {
   return exponent
 }
 
+/**
+ * An amount has at most this many digits of minor units (|minor| < 10^30). Every real amount fits
+ * with room to spare (the world's yearly GDP is ~10^16 US cents; hyperinflated currencies reach
+ * ~10^25), PostgreSQL `numeric` and ClickHouse `Decimal128` (38 digits) hold it, and its cost stays
+ * that of a small number: a bigint of a million digits took 160 ms per collector to serialise.
+ */
+export const MAX_MONEY_DIGITS = 30
+const MINOR_LIMIT = 10n ** BigInt(MAX_MONEY_DIGITS)
+
 const DECIMAL = /^(-)?(\d{1,30})(?:\.(\d{1,30}))?$/
+
+function checkDigits (minor: bigint): bigint {
+  // A comparison, not a toString: what is refused here costs nothing to refuse.
+  if (minor >= MINOR_LIMIT || minor <= -MINOR_LIMIT) {
+    throw new FST_ANALYTICS_INVALID_MONEY(`amount has more than ${MAX_MONEY_DIGITS} digits of minor units (MAX_MONEY_DIGITS)`)
+  }
+  return minor
+}
 
 /**
  * An amount of money as integer minor units of an ISO 4217 currency.
@@ -46,7 +63,7 @@ export class Money {
   /** `Money.fromMinor(2999, 'GBP')` is £29.99; `Money.fromMinor(500, 'JPY')` is ¥500. */
   static fromMinor (minor: number | bigint, currency: string): Money {
     const exponent = currencyExponent(currency)
-    if (typeof minor === 'bigint') return new Money(minor, currency, exponent)
+    if (typeof minor === 'bigint') return new Money(checkDigits(minor), currency, exponent)
     if (typeof minor !== 'number' || !Number.isSafeInteger(minor)) {
       throw new FST_ANALYTICS_INVALID_MONEY(`minor amount must be a safe integer or a bigint, got ${String(minor).slice(0, 32)}`)
     }
@@ -65,7 +82,7 @@ export class Money {
       throw new FST_ANALYTICS_INVALID_MONEY(`${currency} has ${exponent} decimal places, "${amount}" has ${fraction.length}`)
     }
     const digits = match[2] + fraction.padEnd(exponent, '0')
-    const minor = BigInt(digits)
+    const minor = checkDigits(BigInt(digits))
     return new Money(match[1] === '-' ? -minor : minor, currency, exponent)
   }
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
+import { boundField, setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
 import { unfinishedStatus } from './abandon.js'
 import { Money } from './money.js'
 import type { ConsentDecision } from './privacy/index.js'
@@ -75,7 +75,7 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   addProperty (key: string, value: PropertyValue): void {
     if (this.#late('addProperty')) return
     this.properties ??= Object.create(null) as EventProperties
-    if (!setProperty(this.properties, key, value)) this.#tracker.propertiesDropped(1, this.#request)
+    if (!setProperty(this.properties, key, value, this.#tracker.cuts)) this.#tracker.propertiesDropped(1, this.#request)
   }
 
   setEventName (name: string): void {
@@ -84,12 +84,12 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
       this.#tracker.invalid('setEventName', 'the event name must be a non-empty string', this.#request)
       return
     }
-    this.eventName = name
+    this.eventName = boundField('eventName', name, this.#tracker.cuts)
   }
 
   setUserId (id: string | number): void {
     if (this.#late('setUserId')) return
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) this.userId = String(id)
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) this.userId = boundField('userId', String(id), this.#tracker.cuts)
     else this.#tracker.invalid('setUserId', 'the user id must be a string or a finite number', this.#request)
   }
 

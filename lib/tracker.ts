@@ -3,7 +3,7 @@ import { ClientClassifier } from './client.js'
 import type { CollectorStats } from './collector.js'
 import { FanOut } from './fan-out.js'
 import { enrichFromRequest, header, type EnrichOptions } from './enrich.js'
-import { createEvent, EventType, normalizeEventInput, roundDuration, truncateCodePoints, type AnalyticsEvent, type EventProperties } from './event.js'
+import { boundField, createEvent, EventType, normalizeEventInput, roundDuration, type AnalyticsEvent, type EventProperties, type TextCuts } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
@@ -28,6 +28,8 @@ export interface EventCounters {
   invalid: number
   /** Properties dropped: a value that is not a string/number/boolean, or a key beyond the 64 cap. */
   propertiesDropped: number
+  /** String fields, property keys and property values cut to their cap (one per cut; see docs/guarantees.md). */
+  truncated: number
   /**
    * Requests that gave no automatic event, by reason: `notPage` (a GET answered with something
    * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
@@ -59,6 +61,7 @@ export function emptyEventCounters (): EventCounters {
     emitted: 0,
     invalid: 0,
     propertiesDropped: 0,
+    truncated: 0,
     skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 },
     consentDenied: 0,
     beforeSendDropped: 0,
@@ -106,6 +109,8 @@ export class Tracker {
   readonly #enrich: EnrichOptions
   readonly #urlCleaner: UrlCleaner
   readonly #log: RateLimitedLog
+  /** Where every entry point reports a string cut to its cap: counted, and logged rate-limited. */
+  readonly cuts: TextCuts = { cut: (field) => this.#truncated(field) }
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
   readonly #routes = new WeakMap<object, RouteInfo>()
   /** `logLevel` / `logSerializers` given at registration, for the per-request child loggers. */
@@ -123,7 +128,8 @@ export class Tracker {
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
-      onCallbackError: (option, error, request) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`, this.#requestLog(request))
+      onCallbackError: (option, error, request) => this.#log.error(`option:${option}`, { err: error }, `analytics ${option}() option threw; the field is left empty`, this.#requestLog(request)),
+      cuts: this.cuts
     }
   }
 
@@ -143,6 +149,11 @@ export class Tracker {
     if (count === 0) return
     this.counters.propertiesDropped += count
     this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', this.#requestLog(request))
+  }
+
+  #truncated (field: string): void {
+    this.counters.truncated++
+    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
   }
 
   /** Counts a call that found no request event to act on; the first one is logged with the likely causes. */
@@ -228,7 +239,7 @@ export class Tracker {
     }
     // The hook may have changed anything, or returned another object: collectors get only a valid
     // event, so it is checked and copied like a track() input. Consent is the plugin's, not the hook's.
-    const normalized = normalizeEventInput(result ?? event, event.timestamp)
+    const normalized = normalizeEventInput(result ?? event, event.timestamp, this.cuts)
     if (typeof normalized === 'string') {
       const reason = result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'
         ? 'beforeSend must return synchronously'
@@ -251,7 +262,7 @@ export class Tracker {
 
   /** `track()` from application code; `request` enriches it when there is one, `state` holds its consent. */
   track (input: unknown, request: FastifyRequest | undefined, state: RequestState | null = null): void {
-    const normalized = normalizeEventInput(input, new Date())
+    const normalized = normalizeEventInput(input, new Date(), this.cuts)
     if (typeof normalized === 'string') {
       this.invalid('event', normalized, request)
       return
@@ -346,7 +357,7 @@ export class Tracker {
     const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
     if (type !== EventType.PageView && type !== EventType.Action && type !== EventType.Custom) return this.#skip(type)
     if (type === EventType.PageView && isPrefetch(request)) return this.#skip('prefetch')
-    const userAgent = truncateCodePoints(header(request, 'user-agent'))
+    const userAgent = boundField('userAgent', header(request, 'user-agent'), this.cuts)
     const client = this.#clients.classify(request, userAgent)
     if (client.bot && options.bots === 'skip') return this.#skip('bot')
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
@@ -358,7 +369,7 @@ export class Tracker {
     event.userAgent = userAgent
     event.client = client
     if (promoted) event.eventName = state.eventName
-    if (type === EventType.Action) event.actionName = descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`
+    if (type === EventType.Action) event.actionName = boundField('actionName', descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`, this.cuts)
     if (state !== null) {
       // The event owns them now: a late addProperty must not change what collectors saw.
       state.properties = undefined

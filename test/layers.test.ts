@@ -7,6 +7,9 @@ import { test } from 'tap'
 // never one above. Higher rank = higher layer; a folder's files share its rank.
 const RANKS: Array<[string, number]> = [
   ['util.ts', 0],
+  ['text.ts', 0],
+  ['attribution/', 2],
+  ['geo/', 2],
   ['worker/location.ts', 0],
   ['errors.ts', 1],
   ['log.ts', 2],

@@ -4,7 +4,7 @@ import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Ver
 import { defaultInterpret } from '../batch/verdict.js'
 import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
-import { collectorIp, type IpPolicy } from '../privacy/index.js'
+import { collectorIp, redactEmails, type IpPolicy } from '../privacy/index.js'
 import { errorText } from '../util.js'
 import { describeForWorker } from '../worker/descriptor.js'
 import { EngineCollector } from './engine-collector.js'
@@ -22,6 +22,16 @@ export { GA4_DEFAULTS } from './ga4/options.js'
 /** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
 const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
 const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
+
+/** What the GA4 collector kept back for privacy (`Ga4Collector.privacyStats()`). */
+export interface Ga4PrivacyStats {
+  /**
+   * Events sent without `user_id` because the user id was (or held) an email address: Google's
+   * terms forbid sending personally identifiable information. The fix is the plugin's `userId`
+   * option, returning an opaque id (the database key) instead.
+   */
+  emailUserIds: number
+}
 
 /**
  * Encodes batches; the path (with the secret) lives here, in a private field, and nowhere else.
@@ -69,6 +79,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #sessionCookie: string
   readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
+  #emailUserIds = 0
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
@@ -123,7 +134,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     const sessionId = cookies.sessionId
     this.enqueue({
       clientId,
-      userId: anonymous ? '' : ga4UserId(event.userId),
+      userId: anonymous ? '' : this.#userId(event.userId),
       ip: collectorIp(event, this.#ip),
       adsDenied: anonymous,
       device: ga4Device(event),
@@ -158,6 +169,22 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   /** Where sessions came from: the shared store, or memory when it failed; and in-memory evictions. */
   sessionStats (): Ga4SessionStats {
     return this.#sessions.stats()
+  }
+
+  /** What GA4 kept back for privacy. Counted by this collector where it runs (inline, or the worker). */
+  privacyStats (): Ga4PrivacyStats {
+    return { emailUserIds: this.#emailUserIds }
+  }
+
+  /** `user_id`, unless it is email-shaped (the auth plugin's `request.user.id` often is): then none, counted, logged once. */
+  #userId (userId: string): string {
+    if (userId === '' || redactEmails(userId) === userId) return ga4UserId(userId)
+    if (this.#emailUserIds++ === 0) {
+      this.log.log.warn({ collector: this.name }, 'analytics: the user id is an email address, which Google\'s terms forbid sending to GA4: ' +
+        'sent without user_id. Fix: give the plugin a userId option that returns an opaque id (userId: (request) => request.user.dbId). ' +
+        'Counted in privacyStats().emailUserIds; logged once')
+    }
+    return ''
   }
 
   #customClientId (event: Readonly<AnalyticsEvent>): string | undefined {

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { MAX_FIELD_LENGTH, truncateCodePoints, type AnalyticsEvent } from '../event.js'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { StringMemo } from '../util.js'
+import { redactEmails } from './email.js'
 import { applyIpPolicy, type IpPolicy } from './ip.js'
 import { applyUrlPolicy, DEFAULT_ALLOWED_QUERY, type QueryPolicy, type UrlPolicy } from './url.js'
 
@@ -15,7 +16,10 @@ export interface PrivacyOptions {
   query?: QueryPolicy
   /** More query parameter names `'allowlist'` keeps, exactly as they appear in URLs (`page`, `q`). */
   allowQuery?: readonly string[]
-  /** Replace email-shaped substrings of `url`, `path` and `referrer` (percent-encoded too) with `[email]`. Default true. */
+  /**
+   * Replace email-shaped substrings (percent-encoded once or twice, or with a full-width `＠`) of
+   * `url`, `path`, `referrer`, `eventName`, `actionName` and every property value with `[email]`. Default true.
+   */
   redactEmails?: boolean
 }
 
@@ -68,6 +72,20 @@ function clean (value: string, policy: UrlPolicy): string {
   return cleaned.length > MAX_FIELD_LENGTH ? truncateCodePoints(cleaned) : cleaned
 }
 
+// A referrer as a browser sends it: an absolute http(s) URL, which WHATWG serialisation never leaves
+// with a space, a control character, `"`, `<`, `>` or a backslash. Anything else (`javascript:`,
+// `data:`, markup) is no page a visitor came from, and a stored-XSS risk for whatever renders it.
+const HTTP_REFERRER = /^https?:\/\/[^\s"<>\\\x00-\x1f\x7f]+$/i
+
+/** The referrer to keep: '' for anything that is not an absolute http(s) URL. */
+export function httpReferrer (value: string): string {
+  return HTTP_REFERRER.test(value) ? value : ''
+}
+
+function cleanReferrer (value: string, policy: UrlPolicy): string {
+  return clean(httpReferrer(value), policy)
+}
+
 /** Cleaned referrers one registration remembers; longer ones are cleaned every time. */
 export const CLEAN_CACHE_SIZE = 1024
 export const CLEAN_CACHE_KEY_LENGTH = 256
@@ -86,7 +104,7 @@ export class UrlCleaner {
 
   constructor (policy: UrlPolicy) {
     this.#policy = policy
-    this.#referrers = new StringMemo((value) => clean(value, policy), CLEAN_CACHE_SIZE, CLEAN_CACHE_KEY_LENGTH)
+    this.#referrers = new StringMemo((value) => cleanReferrer(value, policy), CLEAN_CACHE_SIZE, CLEAN_CACHE_KEY_LENGTH)
   }
 
   apply (event: AnalyticsEvent): void {
@@ -94,6 +112,17 @@ export class UrlCleaner {
     event.url = clean(event.url, policy)
     event.path = clean(event.path, policy)
     if (event.referrer !== '') event.referrer = this.#referrers.get(event.referrer)
+    if (!policy.redactEmails) return
+    // Names and values an app builds from what a visitor typed (`signup:alice@…`, a form field):
+    // the scanner returns text without an at-sign in any form after four native scans.
+    event.eventName = redactEmails(event.eventName)
+    event.actionName = redactEmails(event.actionName)
+    const properties = event.properties
+    for (const key in properties) {
+      const value = properties[key]
+      const redacted = redactEmails(value)
+      if (redacted !== value) properties[key] = redacted
+    }
   }
 
   /** Distinct referrers held: at most {@link CLEAN_CACHE_SIZE}. */

@@ -45,8 +45,7 @@ const IPV6_CACHE_SIZE = 1024
 const ipv6Cache = new Map<string, string>()
 
 function truncateIpv6 (ip: string): string {
-  // The zone (`%eth0`) names an interface of this host: it identifies nothing outside it.
-  const address = ipaddr.process(stripZone(ip))
+  const address = ipaddr.process(withoutZone(ip))
   if (address.kind() === 'ipv4') {
     const octets = (address as ipaddr.IPv4).octets
     return `${octets[0]}.${octets[1]}.${octets[2]}.0`
@@ -56,7 +55,12 @@ function truncateIpv6 (ip: string): string {
   return new ipaddr.IPv6(parts).toRFC5952String()
 }
 
-function stripZone (ip: string): string {
+/**
+ * An IPv6 address without its zone (`fe80::1%eth0` → `fe80::1`): the zone names an interface of
+ * this host, identifies nothing outside it, and makes the address invalid for the destinations
+ * that check (GA4's `ip_override`, Plausible's `X-Forwarded-For`). Events never carry one.
+ */
+export function withoutZone (ip: string): string {
   const zone = ip.indexOf('%')
   return zone === -1 ? ip : ip.slice(0, zone)
 }

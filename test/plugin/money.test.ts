@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { Money } from '../../lib/index.js'
+import { Money, MAX_MONEY_DIGITS } from '../../lib/index.js'
 
 test('fromMinor takes the exponent from Intl: GBP 2, JPY 0, KWD 3', async (t) => {
   const gbp = Money.fromMinor(2999, 'GBP')
@@ -60,4 +60,17 @@ test('Money is immutable and recognisable', async (t) => {
   t.ok(Object.isFrozen(money))
   t.ok(Money.isMoney(money))
   t.notOk(Money.isMoney({ minor: 1n, currency: 'EUR' }))
+})
+
+test(`an amount beyond ${MAX_MONEY_DIGITS} digits of minor units throws FST_ANALYTICS_INVALID_MONEY, at no cost`, async (t) => {
+  const largest = 10n ** BigInt(MAX_MONEY_DIGITS) - 1n
+  t.equal(Money.fromMinor(largest, 'USD').minor, largest)
+  t.equal(Money.fromMinor(-largest, 'USD').minor, -largest)
+  t.throws(() => Money.fromMinor(largest + 1n, 'USD'), { code: 'FST_ANALYTICS_INVALID_MONEY' })
+  t.throws(() => Money.fromMinor(-largest - 1n, 'USD'), { code: 'FST_ANALYTICS_INVALID_MONEY' })
+  // 30 whole digits and 2 decimals: 32 digits of cents.
+  t.throws(() => Money.fromDecimal(`${'9'.repeat(30)}.99`, 'USD'), { code: 'FST_ANALYTICS_INVALID_MONEY' })
+  t.equal(Money.fromDecimal(`${'9'.repeat(28)}.99`, 'USD').minor, largest)
+  // A million digits: refused by a comparison, never serialised (it cost 160 ms per collector).
+  t.throws(() => Money.fromMinor(10n ** 1_000_000n, 'USD'), { code: 'FST_ANALYTICS_INVALID_MONEY' })
 })

@@ -59,8 +59,17 @@ const urlSafeEmail = email.filter((address) => !/[&=?/#]/.test(address.slice(0, 
 
 test('emails are redacted wherever they are, plain or percent-encoded, and only they', async (t) => {
   fc.assert(fc.property(email, (address) => !hasEmail(redactEmails(`/u/${address}`))), RUNS)
-  fc.assert(fc.property(urlSafeEmail, fc.constantFrom('plain', 'encoded', 'upper'), text, text, (address, form, before, after) => {
-    const written = form === 'encoded' ? encodeURIComponent(address) : form === 'upper' ? address.toUpperCase() : address
+  const forms = {
+    plain: (address: string) => address,
+    encoded: (address: string) => encodeURIComponent(address),
+    upper: (address: string) => address.toUpperCase(),
+    // A URL inside a URL's query: `%40` becomes `%2540`.
+    double: (address: string) => encodeURIComponent(encodeURIComponent(address)),
+    dots: (address: string) => address.replace(/@(.*)$/, (_, domain: string) => `%40${domain.replaceAll('.', '%2E')}`),
+    fullwidth: (address: string) => address.replace('@', '\uFF20')
+  }
+  fc.assert(fc.property(urlSafeEmail, fc.constantFrom(...Object.keys(forms) as Array<keyof typeof forms>), text, text, (address, form, before, after) => {
+    const written = forms[form](address)
     for (const input of [`https://s.example/u/${written}/x`, `/p?utm_source=${written}&ref=${before}`, `${before} ${written} ${after}`]) {
       const output = redactEmails(input)
       if (output.includes(written) || hasEmail(output)) throw new Error(`${JSON.stringify(input)} → ${JSON.stringify(output)}`)
@@ -71,6 +80,11 @@ test('emails are redacted wherever they are, plain or percent-encoded, and only 
   t.equal(redactEmails('Mail alice@example.com.'), 'Mail [email].', 'a full stop is not part of the domain')
   t.equal(redactEmails('/@scope/package and user@localhost'), '/@scope/package and user@localhost', 'no dot and letters: not an email')
   t.equal(redactEmails('a@b.cc@d.ee'), '[email]@d.ee', 'what is left after a replacement needs its own local part')
+  t.equal(redactEmails('/?ref=alice%2540example.com&x=1'), '/?ref=[email]&x=1', 'double-encoded')
+  t.equal(redactEmails('/?to=alice%40example%2Ecom'), '/?to=[email]', 'an encoded dot')
+  t.equal(redactEmails('/?to=alice%2540example%252ecom'), '/?to=[email]', 'double-encoded dot, lower-case hex')
+  t.equal(redactEmails('write alice\uFF20example.com'), 'write [email]', 'a full-width at sign')
+  t.equal(redactEmails('100%25 of 40%2540 users'), '100%25 of 40%2540 users', 'no domain: not an email')
 })
 
 test('never throws, and returns a string no longer than the input plus one per redaction', async (t) => {
@@ -133,7 +147,7 @@ test('linear on hostile queries: the filter scans a bounded number of characters
 
 test('UrlCleaner: the cleaned referrers it remembers stay bounded in count and length, and give what a fresh cleaner computes', async (t) => {
   const cleaner = new UrlCleaner(DEFAULT)
-  const event = (url: string) => ({ url, path: '', referrer: url }) as AnalyticsEvent
+  const event = (url: string) => ({ url, path: '', referrer: url, eventName: '', actionName: '', properties: {} }) as AnalyticsEvent
   let most = 0
   for (let i = 0; i < CLEAN_CACHE_SIZE * 3; i++) {
     const e = event(`https://shop.example/p/${i % (CLEAN_CACHE_SIZE * 2)}?token=s3cret&utm_source=a`)

@@ -4,7 +4,7 @@
 // "sending events" limitations, the reserved names (as in Google's Event Builder, ga-dev-tools
 // formatCheckLib.ts), GA support 7061705 (page_* value caps) and 9267744 (User-ID ≤ 256).
 import type { ReceivedRequest } from '../helpers/sink.js'
-import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
+import { hasEmail, ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/
 const RESERVED_EVENTS = new Set([
@@ -145,10 +145,16 @@ export function ga4PrivacyRules (expect: PrivacyExpectations): (req: ReceivedReq
         problems.push(`consent ${JSON.stringify(consent)} for an anonymous visitor, expected both ad consents DENIED`)
       }
     }
-    for (const event of (Array.isArray(body.events) ? body.events : []) as Array<{ params?: Record<string, unknown> }>) {
+    // GA4's terms forbid personally identifiable information anywhere in a hit: an email as the user id above all.
+    if (typeof body.user_id === 'string' && hasEmail(body.user_id)) problems.push(`user_id is an email: ${JSON.stringify(body.user_id)}`)
+    for (const event of (Array.isArray(body.events) ? body.events : []) as Array<{ name?: unknown, params?: Record<string, unknown> }>) {
       for (const key of ['page_location', 'page_referrer']) {
         const value = event.params?.[key]
         if (typeof value === 'string') problems.push(...urlViolations(key, value, expect))
+      }
+      if (typeof event.name === 'string' && hasEmail(event.name)) problems.push(`event name carries an email: ${event.name}`)
+      for (const [key, value] of Object.entries(event.params ?? {})) {
+        if (typeof value === 'string' && hasEmail(value)) problems.push(`param ${key} carries an email: ${JSON.stringify(value)}`)
       }
     }
     return problems

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import type { ReceivedRequest } from '../helpers/sink.js'
-import { ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
+import { hasEmail, ipViolations, urlViolations, type PrivacyExpectations } from './privacy-rules.js'
 
 // Plausible's published rules for POST /api/event, as a validator for the test sink.
 // Sources: plausible/docs docs/events-api.md and docs/custom-props/introduction.md;
@@ -74,6 +74,13 @@ export function plausibleRules (options: PlausibleRulesOptions): (request: Recei
       violations.push(...ipViolations('X-Forwarded-For', xff as string | undefined, options.privacy))
       for (const key of ['url', 'referrer']) {
         if (typeof fields[key] === 'string') violations.push(...urlViolations(key, fields[key], options.privacy))
+      }
+      if (typeof fields.name === 'string' && hasEmail(fields.name)) violations.push(`name carries an email: ${fields.name}`)
+      const props = fields.props
+      if (props !== null && typeof props === 'object') {
+        for (const [key, value] of Object.entries(props)) {
+          if (typeof value === 'string' && hasEmail(value)) violations.push(`prop ${key} carries an email: ${JSON.stringify(value)}`)
+        }
       }
     }
     for (const key of Object.keys(fields)) {

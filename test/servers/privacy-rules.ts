@@ -23,13 +23,37 @@ export interface PrivacyExpectations {
 // its backtracking does not matter here.
 const EMAIL = /[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/
 
+/**
+ * Whether `text` carries an email in any form a reader would recover: as is, percent-decoded once
+ * or twice (`%2540` is `%40` is `@`), or after NFKC (the full-width `＠` and `．` are `@` and `.`).
+ */
 export function hasEmail (text: string): boolean {
-  if (EMAIL.test(text)) return true
-  try {
-    return EMAIL.test(decodeURIComponent(text))
-  } catch {
-    return false
+  let current = text
+  for (let pass = 0; pass < 3; pass++) {
+    if (EMAIL.test(current) || EMAIL.test(current.normalize('NFKC'))) return true
+    try {
+      const decoded = decodeURIComponent(current)
+      if (decoded === current) return false
+      current = decoded
+    } catch {
+      return false
+    }
   }
+  return false
+}
+
+/** A referrer must be '' or an absolute http(s) URL (never `javascript:`, `data:` or markup). */
+export function referrerViolations (label: string, referrer: string): string[] {
+  if (referrer === '') return []
+  let url: URL
+  try {
+    url = new URL(referrer)
+  } catch {
+    return [`${label} is not a URL: ${JSON.stringify(referrer.slice(0, 80))}`]
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return [`${label} has scheme ${url.protocol}`]
+  if (/[<>"\s]/.test(referrer)) return [`${label} carries markup or spaces: ${JSON.stringify(referrer.slice(0, 80))}`]
+  return []
 }
 
 /** Every way `url` (absolute, or a path) breaks the URL policy. */
@@ -38,6 +62,7 @@ export function urlViolations (label: string, url: string, expect: PrivacyExpect
   const allowed = new Set(expect.allowQuery ?? STANDARD_QUERY)
   if (url.includes('#')) violations.push(`${label} carries a fragment: ${JSON.stringify(url)}`)
   if (hasEmail(url)) violations.push(`${label} carries an email: ${JSON.stringify(url)}`)
+  if (/referrer/i.test(label)) violations.push(...referrerViolations(label, url))
   const question = url.indexOf('?')
   if (question !== -1) {
     for (const name of new URLSearchParams(url.slice(question + 1)).keys()) {

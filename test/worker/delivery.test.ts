@@ -201,7 +201,7 @@ test('worker mode: a revenue with more digits than an app can type (a bigint Mon
   t.teardown(() => hook.close())
   const { app } = await workerApp(t, [webhookCollector({ url: hook.origin, flushIntervalMs: 10 })])
   await app.ready()
-  const huge = Money.fromMinor(-6119498841015216101057189066015n, 'JPY')
+  const huge = Money.fromMinor(-611949884101521610105718906601n, 'JPY') // MAX_MONEY_DIGITS digits
   app.analytics.track({ type: EventType.Custom, eventName: 'huge', revenue: huge })
   app.analytics.track({ type: EventType.Custom, eventName: 'after', revenue: Money.fromMinor(5, 'KWD') })
   await app.analytics.flush({ timeoutMs: 20_000 })

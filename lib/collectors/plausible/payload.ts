@@ -23,14 +23,20 @@ export interface PlausibleEventBody {
 const ABSOLUTE_HTTP_URL = /^(https?):\/\/([^/?#\s]+)(.*)$/i
 
 /**
- * Whether `host` (an authority: maybe `user@`, maybe `:port`) is one of `sites` or a subdomain of one.
+ * Whether `authority` (maybe `user@`, maybe `:port`) names one of `sites` or a subdomain of one.
  * The Host header is the visitor's to choose, and Plausible takes the URL's hostname for its
- * hostname allow-list and its visitor hash: only a host the site owns is believed.
+ * hostname allow-list and its visitor hash: only a host the site owns is believed. The host is read
+ * with the WHATWG URL parser, as Plausible's and every browser's would read the URL: a hand-split
+ * took `evil.example\.shop.example` for a subdomain, where the parser reads host `evil.example`
+ * (a backslash ends the authority of an http URL). An authority the parser refuses is no site's.
  */
 function isSiteHost (authority: string, sites: readonly string[]): boolean {
-  let host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase()
-  const port = host.lastIndexOf(':')
-  if (port !== -1 && !host.endsWith(']')) host = host.slice(0, port)
+  let host: string
+  try {
+    host = new URL(`http://${authority}/`).hostname
+  } catch {
+    return false
+  }
   if (host.endsWith('.')) host = host.slice(0, -1)
   for (const site of sites) {
     if (host === site || (host.length > site.length && host.endsWith(site) && host.charCodeAt(host.length - site.length - 1) === 0x2e)) return true
