@@ -8,8 +8,6 @@ import { test } from 'tap'
 const RANKS: Array<[string, number]> = [
   ['util.ts', 0],
   ['text.ts', 0],
-  ['attribution/', 2],
-  ['geo/', 2],
   ['worker/location.ts', 0],
   ['errors.ts', 1],
   ['log.ts', 2],
