@@ -71,7 +71,7 @@ test('the collector\'s defaults apply where the user set nothing; user options w
   t.teardown(() => h.engine.close(AbortSignal.timeout(200)))
   h.engine.start(never(), (await import('../../lib/log.js')).silentLogger)
   h.enqueue(0, 3)
-  await sink.waitForRequests(1, 1000)
+  await sink.waitForRequests(1)
   t.equal(sink.requests[0].body.toString(), '{"items":[0,1,2]}', 'the default batch size of 3 was used')
   checkBalance(t, h)
 })

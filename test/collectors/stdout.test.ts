@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import analytics, { EventType, Money } from '../../lib/index.js'
 import { stdoutCollector } from '../../lib/collectors/stdout.js'
 import { logCapture, COUNT_EVERYTHING } from '../helpers/collectors.js'
+import { waitUntil } from '../helpers/timing.js'
 
 test('one NDJSON line per event, written to the destination by the time close() returns', async (t) => {
   const dir = t.testdir()
@@ -52,6 +53,11 @@ test('bad options throw FST_ANALYTICS_INVALID_OPTION', async (t) => {
   t.throws(() => stdoutCollector(null as never), { code: 'FST_ANALYTICS_INVALID_OPTION' })
 })
 
+/** What the file holds so far ('' before the destination has created it). */
+function written (file: string): string {
+  try { return readFileSync(file, 'utf8') } catch { return '' }
+}
+
 test('lines are buffered, written by the periodic flush, and all on disk after close', async (t) => {
   const dir = t.testdir()
   const file = join(dir, 'buffered.ndjson')
@@ -59,7 +65,8 @@ test('lines are buffered, written by the periodic flush, and all on disk after c
   await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 8192, flushIntervalMs: 50 })] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'one' })
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // Only the 50 ms periodic flush can write it: the line is far smaller than the 8 KiB buffer.
+  await waitUntil(() => written(file) !== '', 'the periodic flush')
   t.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'the periodic flush wrote a line smaller than the buffer')
   for (let i = 0; i < 500; i++) app.analytics.track({ type: EventType.Custom, eventName: `e${i}` })
   await app.analytics.flush()
@@ -71,10 +78,11 @@ test('lines are buffered, written by the periodic flush, and all on disk after c
 test('bufferBytes: 0 writes each line at once; bad buffering options are refused', async (t) => {
   const file = join(t.testdir(), 'unbuffered.ndjson')
   const app = Fastify()
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 0 })] })
+  // A minute-long flush interval: only an immediate write can put the line in the file in time.
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 0, flushIntervalMs: 60_000 })] })
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'now' })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitUntil(() => written(file) !== '', 'the line to reach the file')
   t.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1)
   await app.close()
   t.throws(() => stdoutCollector({ bufferBytes: -1 }), { code: 'FST_ANALYTICS_INVALID_OPTION' })

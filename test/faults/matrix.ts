@@ -14,6 +14,7 @@
 // the request back in their error bodies.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { inspect } from 'node:util'
+import { t as tapRoot } from 'tap'
 import { Agent, type Dispatcher } from 'undici'
 import Fastify, { type FastifyInstance } from 'fastify'
 import analytics, { Money, totalDropped, type AnalyticsCollector, type CollectorStats, type DeliveryMode } from '../../lib/index.js'
@@ -23,6 +24,7 @@ import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
 import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { TEST_DELIVERY } from '../helpers/delivery.js'
+import { SCHEDULING_SLACK_MS } from '../helpers/timing.js'
 import { startSink, type ReceivedRequest, type Sink, type SinkBehaviour } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
@@ -39,8 +41,11 @@ const CONCURRENCY = 1
 const FLOOD = 30
 const AFTER_RECOVERY = 3
 const AT_CLOSE = 12
-/** close() may overrun its deadline by scheduling only; a close that waited for the retries would take seconds. */
-const CLOSE_SLACK_MS = 1500
+/**
+ * close() may overrun its deadline by scheduling only (a loaded machine's slack); a close that waited
+ * for a held request would take the hung destination's lifetime (until the test ends).
+ */
+const CLOSE_SLACK_MS = SCHEDULING_SLACK_MS
 /** Under tap the worker compiles the TypeScript sources itself: slow on a loaded machine. */
 const WORKER_START_TIMEOUT_MS = 60_000
 
@@ -193,12 +198,21 @@ export const ROWS: Row[] = [
     fault: () => ({ kind: 'respond', status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x22, 0x0a, 0x0d, 0x5c, 0x75, 0x64, 0x38]) }),
     outcome: 'delivered',
     reaches: true,
-    atClose: ['delivered']
+    atClose: ['delivered', 'shutdown']
   },
-  { name: '2xx with a 10 MB body', fault: () => ({ kind: 'respond', status: 200, body: TEN_MB }), outcome: 'delivered', reaches: true, atClose: ['delivered'] },
+  // Plausible sends one event per request: twelve 10 MB answers may not all arrive within the 400 ms
+  // deadline on a loaded machine (one run closed at 411 ms); those left are counted shutdown.
+  { name: '2xx with a 10 MB body', fault: () => ({ kind: 'respond', status: 200, body: TEN_MB }), outcome: 'delivered', reaches: true, atClose: ['delivered', 'shutdown'] },
   { name: 'slow-loris response (200, one byte every 20 ms)', fault: () => ({ kind: 'drip', status: 200, bytes: 10_000, intervalMs: 20 }), outcome: 'failed', holds: true, reaches: true, atClose: ['shutdown', 'failed'] },
   { name: 'DNS failure (.invalid host)', fault: 'dns', outcome: 'failed', atClose: ['failed', 'shutdown'] }
 ]
+
+/**
+ * The file's time budget (tap's default is 60 s per file), per row: in worker mode each row starts a
+ * delivery worker that compiles lib/ itself, 3 to 13 s a row with the other core saturated.
+ */
+const ROW_BUDGET_MS = TEST_DELIVERY === 'worker' ? 20_000 : 5_000
+tapRoot.setTimeout(ROWS.length * ROW_BUDGET_MS)
 
 function droppedTotal (stats: CollectorStats): number {
   return totalDropped(stats.dropped)
@@ -362,7 +376,8 @@ async function runScenario (kind: CollectorKind, row: Row, t: TapTest, delivery:
     // The worker takes the burst off the channel a moment later; its queue then overflows.
     if (delivery === 'worker') await until(() => stats().dropped.queueFull > 0, 'the worker\'s queue to overflow')
     const now = stats()
-    t.equal(now.delivered + now.dropped.failed, 0, 'the requests were answered while the destination still held the first delivery')
+    // Not `failed` too: two attempts time out after 2 × TIMEOUT_MS, which a burst on a loaded machine can outlast.
+    t.equal(now.delivered, 0, 'the requests were answered while the destination still held the first delivery')
     t.ok(now.dropped.queueFull > 0, `the queue overflowed rather than grew: ${now.dropped.queueFull} events dropped as queueFull`)
   }
   switch (row.outcome) {

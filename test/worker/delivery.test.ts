@@ -1,6 +1,8 @@
 // Worker delivery through the public API: the built-in collectors run in a worker thread, real
 // local servers stand in for the destinations, and what users see (stats, logs, lifecycle) is the
 // same as inline.
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { test } from 'tap'
 import { Agent } from 'undici'
@@ -17,6 +19,7 @@ import { webhookRules } from '../servers/webhook-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
 import { fragileCollector } from './fixtures/fragile-collector.js'
 import { MAX_CHANNEL_EVENTS } from '../../lib/worker/host.js'
+import { waitUntil } from '../helpers/timing.js'
 
 const SECRET = 'workerModeApiSecret99'
 const WEBHOOK_TOKEN = 'workerModeBearer42'
@@ -212,17 +215,19 @@ test('worker mode: a revenue with more digits than an app can type (a bigint Mon
 })
 
 test('worker mode: the channel to a worker that cannot keep up is bounded; what it refuses is counted queueFull and logged', async (t) => {
-  const { app, log } = await workerApp(t, [fragileCollector({ name: 'slow' })])
+  const gate = t.testdir()
+  const { app, log } = await workerApp(t, [fragileCollector({ name: 'slow', gate })])
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'block' })
-  // Let the hand-over timer deliver "block": the worker thread is then busy for BLOCK_MS.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The worker thread holds "block" until released below, however long the flood takes.
+  await waitUntil(() => existsSync(join(gate, 'blocked')), 'the worker to hold "block"')
   const extra = 1000
   for (let i = 0; i < MAX_CHANNEL_EVENTS + extra; i++) app.analytics.track({ type: EventType.Custom, eventName: 'flood' })
   const during = app.analytics.stats().collectors.slow
   t.ok(during.dropped.queueFull >= extra, `at least ${extra} refused at the bound (${during.dropped.queueFull})`)
   t.ok(during.queued <= MAX_CHANNEL_EVENTS, `never more than ${MAX_CHANNEL_EVENTS} waiting (${during.queued})`)
   t.ok(log.lines.some((l) => /channel to it is full/.test(String(l.msg))), 'the overflow is logged')
+  writeFileSync(join(gate, 'release'), '')
   await app.close()
   const after = app.analytics.stats().collectors.slow
   t.equal(after.accepted, MAX_CHANNEL_EVENTS + extra + 1, 'every event was accepted')
