@@ -14,6 +14,8 @@ const RANKS: Array<[string, number]> = [
   ['id.ts', 2],
   ['client.ts', 3],
   ['privacy/', 3],
+  ['attribution/', 2],
+  ['geo/', 2],
   ['event.ts', 3],
   ['attribution/', 3],
   ['geo/', 3],

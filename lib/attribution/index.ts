@@ -1,12 +1,76 @@
-// STUB: the interface the visits layer codes against; the attribution work replaces the bodies.
-import type { Attribution } from './types.js'
+// Where a request says its visitor came from: the campaign in its URL and the site in its Referer,
+// as source, medium and GA4 channel. Pure functions over vendored data: nothing here does I/O.
+import { StringMemo } from '../util.js'
+import { readCampaign, type CampaignParams } from './campaign.js'
+import { channelOf } from './channel.js'
+import { kindOfSourceName } from './hosts.js'
+import { confirmKeyword, originOf, readReferrerOrigin, type ReferrerSource } from './referrer.js'
+import type { SourceKind } from './sources.js'
+import { hostOf, isSpamHost } from './spam.js'
+import type { Attribution, ClickNetwork } from './types.js'
 
 export type { Attribution, Channel, ClickNetwork } from './types.js'
+export { MAX_CAMPAIGN_VALUE_LENGTH } from './campaign.js'
 
 /** What a request with neither campaign nor external referrer is. */
 export const DIRECT: Readonly<Attribution> = Object.freeze({
   channel: 'Direct', source: '(direct)', medium: '(none)', campaign: '', term: '', content: '', clickId: ''
 })
+
+/**
+ * Referring origins remembered: a returning visitor's external referrer costs a Map hit instead
+ * of a URL parse and list lookup (~1–5 µs). Keyed by origin (not the whole referrer), so a site
+ * linking from many pages is one entry. Worst case 2 048 × (256-character key + ~150 B entry) ≈ 1.4 MB.
+ */
+export const DEFAULT_REFERRER_CACHE_SIZE = 2048
+/** Longer origins are classified every time rather than held (a real host is far shorter). */
+export const MAX_REFERRER_CACHE_KEY_LENGTH = 256
+
+const referrerOrigins = new StringMemo<ReferrerSource>(readReferrerOrigin, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
+
+/** The source a click id names when neither `utm_source` nor a known referrer does. */
+const CLICK_SOURCES: Readonly<Record<ClickNetwork, string>> = {
+  google: 'Google',
+  microsoft: 'Bing',
+  meta: 'Facebook',
+  tiktok: 'TikTok',
+  linkedin: 'LinkedIn',
+  x: 'Twitter' // Matomo's name for x.com and t.co, so clicks and referrers share one source
+}
+
+/**
+ * Click ids their networks add to ad clicks only. Meta adds `fbclid` to every outbound link,
+ * organic posts included, and X's `twclid` is not documented as ad-only: neither makes a visit paid.
+ */
+const PAID_CLICK_NETWORKS: ReadonlySet<ClickNetwork | ''> = new Set<ClickNetwork>(['google', 'microsoft', 'tiktok', 'linkedin'])
+
+/** True when the referrer's host is `siteHost` or its `www.` twin: read off the string, no parsing. */
+function isSameSite (referrer: string, siteHost: string): boolean {
+  const at = referrer.startsWith('https://') ? 8 : referrer.startsWith('http://') ? 7 : -1
+  if (at < 0 || siteHost === '') return false
+  return hostIsAt(referrer, at, siteHost) ||
+    (siteHost.startsWith('www.') ? hostIsAt(referrer, at, siteHost.slice(4)) : hostIsAt(referrer, at, `www.${siteHost}`))
+}
+
+function hostIsAt (referrer: string, at: number, host: string): boolean {
+  if (!referrer.startsWith(host, at)) return false
+  const next = referrer.charCodeAt(at + host.length)
+  // The host ends there: end of string, '/', '?', '#' or ':' (a port).
+  return Number.isNaN(next) || next === 0x2f || next === 0x3f || next === 0x23 || next === 0x3a
+}
+
+function bareHost (host: string): string {
+  const lower = host.toLowerCase()
+  return lower.startsWith('www.') ? lower.slice(4) : lower
+}
+
+/** The external source a Referer names, or null (none, unreadable, or this site). */
+function externalReferrer (referrer: string, siteHost: string): ReferrerSource | null {
+  if (referrer === '' || isSameSite(referrer, siteHost)) return null
+  const origin = referrerOrigins.get(originOf(referrer))
+  if (origin.host === '' || origin.host === bareHost(siteHost)) return null
+  return confirmKeyword(origin, referrer)
+}
 
 /**
  * Where one request says its visitor came from.
@@ -16,12 +80,53 @@ export const DIRECT: Readonly<Attribution> = Object.freeze({
  * @returns DIRECT (the same frozen object) when the request carries neither campaign nor external referrer
  */
 export function attribute (url: string, referrer: string, siteHost: string): Readonly<Attribution> {
-  void url; void referrer; void siteHost
-  return DIRECT
+  const campaign = readCampaign(url)
+  const from = externalReferrer(referrer, siteHost)
+  if (campaign === null && from === null) return DIRECT
+  return describe(campaign, from)
+}
+
+function describe (campaign: CampaignParams | null, from: ReferrerSource | null): Readonly<Attribution> {
+  const clickId = campaign?.clickId ?? ''
+  let source: string
+  let kind: SourceKind
+  // A campaign's own source first (GA4 reads UTM before the referrer), then the referrer, then
+  // the network of a click id (an ad click whose referrer the browser withheld).
+  if (campaign !== null && campaign.source !== '') {
+    source = campaign.source
+    kind = kindOfSourceName(source)
+  } else if (from !== null) {
+    source = from.name
+    kind = from.kind
+  } else if (clickId !== '') {
+    source = CLICK_SOURCES[clickId]
+    kind = kindOfSourceName(source)
+  } else {
+    source = '(direct)'
+    kind = ''
+  }
+  let medium: string
+  if (campaign !== null && campaign.medium !== '') medium = campaign.medium
+  else if (PAID_CLICK_NETWORKS.has(clickId)) medium = 'cpc' // what GA4 records for an auto-tagged Google Ads click
+  else if (campaign !== null && campaign.source !== '') medium = campaign.sourceIsRefTag ? 'referral' : '(not set)'
+  else if (from !== null) medium = from.kind === 'search' ? 'organic' : 'referral'
+  else if (clickId !== '') medium = 'referral' // fbclid/twclid without a referrer: a link on that network
+  else medium = '(none)'
+  const campaignName = campaign?.campaign ?? ''
+  return Object.freeze({
+    channel: channelOf({ source: source.toLowerCase(), kind, medium: medium.toLowerCase(), campaign: campaignName.toLowerCase() }),
+    source,
+    medium,
+    campaign: campaignName,
+    term: campaign?.term ?? '',
+    content: campaign?.content ?? '',
+    clickId
+  })
 }
 
 /** True when the referrer's host (or a parent domain of it) is on the referrer-spam list. */
 export function isReferrerSpam (referrer: string): boolean {
-  void referrer
-  return false
+  if (referrer === '') return false
+  const host = hostOf(referrer)
+  return host !== '' && isSpamHost(host)
 }

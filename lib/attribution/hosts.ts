@@ -1,0 +1,107 @@
+// Which search engine, social network, AI assistant, video or shopping site a host is, from the
+// vendored Matomo lists (data/referrers.ts) and the hand-written rows in sources.ts. Built once at
+// load: about 1 300 host patterns into three Maps (~150 KB).
+import { AI_ASSISTANTS, SEARCH_ENGINES, SOCIAL_NETWORKS } from './data/referrers.js'
+import { ORIGIN_SEARCH_ENGINES, SHOPPING_SITES, SOURCE_ALIASES, VIDEO_SITES, type SourceKind, type SourceRow } from './sources.js'
+
+/** A named place a referrer can come from. */
+export interface KnownSource {
+  readonly name: string
+  readonly kind: Exclude<SourceKind, ''>
+  /**
+   * For a search engine that counts only with a keyword in the referrer (Matomo's rule for a host
+   * that also serves other pages, such as a portal with a Google-powered search box): its
+   * parameters. Empty when any referrer from the host counts.
+   */
+  readonly keywordParams: readonly string[]
+}
+
+const NO_PARAMS: readonly string[] = Object.freeze([])
+
+const exactHosts = new Map<string, KnownSource>()
+/** `google.{}`: keyed by what comes before the top-level domain (`google`, `www.google`). */
+const anyTldHosts = new Map<string, KnownSource>()
+/** `{}.bing.com`: keyed by the parent domain (`bing.com`). */
+const anySubdomainHosts = new Map<string, KnownSource>()
+/** Lower-case names, hosts and aliases, for a campaign's `utm_source`. */
+const sourceKinds = new Map<string, Exclude<SourceKind, ''>>()
+
+function addRow (name: string, patterns: string, kind: Exclude<SourceKind, ''>, keywordParams: readonly string[]): void {
+  const source: KnownSource = Object.freeze({ name, kind, keywordParams })
+  // The first row to claim a host or name keeps it: rows are added from the most specific kind.
+  if (!sourceKinds.has(name.toLowerCase())) sourceKinds.set(name.toLowerCase(), kind)
+  for (const pattern of patterns.split(' ')) {
+    if (pattern.endsWith('.{}')) {
+      const base = pattern.slice(0, -3)
+      if (base.includes('{}')) continue // `images.{}.ask.com`: a wildcard in the middle, too rare to carry
+      if (!anyTldHosts.has(base)) anyTldHosts.set(base, source)
+    } else if (pattern.startsWith('{}.')) {
+      const parent = pattern.slice(3)
+      if (!anySubdomainHosts.has(parent)) anySubdomainHosts.set(parent, source)
+    } else if (!pattern.includes('{}')) {
+      if (!exactHosts.has(pattern)) exactHosts.set(pattern, source)
+      if (!sourceKinds.has(pattern)) sourceKinds.set(pattern, kind)
+    }
+  }
+}
+
+function addRows (rows: readonly SourceRow[], kind: Exclude<SourceKind, ''>): void {
+  for (const [name, patterns] of rows) addRow(name, patterns, kind, NO_PARAMS)
+}
+
+// Precedence where the lists overlap: an AI assistant (ChatGPT is also a search engine in
+// Matomo's list) before a video or shopping site (YouTube is also a social network there), those
+// before a social network, and a search engine last.
+addRows(AI_ASSISTANTS, 'ai')
+addRows(VIDEO_SITES, 'video')
+addRows(SHOPPING_SITES, 'shopping')
+addRows(SOCIAL_NETWORKS, 'social')
+addRows(ORIGIN_SEARCH_ENGINES, 'search')
+for (const [name, patterns, params] of SEARCH_ENGINES) {
+  addRow(name, patterns, 'search', params === '*' ? NO_PARAMS : Object.freeze(params.split(' ')))
+}
+for (const [alias, kind] of SOURCE_ALIASES) if (kind !== '' && !sourceKinds.has(alias)) sourceKinds.set(alias, kind)
+
+/** `www.example.com` ↔ `example.com`. */
+export function wwwTwin (host: string): string {
+  return host.startsWith('www.') ? host.slice(4) : `www.${host}`
+}
+
+function byAnyTld (host: string): KnownSource | undefined {
+  // The top-level domain is one label (`.de`) or two (`.co.uk`): both are tried rather than
+  // carrying the public suffix list for a rule that only needs these two shapes.
+  let end = host.length
+  for (let labels = 0; labels < 2; labels++) {
+    end = host.lastIndexOf('.', end - 1)
+    if (end <= 0) return undefined
+    const base = host.slice(0, end)
+    const found = anyTldHosts.get(base) ?? anyTldHosts.get(wwwTwin(base))
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * The named source a lower-case host belongs to, or undefined. Exact hosts (and their `www.` twin)
+ * first, then `name.{}` patterns, then parent domains: `l.facebook.com` is Facebook. A search
+ * engine is never matched through a parent domain: `docs.google.com` is not Google Search.
+ */
+export function sourceOfHost (host: string): KnownSource | undefined {
+  const direct = exactHosts.get(host) ?? exactHosts.get(wwwTwin(host)) ?? byAnyTld(host)
+  if (direct !== undefined) return direct
+  let parent = host
+  for (let dot = parent.indexOf('.'); dot > 0 && parent.indexOf('.', dot + 1) > 0; dot = parent.indexOf('.')) {
+    parent = parent.slice(dot + 1)
+    const found = anySubdomainHosts.get(parent) ?? exactHosts.get(parent) ?? byAnyTld(parent)
+    if (found !== undefined && (found.kind !== 'search' || anySubdomainHosts.get(parent) === found)) return found
+  }
+  return undefined
+}
+
+/** The kind of a campaign's source as written (`google`, `Facebook`, `m.facebook.com`, `fb`), or ''. */
+export function kindOfSourceName (source: string): SourceKind {
+  const lower = source.toLowerCase()
+  const named = sourceKinds.get(lower)
+  if (named !== undefined) return named
+  return lower.includes('.') ? sourceOfHost(lower)?.kind ?? '' : ''
+}
