@@ -11,7 +11,8 @@ import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
-import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { MAX_EVENT_AGE_MS, buildCampaignDetails, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Event, type Ga4Item } from './ga4/payload.js'
+import { sessionStart } from './ga4/session.js'
 import { interpretGa4DebugResponse } from './ga4/response.js'
 import { SessionResolver, type Ga4SessionStats } from './ga4/session-store.js'
 
@@ -21,6 +22,11 @@ export { GA4_DEFAULTS } from './ga4/options.js'
 
 /** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
 const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
+/**
+ * Visits remembered as announced (their campaign_details sent). When full the set is emptied: a
+ * visit seen again after that sends its campaign_details once more, which GA4 takes as the same source.
+ */
+const MAX_ANNOUNCED_VISITS = 10_000
 const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
 
 /**
@@ -69,6 +75,8 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #sessionCookie: string
   readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
+  /** Visits whose campaign_details event was sent; at most MAX_ANNOUNCED_VISITS ids (~0.1 kB each). */
+  readonly #announcedVisits = new Set<string>()
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
@@ -105,8 +113,16 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
-    // Without the cookie, the session is looked up when the batch is prepared (0 until then).
-    const sessionId = cookies.sessionId
+    // The browser's GA session when its cookie came along (stitches to gtag.js); else the plugin's
+    // visit (GA4 sessions and visits are then one and the same); else, for events without a visit
+    // (a job's track(), visits: false), the session store when the batch is prepared (0 until then).
+    const visit = event.visit
+    let sessionId = cookies.sessionId
+    let campaign: Ga4Event | undefined
+    if (sessionId === undefined && visit !== null) {
+      sessionId = sessionStart(visit.startedAt.getTime())
+      campaign = this.#announce(visit, sessionId, atMs)
+    }
     this.enqueue({
       clientId,
       userId: anonymous ? '' : ga4UserId(event.userId),
@@ -115,8 +131,20 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
       device: ga4Device(event),
       atMs,
       sessionPending: sessionId === undefined,
+      campaign,
       event: buildGa4Event(event, sessionId ?? 0, atMs)
     })
+  }
+
+  /** A `campaign_details` event for the first event this collector sees of a visit that has a source. */
+  #announce (visit: NonNullable<AnalyticsEvent['visit']>, sessionId: number, atMs: number): Ga4Event | undefined {
+    const announced = this.#announcedVisits
+    if (announced.has(visit.id)) return undefined
+    const campaign = buildCampaignDetails(visit, sessionId, atMs)
+    if (campaign === undefined) return undefined
+    if (announced.size >= MAX_ANNOUNCED_VISITS) announced.clear()
+    announced.add(visit.id)
+    return campaign
   }
 
   /** Starts delivery, then the session store (bounded by the store itself and the start signal; never fails the start). */
