@@ -22,11 +22,6 @@ export { GA4_DEFAULTS } from './ga4/options.js'
 
 /** A `clientId` option's answer longer than this is ignored (it would bloat every request). */
 const MAX_CUSTOM_CLIENT_ID_LENGTH = 256
-/**
- * Visits remembered as announced (their campaign_details sent). When full the set is emptied: a
- * visit seen again after that sends its campaign_details once more, which GA4 takes as the same source.
- */
-const MAX_ANNOUNCED_VISITS = 10_000
 const NO_COOKIES: GaCookies = Object.freeze({ clientId: undefined, sessionId: undefined })
 
 /**
@@ -75,8 +70,6 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #sessionCookie: string
   readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
-  /** Visits whose campaign_details event was sent; at most MAX_ANNOUNCED_VISITS ids (~0.1 kB each). */
-  readonly #announcedVisits = new Set<string>()
 
   constructor (options: Ga4CollectorOptions) {
     const normalized = normalizeGa4Options(options)
@@ -121,7 +114,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     let campaign: Ga4Event | undefined
     if (sessionId === undefined && visit !== null) {
       sessionId = sessionStart(visit.startedAt.getTime())
-      campaign = this.#announce(visit, sessionId, atMs)
+      campaign = this.#announce(visit, event.timestamp.getTime(), sessionId, atMs)
     }
     this.enqueue({
       clientId,
@@ -136,15 +129,12 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     })
   }
 
-  /** A `campaign_details` event for the first event this collector sees of a visit that has a source. */
-  #announce (visit: NonNullable<AnalyticsEvent['visit']>, sessionId: number, atMs: number): Ga4Event | undefined {
-    const announced = this.#announcedVisits
-    if (announced.has(visit.id)) return undefined
-    const campaign = buildCampaignDetails(visit, sessionId, atMs)
-    if (campaign === undefined) return undefined
-    if (announced.size >= MAX_ANNOUNCED_VISITS) announced.clear()
-    announced.add(visit.id)
-    return campaign
+  /**
+   * A `campaign_details` event before the visit's first event (the one whose time is the visit's
+   * start), when the visit has a source: once per visit however many instances send its events.
+   */
+  #announce (visit: NonNullable<AnalyticsEvent['visit']>, eventMs: number, sessionId: number, atMs: number): Ga4Event | undefined {
+    return eventMs === visit.startedAt.getTime() ? buildCampaignDetails(visit, sessionId, atMs) : undefined
   }
 
   /** Starts delivery, then the session store (bounded by the store itself and the start signal; never fails the start). */
