@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Regenerates the vendored referrer data from Matomo's lists, offline:
-//   node scripts/update-referrer-data.mjs <searchengine-and-social-list> <referrer-spam-list>
+//   node scripts/update-referrer-data.mjs <searchengine-and-social-list> <referrer-spam-list> [output root]
 // Each argument is a checkout or a bare git directory of
 //   https://github.com/matomo-org/searchengine-and-social-list (CC0-1.0)
 //   https://github.com/matomo-org/referrer-spam-list (public domain)
@@ -10,12 +10,14 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parse } from 'yaml'
 
-const root = new URL('../', import.meta.url)
-const [socialPath, spamPath] = process.argv.slice(2)
+const [socialPath, spamPath, outputRoot] = process.argv.slice(2)
+// The output root is the package by default; the tests point it at a temporary copy.
+const root = outputRoot === undefined ? new URL('../', import.meta.url) : pathToFileURL(`${outputRoot.replace(/\/$/, '')}/`)
 if (socialPath === undefined || spamPath === undefined) {
-  console.error('usage: node scripts/update-referrer-data.mjs <searchengine-and-social-list> <referrer-spam-list>')
+  console.error('usage: node scripts/update-referrer-data.mjs <searchengine-and-social-list> <referrer-spam-list> [output root]')
   process.exit(2)
 }
 

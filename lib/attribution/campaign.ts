@@ -53,7 +53,9 @@ function clean (value: string): string {
 export function readCampaign (url: string): CampaignParams | null {
   const start = url.indexOf('?')
   if (start < 0) return null
-  const hash = url.indexOf('#', start)
+  // Request targets carry no fragment, but an absolute URL handed in by a caller might.
+  const hash = url.indexOf('#')
+  if (hash >= 0 && hash < start) return null
   const query = hash < 0 ? url.slice(start + 1) : url.slice(start + 1, hash)
   if (!MAY_CARRY_CAMPAIGN.test(query)) return null
   let utmSource = ''

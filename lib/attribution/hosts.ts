@@ -18,12 +18,14 @@ export interface KnownSource {
 
 const NO_PARAMS: readonly string[] = Object.freeze([])
 
+// Keys drop a leading `www.`: `www.facebook.com` and `facebook.com` are one site, whichever list
+// spells which (Matomo's search list has `www.facebook.com`, its social list `facebook.com`).
 const exactHosts = new Map<string, KnownSource>()
-/** `google.{}`: keyed by what comes before the top-level domain (`google`, `www.google`). */
+/** `google.{}`: keyed by what comes before the top-level domain (`google`). */
 const anyTldHosts = new Map<string, KnownSource>()
 /** `{}.bing.com`: keyed by the parent domain (`bing.com`). */
 const anySubdomainHosts = new Map<string, KnownSource>()
-/** Lower-case names, hosts and aliases, for a campaign's `utm_source`. */
+/** Lower-case names and aliases, for a campaign's `utm_source` (a host-like one is read as a host). */
 const sourceKinds = new Map<string, Exclude<SourceKind, ''>>()
 
 function addRow (name: string, patterns: string, kind: Exclude<SourceKind, ''>, keywordParams: readonly string[]): void {
@@ -32,15 +34,15 @@ function addRow (name: string, patterns: string, kind: Exclude<SourceKind, ''>, 
   if (!sourceKinds.has(name.toLowerCase())) sourceKinds.set(name.toLowerCase(), kind)
   for (const pattern of patterns.split(' ')) {
     if (pattern.endsWith('.{}')) {
-      const base = pattern.slice(0, -3)
+      const base = withoutWww(pattern.slice(0, -3))
       if (base.includes('{}')) continue // `images.{}.ask.com`: a wildcard in the middle, too rare to carry
       if (!anyTldHosts.has(base)) anyTldHosts.set(base, source)
     } else if (pattern.startsWith('{}.')) {
       const parent = pattern.slice(3)
       if (!anySubdomainHosts.has(parent)) anySubdomainHosts.set(parent, source)
     } else if (!pattern.includes('{}')) {
-      if (!exactHosts.has(pattern)) exactHosts.set(pattern, source)
-      if (!sourceKinds.has(pattern)) sourceKinds.set(pattern, kind)
+      const host = withoutWww(pattern)
+      if (!exactHosts.has(host)) exactHosts.set(host, source)
     }
   }
 }
@@ -62,9 +64,9 @@ for (const [name, patterns, params] of SEARCH_ENGINES) {
 }
 for (const [alias, kind] of SOURCE_ALIASES) if (kind !== '' && !sourceKinds.has(alias)) sourceKinds.set(alias, kind)
 
-/** `www.example.com` ↔ `example.com`. */
-export function wwwTwin (host: string): string {
-  return host.startsWith('www.') ? host.slice(4) : `www.${host}`
+/** `www.example.com` → `example.com`. */
+export function withoutWww (host: string): string {
+  return host.startsWith('www.') ? host.slice(4) : host
 }
 
 function byAnyTld (host: string): KnownSource | undefined {
@@ -74,22 +76,21 @@ function byAnyTld (host: string): KnownSource | undefined {
   for (let labels = 0; labels < 2; labels++) {
     end = host.lastIndexOf('.', end - 1)
     if (end <= 0) return undefined
-    const base = host.slice(0, end)
-    const found = anyTldHosts.get(base) ?? anyTldHosts.get(wwwTwin(base))
+    const found = anyTldHosts.get(host.slice(0, end))
     if (found !== undefined) return found
   }
   return undefined
 }
 
 /**
- * The named source a lower-case host belongs to, or undefined. Exact hosts (and their `www.` twin)
- * first, then `name.{}` patterns, then parent domains: `l.facebook.com` is Facebook. A search
+ * The named source a lower-case host belongs to, or undefined. Exact hosts (`www.` or not) first, then `name.{}` patterns, then parent domains: `l.facebook.com` is Facebook. A search
  * engine is never matched through a parent domain: `docs.google.com` is not Google Search.
  */
 export function sourceOfHost (host: string): KnownSource | undefined {
-  const direct = exactHosts.get(host) ?? exactHosts.get(wwwTwin(host)) ?? byAnyTld(host)
+  const bare = withoutWww(host)
+  const direct = exactHosts.get(bare) ?? byAnyTld(bare)
   if (direct !== undefined) return direct
-  let parent = host
+  let parent = bare
   for (let dot = parent.indexOf('.'); dot > 0 && parent.indexOf('.', dot + 1) > 0; dot = parent.indexOf('.')) {
     parent = parent.slice(dot + 1)
     const found = anySubdomainHosts.get(parent) ?? exactHosts.get(parent) ?? byAnyTld(parent)

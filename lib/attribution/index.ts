@@ -4,9 +4,9 @@ import { StringMemo } from '../util.js'
 import { readCampaign, type CampaignParams } from './campaign.js'
 import { channelOf } from './channel.js'
 import { kindOfSourceName } from './hosts.js'
-import { confirmKeyword, originOf, readReferrerOrigin, type ReferrerSource } from './referrer.js'
+import { confirmKeyword, hostOf, originOf, readReferrerOrigin, type ReferrerSource } from './referrer.js'
 import type { SourceKind } from './sources.js'
-import { hostOf, isSpamHost } from './spam.js'
+import { isSpamHost } from './spam.js'
 import type { Attribution, ClickNetwork } from './types.js'
 
 export type { Attribution, Channel, ClickNetwork } from './types.js'
@@ -26,7 +26,20 @@ export const DEFAULT_REFERRER_CACHE_SIZE = 2048
 /** Longer origins are classified every time rather than held (a real host is far shorter). */
 export const MAX_REFERRER_CACHE_KEY_LENGTH = 256
 
-const referrerOrigins = new StringMemo<ReferrerSource>(readReferrerOrigin, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
+/** A referring origin read, with the attribution it gives a request without campaign. */
+interface ReferrerEntry {
+  readonly source: ReferrerSource
+  /** null when it depends on more than the origin (a search engine that needs a keyword). */
+  readonly alone: Readonly<Attribution> | null
+}
+
+function readReferrerEntry (origin: string): ReferrerEntry {
+  const source = readReferrerOrigin(origin)
+  const fixed = source.host !== '' && source.keywordParams.length === 0
+  return { source, alone: fixed ? describe(null, source) : null }
+}
+
+const referrerOrigins = new StringMemo<ReferrerEntry>(readReferrerEntry, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
 
 /** The source a click id names when neither `utm_source` nor a known referrer does. */
 const CLICK_SOURCES: Readonly<Record<ClickNetwork, string>> = {
@@ -64,13 +77,6 @@ function bareHost (host: string): string {
   return lower.startsWith('www.') ? lower.slice(4) : lower
 }
 
-/** The external source a Referer names, or null (none, unreadable, or this site). */
-function externalReferrer (referrer: string, siteHost: string): ReferrerSource | null {
-  if (referrer === '' || isSameSite(referrer, siteHost)) return null
-  const origin = referrerOrigins.get(originOf(referrer))
-  if (origin.host === '' || origin.host === bareHost(siteHost)) return null
-  return confirmKeyword(origin, referrer)
-}
 
 /**
  * Where one request says its visitor came from.
@@ -81,9 +87,12 @@ function externalReferrer (referrer: string, siteHost: string): ReferrerSource |
  */
 export function attribute (url: string, referrer: string, siteHost: string): Readonly<Attribution> {
   const campaign = readCampaign(url)
-  const from = externalReferrer(referrer, siteHost)
-  if (campaign === null && from === null) return DIRECT
-  return describe(campaign, from)
+  // The same-site test on the string first: a visitor's every internal page view takes this way.
+  if (referrer === '' || isSameSite(referrer, siteHost)) return campaign === null ? DIRECT : describe(campaign, null)
+  const entry = referrerOrigins.get(originOf(referrer))
+  if (entry.source.host === '' || entry.source.host === bareHost(siteHost)) return campaign === null ? DIRECT : describe(campaign, null)
+  if (campaign === null && entry.alone !== null) return entry.alone
+  return describe(campaign, confirmKeyword(entry.source, referrer))
 }
 
 function describe (campaign: CampaignParams | null, from: ReferrerSource | null): Readonly<Attribution> {
@@ -124,9 +133,14 @@ function describe (campaign: CampaignParams | null, from: ReferrerSource | null)
   })
 }
 
+// The spam verdict per referring origin, for the same reason and with the same bounds as
+// referrerOrigins: most referrers are the site's own pages, one origin, one Map hit.
+const spamOrigins = new StringMemo<boolean>((origin) => {
+  const host = hostOf(origin)
+  return host !== '' && isSpamHost(host)
+}, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
+
 /** True when the referrer's host (or a parent domain of it) is on the referrer-spam list. */
 export function isReferrerSpam (referrer: string): boolean {
-  if (referrer === '') return false
-  const host = hostOf(referrer)
-  return host !== '' && isSpamHost(host)
+  return referrer !== '' && spamOrigins.get(originOf(referrer))
 }
