@@ -133,13 +133,8 @@ export class Visitors {
   /** Sets `visitorId` and `visit` of a request's event. Never throws; a returned promise never rejects. */
   identify (event: AnalyticsEvent, request: FastifyRequest): Promise<void> | undefined {
     const at = event.timestamp.getTime()
-    let atMs: number
-    if (this.#realClock) atMs = Number.isFinite(at) ? at : Date.now()
-    else {
-      // A test clock: the event's time in the clock's frame.
-      const lag = Number.isFinite(at) ? Date.now() - at : 0
-      atMs = this.#clock() - (lag > 0 ? lag : 0)
-    }
+    // A test clock stands for the event's time: the test says exactly when each event happens.
+    const atMs = !this.#realClock ? this.#clock() : Number.isFinite(at) ? at : Date.now()
     const day = Math.floor(atMs / DAY_MS)
     if (day !== this.#ids.day || (this.#saltRetryAt !== 0 && atMs >= this.#saltRetryAt)) {
       const rotating = this.#rotate(day, atMs)

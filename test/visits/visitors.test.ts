@@ -182,7 +182,7 @@ test('visits and geo options are checked at registration', async (t) => {
     [{ visits: true }, /visits must be an object or false/],
     [{ geo: { header: 'bad header' } }, /geo.header/],
     [{ geo: { database: '' } }, /geo.database/],
-    [{ geo: { database: '/nonexistent/countries.mmdb' } }, /geo.database cannot be read/],
+    [{ geo: { database: '/nonexistent/countries.mmdb' } }, /geo.database: cannot read/],
     [{ geo: 'on' }, /geo must be an object or false/]
   ]
   for (const [options, message] of cases) {
@@ -220,4 +220,28 @@ test('beforeSend gets the visitor, visit and country and they survive its copy',
   t.ok(HEX_32.test(collector.events[0].visitorId))
   t.equal(collector.events[0].visitorId, seen[0])
   t.not(collector.events[0].visit, null)
+})
+
+test('country: from the client IP in the shipped database, before the IP is truncated; from a named CDN header; none with geo: false', async (t) => {
+  const { app, collector } = await visitsApp(t, { consent: () => 'anonymous' })
+  await get(app, '/', { ip: '8.8.8.8' })
+  await get(app, '/', { ip: '127.0.0.1' })
+  await get(app, '/', { ip: '203.0.113.7', referer: undefined })
+  t.same(collector.events.map((event) => event.country), ['US', '', ''], 'a public IP has a country; loopback and documentation ranges none')
+  t.equal(collector.events[0].clientIP, '8.8.8.0', 'looked up before the anonymous visitor\'s IP was truncated')
+
+  const cdn = await visitsApp(t, { geo: { header: 'CF-IPCountry' } })
+  for (const value of ['de', 'XX', 'T1']) {
+    await cdn.app.inject({ url: '/', headers: { 'user-agent': FIREFOX, 'cf-ipcountry': value }, remoteAddress: '8.8.8.8' })
+  }
+  await cdn.app.inject({ url: '/', headers: { 'user-agent': FIREFOX, 'x-other-country': 'FR' }, remoteAddress: '8.8.8.8' })
+  t.same(cdn.collector.events.map((event) => event.country), ['DE', '', '', ''], 'the named header only; XX and T1 are unknown; no database unless named')
+
+  const both = await visitsApp(t, { geo: { header: 'cf-ipcountry', database: undefined } })
+  await both.app.inject({ url: '/', headers: { 'user-agent': FIREFOX, 'cf-ipcountry': 'fr' }, remoteAddress: '8.8.8.8' })
+  t.equal(both.collector.events[0].country, 'FR')
+
+  const off = await visitsApp(t, { geo: false })
+  await get(off.app, '/', { ip: '8.8.8.8' })
+  t.equal(off.collector.events[0].country, '')
 })
