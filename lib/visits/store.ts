@@ -8,9 +8,9 @@ export const DAY_MS = 86_400_000
 /** Bytes of random salt per UTC day. */
 export const SALT_BYTES = 32
 /**
- * Visitors whose current visit the in-memory store remembers; beyond it the least recently seen is
- * forgotten (counted in `stats().visits.evictions`): its next event starts a new visit. Measured at
- * about 0.5 kB per visitor on Node 20 (bench/visits-memory.js), so the cap holds ~50 MB at most.
+ * Visitors whose current visit the in-memory store remembers at most; beyond it the least recently
+ * seen are forgotten (counted in `stats().visits.evictions`): their next event starts a new visit.
+ * Memory per visitor measured by bench/visits-memory.js (docs/visitors.md).
  */
 export const DEFAULT_MAX_VISITORS = 100_000
 
@@ -101,25 +101,32 @@ interface VisitRecord {
 }
 
 /**
- * The default store: visits and salts in this process's memory, synchronous. A Map kept in
- * least-recently-seen order bounds it: inserting beyond `max` forgets the stalest visitor, and each
- * insert also drops up to two visitors whose visit has timed out, so the count follows the active ones.
+ * The default store: visits and salts in this process's memory, synchronous.
+ *
+ * Bounded by two generations of at most `max / 2` visitors each: a visitor is looked up in the
+ * current generation, then the previous one (and moved up when found there); when the current one
+ * is full, the previous is dropped (its visitors whose visit had not timed out are counted as
+ * evictions) and the current becomes the previous. So at most `max` visitors are held, and at least
+ * the `max / 2` most recently seen are kept. Not a Map kept in recency order with its oldest entry
+ * deleted per insert: V8 leaves a deleted entry as a hole that every later `keys().next()` walks
+ * over until the table is rehashed, measured at ~100 µs per insert at 100 000 entries.
  */
 export class MemoryVisitStore implements VisitStore {
   readonly kind = 'memory'
-  readonly #visits = new Map<string, VisitRecord>()
+  #current = new Map<string, VisitRecord>()
+  #previous = new Map<string, VisitRecord>()
   readonly #salts = new Map<number, Uint8Array>()
-  readonly #max: number
+  readonly #generation: number
   /** Visitors forgotten before their visit timed out, to stay within the cap. */
   evictions = 0
 
   constructor (max: number = DEFAULT_MAX_VISITORS) {
-    this.#max = max
+    this.#generation = Math.max(1, Math.floor(max / 2))
   }
 
-  /** Visitors held (active, and timed out but not yet dropped). */
+  /** Visitors held (active, and timed out but not yet dropped): at most `max`. */
   get size (): number {
-    return this.#visits.size
+    return this.#current.size + this.#previous.size
   }
 
   /** Salt days held: two at most once a day has turned. */
@@ -146,20 +153,21 @@ export class MemoryVisitStore implements VisitStore {
   }
 
   visit (hit: VisitHit): Readonly<Visit> {
-    const visits = this.#visits
     const id = hit.visitorId
-    let record = visits.get(id)
-    if (record === undefined && hit.previousVisitorId !== '') {
-      record = visits.get(hit.previousVisitorId)
-      // Across midnight: the visit moves to today's id.
-      if (record !== undefined) visits.delete(hit.previousVisitorId)
-    } else if (record !== undefined) {
-      // Re-inserted below: the Map stays in least-recently-seen order, so eviction takes the stalest.
-      visits.delete(id)
+    let record = this.#current.get(id)
+    if (record === undefined) {
+      record = this.#take(id)
+      // Across midnight: yesterday's id finds the visit, which moves to today's.
+      if (record === undefined && hit.previousVisitorId !== '') record = this.#current.get(hit.previousVisitorId) ?? this.#previous.get(hit.previousVisitorId)
+      if (record !== undefined) {
+        this.#current.delete(hit.previousVisitorId)
+        this.#previous.delete(hit.previousVisitorId)
+        this.#put(id, record, hit.atMs, hit.timeoutMs)
+      }
     }
     if (record === undefined) {
       record = { visit: startVisit(hit), lastMs: hit.atMs }
-      this.#insert(id, record, hit.atMs, hit.timeoutMs)
+      this.#put(id, record, hit.atMs, hit.timeoutMs)
       return record.visit
     }
     // An event older than the last one (requests finish out of order) is a gap of zero.
@@ -169,35 +177,35 @@ export class MemoryVisitStore implements VisitStore {
       record.visit = startVisit(hit)
       record.lastMs = hit.atMs
     }
-    visits.set(id, record)
     return record.visit
   }
 
   /** Takes in what a shared store answered, so a fallback continues the same visit. */
   record (visitorId: string, visit: Readonly<Visit>, atMs: number, timeoutMs: number): void {
-    const record = this.#visits.get(visitorId)
+    const record = this.#current.get(visitorId) ?? this.#take(visitorId)
     if (record === undefined) {
-      this.#insert(visitorId, { visit, lastMs: atMs }, atMs, timeoutMs)
+      this.#put(visitorId, { visit, lastMs: atMs }, atMs, timeoutMs)
       return
     }
     record.visit = visit
     if (atMs > record.lastMs) record.lastMs = atMs
-    this.#visits.delete(visitorId)
-    this.#visits.set(visitorId, record)
+    if (!this.#current.has(visitorId)) this.#put(visitorId, record, atMs, timeoutMs)
   }
 
-  #insert (id: string, record: VisitRecord, nowMs: number, timeoutMs: number): void {
-    const visits = this.#visits
-    // Bounded work per insert: at most three of the stalest entries looked at.
-    for (let i = 0; i < 3; i++) {
-      const oldest = visits.entries().next()
-      if (oldest.done === true) break
-      const [key, stalest] = oldest.value
-      const expired = nowMs - stalest.lastMs >= timeoutMs
-      if (!expired && visits.size < this.#max) break
-      visits.delete(key)
-      if (!expired) this.evictions++
+  /** A visitor of the previous generation, taken out of it (the caller puts it in the current one). */
+  #take (id: string): VisitRecord | undefined {
+    const record = this.#previous.get(id)
+    if (record !== undefined) this.#previous.delete(id)
+    return record
+  }
+
+  #put (id: string, record: VisitRecord, nowMs: number, timeoutMs: number): void {
+    if (this.#current.size >= this.#generation) {
+      // Once per `max / 2` inserts: the previous generation goes, counted if still visiting.
+      for (const dropped of this.#previous.values()) if (nowMs - dropped.lastMs < timeoutMs) this.evictions++
+      this.#previous = this.#current
+      this.#current = new Map()
     }
-    visits.set(id, record)
+    this.#current.set(id, record)
   }
 }
