@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Attribution } from '../attribution/types.js'
 import type { Visit } from '../event.js'
+import { eventId } from '../id.js'
 import type { Logger } from '../log.js'
 
 /** A UTC day: `Math.floor(ms / DAY_MS)`. Salts rotate at its start. */
@@ -67,8 +68,20 @@ export interface VisitStore {
   close?: () => Promise<void>
 }
 
+/**
+ * A visit id: a UUIDv7, so visit ids sort by their start (as event ids do) and index well.
+ * Flattened: the id is built by concatenation, a tree of ~20 V8 string nodes (~600 bytes) until
+ * something flattens it, and a store keeps it for the whole visit. `charCodeAt` flattens it in
+ * place (measured: 790 → 371 bytes per visitor held, bench/visits-memory.js).
+ */
+export function newVisitId (): string {
+  const id = eventId()
+  id.charCodeAt(0)
+  return id
+}
+
 /** A visit as the rules start it: a fresh id, the hit's time, path and attribution. */
-export function startVisit (hit: VisitHit, id: string = randomUUID()): Readonly<Visit> {
+export function startVisit (hit: VisitHit, id: string = newVisitId()): Readonly<Visit> {
   const a = hit.attribution
   return Object.freeze({
     id,

@@ -27,7 +27,9 @@ export interface VisitorIds {
  */
 export function visitorId (salt: Uint8Array, host: string, ip: string, userAgent: string): string {
   // NUL separators: none of the three can contain one after Node's header parsing and truncation.
-  return createHmac('sha256', salt).update(`${host}\0${ip}\0${userAgent}`).digest('hex').slice(0, VISITOR_ID_LENGTH)
+  // toString of the first 16 bytes, not slice() of the hex: a slice keeps the 64-character parent
+  // alive for as long as the id is held (the visit store's key).
+  return createHmac('sha256', salt).update(`${host}\0${ip}\0${userAgent}`).digest().toString('hex', 0, VISITOR_ID_LENGTH / 2)
 }
 
 /** Ids for one UTC day, memoised per (host, IP, user agent). */
