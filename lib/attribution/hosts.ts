@@ -83,8 +83,9 @@ function byAnyTld (host: string): KnownSource | undefined {
 }
 
 /**
- * The named source a lower-case host belongs to, or undefined. Exact hosts (`www.` or not) first, then `name.{}` patterns, then parent domains: `l.facebook.com` is Facebook. A search
- * engine is never matched through a parent domain: `docs.google.com` is not Google Search.
+ * The named source a lower-case host belongs to, or undefined. Exact hosts (`www.` or not) first,
+ * then `name.{}` patterns, then parent domains: `l.facebook.com` is Facebook. A search engine is
+ * matched through a parent domain only by a `{}.name` pattern: `docs.google.com` is not Google Search.
  */
 export function sourceOfHost (host: string): KnownSource | undefined {
   const bare = withoutWww(host)

@@ -20,7 +20,8 @@ export const DIRECT: Readonly<Attribution> = Object.freeze({
 /**
  * Referring origins remembered: a returning visitor's external referrer costs a Map hit instead
  * of a URL parse and list lookup (~1–5 µs). Keyed by origin (not the whole referrer), so a site
- * linking from many pages is one entry. Worst case 2 048 × (256-character key + ~150 B entry) ≈ 1.4 MB.
+ * linking from many pages is one entry. Worst case 2 048 × (a 256-character key, up to 512 B, plus
+ * ~400 B for the entry and its frozen attribution) ≈ 2 MB.
  */
 export const DEFAULT_REFERRER_CACHE_SIZE = 2048
 /** Longer origins are classified every time rather than held (a real host is far shorter). */

@@ -48,7 +48,6 @@ export const ORIGIN_SEARCH_ENGINES: readonly SourceRow[] = [
   ['Kagi', 'kagi.com'],
   ['Naver', 'search.naver.com m.search.naver.com'],
   ['Seznam', 'search.seznam.cz'],
-  ['Yahoo!', 'yahoo.com search.yahoo.{}'],
   ['Presearch', 'presearch.com'],
   ['Mojeek', 'mojeek.com']
 ]

@@ -128,3 +128,33 @@ test('the same external referrer gives the same answer from the memo', async (t)
   // The memo is keyed by origin; the same-site rule still depends on each request's host.
   t.equal(attribute('/', 'https://www.facebook.com/', 'facebook.com'), DIRECT, 'facebook.com\'s own pages')
 })
+
+test('how referrer hosts match the lists', async (t) => {
+  const cases: Array<[string, Channel, string]> = [
+    ['https://www.google.com.br/', 'Organic Search', 'Google'], // `google.{}` with a two-label top-level domain
+    ['https://google.de', 'Organic Search', 'Google'],
+    ['https://www.google.com./', 'Organic Search', 'Google'], // a trailing root dot
+    ['https://cc.bing.com/', 'Organic Search', 'Bing'], // a `{}.bing.com` pattern
+    ['android-app://com.google.android.googlequicksearchbox/https/www.google.com', 'Organic Search', 'Google'],
+    ['https://uk.search.yahoo.com/', 'Organic Search', 'Yahoo!'],
+    ['https://www.yahoo.com/', 'Referral', 'yahoo.com'], // the portal is not its search engine
+    ['https://search.brave.com/', 'Organic Search', 'Brave'], // origin-only, listed in sources.ts
+    ['https://old.reddit.com/r/node/', 'Organic Social', 'reddit'], // a subdomain of a social network
+    ['https://www.linkedin.com/feed/', 'Organic Social', 'LinkedIn'],
+    ['https://youtu.be/abc', 'Organic Video', 'YouTube'],
+    ['https://smile.amazon.co.uk/', 'Organic Shopping', 'Amazon'],
+    ['https://user:secret@news.example.net:8443/a', 'Referral', 'news.example.net'],
+    ['https://EXAMPLE.net/', 'Referral', 'example.net']
+  ]
+  for (const [referrer, channel, source] of cases) t.match(attribute('/', referrer, SITE), { channel, source }, referrer)
+  t.equal(attribute('/', 'https://exa mple.net/', SITE), DIRECT, 'a host no browser sends is no source')
+  t.equal(attribute('/', 'https://bücher.example/', SITE), DIRECT, 'browsers send hosts in ASCII (punycode)')
+})
+
+test('a utm_source is classified by name, host or short spelling, without case', async (t) => {
+  const cases: Array<[string, Channel]> = [
+    ['Google', 'Paid Search'], ['bing', 'Paid Search'], ['www.facebook.com', 'Paid Social'], ['m.facebook.com', 'Paid Social'],
+    ['fb', 'Paid Social'], ['IG', 'Paid Social'], ['yt', 'Paid Video'], ['ebay.de', 'Paid Shopping'], ['unknown-network', 'Paid Other']
+  ]
+  for (const [source, channel] of cases) t.equal(attribute(`/?utm_source=${source}&utm_medium=cpc`, '', SITE).channel, channel, source)
+})
