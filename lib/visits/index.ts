@@ -132,12 +132,16 @@ export class Visitors {
 
   /** Sets `visitorId` and `visit` of a request's event. Never throws; a returned promise never rejects. */
   identify (event: AnalyticsEvent, request: FastifyRequest): Promise<void> | undefined {
+    const nowMs = this.#clock()
+    // The event's own time (an automatic event's is its request's start), never after now: a
+    // tracked event's timestamp is the app's to give. A test clock stands for the event's time.
     const at = event.timestamp.getTime()
-    // A test clock stands for the event's time: the test says exactly when each event happens.
-    const atMs = !this.#realClock ? this.#clock() : Number.isFinite(at) ? at : Date.now()
-    const day = Math.floor(atMs / DAY_MS)
-    if (day !== this.#ids.day || (this.#saltRetryAt !== 0 && atMs >= this.#saltRetryAt)) {
-      const rotating = this.#rotate(day, atMs)
+    const atMs = this.#realClock && at < nowMs ? at : nowMs
+    // The salt's day is today's, whatever time an event claims: a timestamp from another day must
+    // not rotate the salts (a future one would delete today's).
+    const day = Math.floor(nowMs / DAY_MS)
+    if (day !== this.#ids.day || (this.#saltRetryAt !== 0 && nowMs >= this.#saltRetryAt)) {
+      const rotating = this.#rotate(day, nowMs)
       if (rotating !== undefined) return rotating.then(() => this.#visit(event, request, atMs))
     }
     return this.#visit(event, request, atMs)

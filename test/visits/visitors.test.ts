@@ -245,3 +245,24 @@ test('country: from the client IP in the shipped database, before the IP is trun
   await get(off.app, '/', { ip: '8.8.8.8' })
   t.equal(off.collector.events[0].country, '')
 })
+
+test('a tracked event whose timestamp is another day neither rotates the salt nor starts a visit', async (t) => {
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [collector], pageViews: 'all' })
+  app.get('/*', async (request) => {
+    if (request.url === '/future') request.analytics.track({ type: EventType.Custom, eventName: 'skewed', timestamp: new Date(Date.now() + 3 * DAY_MS) })
+    if (request.url === '/past') request.analytics.track({ type: EventType.Custom, eventName: 'late', timestamp: new Date(Date.now() - 3 * DAY_MS) })
+    return 'ok'
+  })
+  await app.ready()
+  await get(app, '/a')
+  await get(app, '/future')
+  await get(app, '/past')
+  await get(app, '/b')
+  const events = collector.events
+  t.equal(events.length, 6)
+  t.equal(new Set(events.map((event) => event.visitorId)).size, 1, 'one visitor id: today\'s salt throughout')
+  t.equal(new Set(events.map((event) => event.visit?.id)).size, 1, 'one visit')
+})
