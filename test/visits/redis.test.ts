@@ -8,6 +8,7 @@ import { memoryCollector, type MemoryCollector } from '../../lib/testing.js'
 import { assertBalanced, logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { startSink, type Sink } from '../helpers/sink.js'
 import { startRedis } from '../helpers/servers/redis.js'
+import { VISITS_CLOCK } from '../../lib/visits/index.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 
 // Every test here runs against a real redis-server that the test starts (test/helpers/servers/redis.ts).
@@ -17,12 +18,12 @@ const SALT_HOURS = 48
 
 interface Instance { app: FastifyInstance, memory: MemoryCollector, logs: LogCapture }
 
-async function instance (t: TapTest, url: string, sink: Sink, extra: { timeoutMs?: number } = {}): Promise<Instance> {
+async function instance (t: TapTest, url: string, sink: Sink, extra: { timeoutMs?: number } = {}, clock?: () => number): Promise<Instance> {
   const logs = logCapture()
   const memory = memoryCollector()
   const ga4 = ga4Collector({ measurementId: 'G-VISITS1', apiSecret: 'visitsSecret123', endpoint: sink.origin, flushIntervalMs: 5 })
   const app = Fastify({ logger: { level: 'info', stream: logs.stream } })
-  await app.register(analytics, { collectors: [memory, ga4], pageViews: 'all', visits: { store: redisVisitStore({ url, ...extra }) } })
+  await app.register(analytics, { collectors: [memory, ga4], pageViews: 'all', visits: { store: redisVisitStore({ url, ...extra }), ...(clock === undefined ? {} : { [VISITS_CLOCK]: clock }) } as never })
   app.get('/*', async () => 'ok')
   await app.ready()
   t.teardown(() => app.close())
@@ -119,4 +120,32 @@ test('redisVisitStore options are checked', async (t) => {
   t.throws(() => redisVisitStore({ url: 'redis://u:hunter2@x', timeoutMs: 0 }), { message: /timeoutMs/ })
   t.throws(() => redisVisitStore({} as never), { message: /exactly one of url and client/ })
   t.throws(() => redisVisitStore({ client: {} as never }), { message: /node-redis client/ })
+})
+
+test('midnight on two instances: the visit crosses it under the new day\'s shared salt', async (t) => {
+  const redis = await startRedis(t)
+  if (redis === undefined) return
+  const sink = await startSink({ validate: validateGa4Request })
+  t.teardown(() => sink.close())
+  const midnight = Date.UTC(2030, 0, 2)
+  let now = midnight - 5 * 60_000
+  const clock = (): number => now
+  const a = await instance(t, redis.url, sink, {}, clock)
+  const b = await instance(t, redis.url, sink, {}, clock)
+  await hit(a, '/before')
+  now = midnight + 5 * 60_000
+  await hit(b, '/after')
+  await hit(a, '/after-too')
+  const [before] = a.memory.events
+  const [after] = b.memory.events
+  const afterToo = a.memory.events[1]
+  t.not(after.visitorId, before.visitorId, 'a new day: a new visitor id')
+  t.equal(after.visitorId, afterToo.visitorId, 'the same on both instances')
+  t.equal(after.visit?.id, before.visit?.id, 'the visit continues across midnight, on the other instance')
+  t.equal(afterToo.visit?.id, before.visit?.id)
+  const client = createClient({ url: redis.url })
+  await client.connect()
+  t.teardown(() => client.destroy())
+  t.equal((await client.keys(`${DEFAULT_VISIT_KEY_PREFIX}salt:*`)).length, 2, 'yesterday\'s salt and today\'s')
+  t.same(await client.keys(`${DEFAULT_VISIT_KEY_PREFIX}visit:*`), [`${DEFAULT_VISIT_KEY_PREFIX}visit:${after.visitorId}`], 'the visit moved to today\'s id')
 })
