@@ -12,6 +12,11 @@
 // Every request carries a fresh User-Agent string (as a parsed request does) among the 50 visitors.
 // Bounded: ROUNDS × CALLS per configuration, and a 120 s ceiling.
 //
+// Visitors, visits and country (on by default) are measured apart, requestContext: false: `VISITS=1`
+// runs only the four visit configurations — the 50 returning visitors (ids, countries and visits
+// cached) and a new visitor per call (a fresh public IP: an HMAC, a country lookup, a visit
+// inserted into the bounded store), each with `visits`/`geo` on and off.
+//
 // On a machine too busy for CPU time to mean much, count instructions instead: `ONCE=1` runs one
 // loop of CALLS for one build (`bare` for the loop alone) and nothing else, so under valgrind
 // (instructions per request = difference of the two totals ÷ CALLS):
@@ -37,7 +42,7 @@ const agents = Array.from({ length: FRESH }, (_, i) => Buffer.from(requests[i % 
 const noop = () => {}
 
 /** An app with the plugin, its two request hooks, and request/reply pairs of finished requests. */
-async function build (dist, requestContext) {
+async function build (dist, requestContext, extra = {}) {
   const app = Fastify({ logger: false })
   const hooks = {}
   if (dist !== undefined) {
@@ -48,7 +53,7 @@ async function build (dist, requestContext) {
       if (name === 'onRequest' || name === 'onResponse') hooks[name] = fn
       return addHook.call(this, name, fn)
     }
-    await app.register(analytics, { collectors: [discard], requestContext })
+    await app.register(analytics, { collectors: [discard], requestContext, ...extra })
     app.addHook = addHook
   }
   const pairs = []
@@ -63,13 +68,18 @@ async function build (dist, requestContext) {
   return { app, hooks, pairs }
 }
 
-function measure ({ hooks, pairs }) {
+// A new visitor per call: public addresses (none in a special-purpose range), made before timing.
+const freshIps = Array.from({ length: CALLS }, (_, i) => `${11 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${i & 0xff}.${1 + (i % 200)}`)
+
+function measure ({ hooks, pairs }, newVisitors = false) {
   const onRequest = hooks.onRequest ?? noop
   const onResponse = hooks.onResponse ?? noop
   const start = process.cpuUsage()
   for (let i = 0; i < CALLS; i++) {
     const [request, reply] = pairs[i % pairs.length]
     request.raw.headers['user-agent'] = agents[i % FRESH]
+    // light-my-request's socket: request.ip reads its remoteAddress.
+    if (newVisitors) request.raw.socket.remoteAddress = freshIps[i]
     onRequest(request, reply, noop)
     onResponse(request, reply, noop)
     const raw = reply.raw
@@ -87,20 +97,29 @@ if (process.env.ONCE === '1') {
   process.exit(0)
 }
 
+const OFF = { visits: false, geo: false }
 const configs = [['loop alone (subtracted)', undefined, false]]
-for (const [label, dist] of [['this tree', ownDist], [process.argv[2], otherDist]]) {
-  if (dist === undefined) continue
-  configs.push([`${label}, requestContext: false`, dist, false], [`${label}, own request context`, dist, true])
+if (process.env.VISITS === '1') {
+  configs.push(
+    ['returning visitor, visits+geo off', ownDist, false, OFF, false],
+    ['returning visitor, visits+geo on', ownDist, false, {}, false],
+    ['new visitor, visits+geo off', ownDist, false, OFF, true],
+    ['new visitor, visits+geo on', ownDist, false, {}, true])
+} else {
+  for (const [label, dist] of [['this tree', ownDist], [process.argv[2], otherDist]]) {
+    if (dist === undefined) continue
+    configs.push([`${label}, requestContext: false`, dist, false], [`${label}, own request context`, dist, true])
+  }
 }
 const entries = []
-for (const [name, dist, context] of configs) entries.push({ name, built: await build(dist, context), figures: [] })
-for (const entry of entries) measure(entry.built) // warm-up: every path optimised before timing
+for (const [name, dist, context, extra, newVisitors] of configs) entries.push({ name, built: await build(dist, context, extra), newVisitors, figures: [] })
+for (const entry of entries) measure(entry.built, entry.newVisitors) // warm-up: every path optimised before timing
 
 for (let round = 0; round < ROUNDS && Date.now() < DEADLINE; round++) {
   // Rotate the order each round so drift and warm-up favour no configuration.
   for (let k = 0; k < entries.length; k++) {
     const entry = entries[(round + k) % entries.length]
-    entry.figures.push(measure(entry.built))
+    entry.figures.push(measure(entry.built, entry.newVisitors))
   }
 }
 

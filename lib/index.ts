@@ -4,7 +4,8 @@ export { analytics, analytics as fastifyAnalytics }
 export default analytics
 
 export type { AnalyticsInstanceApi } from './plugin.js'
-export type { AnalyticsOptions, AutomaticEventType, BotsMode, PageViewsMode, RouteAnalyticsConfig } from './options.js'
+export type { AnalyticsOptions, AutomaticEventType, BotsMode, GeoOptions, PageViewsMode, RouteAnalyticsConfig, VisitsOptions } from './options.js'
+export type { Salts, VisitHit, VisitStats, VisitStore } from './visits/index.js'
 export { DEFAULT_START_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_DELIVERY } from './options.js'
 export type { DeliveryMode } from './worker/protocol.js'
 export type { AnalyticsStats, EventCounters, SkippedCounters } from './tracker.js'

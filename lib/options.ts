@@ -9,6 +9,7 @@ import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from 
 export type AutomaticEventType = 'pageview' | 'action'
 import { errorText, MAX_TIMER_MS } from './util.js'
 import type { DeliveryMode } from './worker/protocol.js'
+import { DEFAULT_VISIT_TIMEOUT_MS, MIN_VISIT_TIMEOUT_MS, VISITS_CLOCK, type GeoSettings, type VisitSettings, type VisitStore } from './visits/index.js'
 
 /**
  * Which GET requests are page views. `'html'`: those answered with `text/html` or
@@ -90,8 +91,37 @@ export interface AnalyticsOptions {
    * Default {@link DEFAULT_DELIVERY}.
    */
   delivery?: DeliveryMode
+  /**
+   * Cookieless visitors and visits (`event.visitorId`, `event.visit`): on by default, in memory.
+   * `timeoutMs`: a gap this long ends a visit (default {@link DEFAULT_VISIT_TIMEOUT_MS}, at least
+   * 1000); `store`: where visits and the daily salts live (`redisVisitStore()` from
+   * `fastify-analytics/redis` shares them between instances). `false`: no visitor id, no visit.
+   */
+  visits?: VisitsOptions | false
+  /**
+   * `event.country`: on by default, from the client IP in the database shipped in the package.
+   * `header`: a CDN's country header to read first (`cf-ipcountry`; read only when named, since any
+   * client can send it); `database`: a MaxMind-format file of yours (GeoLite2, DB-IP). `false`: none.
+   */
+  geo?: GeoOptions | false
   // Fastify's own register options (`logLevel`, `logSerializers`, `prefix`) are typed by Fastify's
   // `RegisterOptions`; `logLevel` and `logSerializers` apply to the plugin's own log lines.
+}
+
+/** Plugin option `visits`. */
+export interface VisitsOptions {
+  /** A visitor's events with gaps shorter than this are one visit. Default 30 minutes; at least 1000. */
+  timeoutMs?: number
+  /** Where visits and salts live, shared by the app's instances. Default: this process's memory. */
+  store?: VisitStore
+}
+
+/** Plugin option `geo`. */
+export interface GeoOptions {
+  /** A CDN's country header (`cf-ipcountry`, `x-vercel-ip-country`, `cloudfront-viewer-country`); `XX` and `T1` mean unknown. */
+  header?: string
+  /** Path of a MaxMind-format country or city database; default: the one shipped in the package. */
+  database?: string
 }
 
 /** Per-route config: `{ config: { analytics: … } }`. */
@@ -118,11 +148,13 @@ export interface NormalizedOptions {
   startTimeoutMs: number
   shutdownTimeoutMs: number
   delivery: DeliveryMode
+  visits: VisitSettings | false
+  geo: GeoSettings | false
   logLevel: string | undefined
   logSerializers: Record<string, (value: unknown) => unknown> | undefined
 }
 
-const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery',
+const KNOWN = new Set(['collectors', 'pageViews', 'bots', 'actions', 'classify', 'ignore', 'locale', 'userId', 'requestContext', 'privacy', 'consent', 'respectGpc', 'beforeSend', 'startTimeoutMs', 'shutdownTimeoutMs', 'delivery', 'visits', 'geo',
   // Fastify's register options: Fastify hands them to every plugin with the plugin's own options.
   'logLevel', 'logSerializers', 'prefix'])
 const MEMBERS = ['start', 'collect', 'flush', 'close'] as const
@@ -213,6 +245,51 @@ function deliveryMode (value: unknown): DeliveryMode {
   return value
 }
 
+function visitSettings (value: unknown): VisitSettings | false {
+  if (value === false) return false
+  if (value === undefined) return { timeoutMs: DEFAULT_VISIT_TIMEOUT_MS, store: undefined, clock: Date.now }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FST_ANALYTICS_INVALID_OPTION('visits must be an object or false')
+  const visits = value as Record<string | symbol, unknown>
+  for (const key of Object.keys(visits)) {
+    if (key !== 'timeoutMs' && key !== 'store') throw new FST_ANALYTICS_INVALID_OPTION(`visits has unknown key "${key.slice(0, 64)}"`)
+  }
+  const timeoutMs = visits.timeoutMs ?? DEFAULT_VISIT_TIMEOUT_MS
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < MIN_VISIT_TIMEOUT_MS || timeoutMs > MAX_TIMER_MS) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`visits.timeoutMs must be an integer number of milliseconds, at least ${MIN_VISIT_TIMEOUT_MS}`)
+  }
+  const store = visits.store
+  if (store !== undefined) {
+    const candidate = store as Partial<VisitStore> | null
+    if (candidate === null || typeof candidate !== 'object' || typeof candidate.kind !== 'string' ||
+        typeof candidate.salts !== 'function' || typeof candidate.visit !== 'function') {
+      throw new FST_ANALYTICS_INVALID_OPTION('visits.store must be a visit store (kind, salts(), visit()), e.g. redisVisitStore() from fastify-analytics/redis')
+    }
+  }
+  const clock = visits[VISITS_CLOCK]
+  return { timeoutMs, store: store as VisitStore | undefined, clock: typeof clock === 'function' ? clock as () => number : Date.now }
+}
+
+// An HTTP header name (RFC 9110 token).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function geoSettings (value: unknown): GeoSettings | false {
+  if (value === false) return false
+  if (value === undefined) return { header: undefined, database: undefined }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FST_ANALYTICS_INVALID_OPTION('geo must be an object or false')
+  const geo = value as Record<string, unknown>
+  for (const key of Object.keys(geo)) {
+    if (key !== 'header' && key !== 'database') throw new FST_ANALYTICS_INVALID_OPTION(`geo has unknown key "${key.slice(0, 64)}"`)
+  }
+  if (geo.header !== undefined && (typeof geo.header !== 'string' || !HEADER_NAME.test(geo.header))) {
+    throw new FST_ANALYTICS_INVALID_OPTION('geo.header must be an HTTP header name, e.g. "cf-ipcountry"')
+  }
+  if (geo.database !== undefined && (typeof geo.database !== 'string' || geo.database.length === 0)) {
+    throw new FST_ANALYTICS_INVALID_OPTION('geo.database must be the path of a MaxMind-format database file')
+  }
+  // Node lower-cases incoming header names.
+  return { header: (geo.header as string | undefined)?.toLowerCase(), database: geo.database as string | undefined }
+}
+
 /** Checks and completes the options once, at registration; hooks never read raw options. */
 export function normalizeOptions (raw: unknown): NormalizedOptions {
   if (raw === null || typeof raw !== 'object') throw new FST_ANALYTICS_INVALID_OPTION('options must be an object')
@@ -244,6 +321,8 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     startTimeoutMs: timeout(options, 'startTimeoutMs', DEFAULT_START_TIMEOUT_MS),
     shutdownTimeoutMs: timeout(options, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS),
     delivery: deliveryMode(options.delivery),
+    visits: visitSettings(options.visits),
+    geo: geoSettings(options.geo),
     logLevel: logLevel(options.logLevel),
     logSerializers: logSerializers(options.logSerializers)
   }

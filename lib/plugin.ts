@@ -10,6 +10,7 @@ import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } f
 import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 import { rootInstance } from './scope.js'
 import { planDelivery } from './worker/plan.js'
+import { VISITS_OFF } from './visits/index.js'
 
 /** `app.analytics`. */
 export interface AnalyticsInstanceApi {
@@ -55,7 +56,7 @@ function onResponseClose (this: ResponseWithState): void {
 const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
   track () {},
   async flush () {},
-  stats: () => ({ events: emptyEventCounters(), collectors: {} })
+  stats: () => ({ events: emptyEventCounters(), collectors: {}, visits: { ...VISITS_OFF } })
 })
 
 async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: AnalyticsOptions): Promise<void> {

@@ -7,7 +7,9 @@ import { boundField, createEvent, EventType, normalizeEventInput, roundDuration,
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
-import { applyIpPolicy, hasGpc, UrlCleaner, type ConsentDecision } from './privacy/index.js'
+import { applyIpPolicy, hasGpc, UrlCleaner, type ConsentDecision, type EventConsent } from './privacy/index.js'
+import { isReferrerSpam } from './attribution/index.js'
+import { CountryResolver, Visitors, VISITS_OFF, type VisitStats } from './visits/index.js'
 
 /** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
 export interface SkippedCounters {
@@ -18,6 +20,7 @@ export interface SkippedCounters {
   noRoute: number
   consent: number
   beforeSend: number
+  spam: number
 }
 
 /** Event-level counters: what never reached a collector. */
@@ -35,7 +38,8 @@ export interface EventCounters {
    * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
    * prerender), `ignored` (the `ignore`/`classify` options, route config `false`, `skip()`,
    * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route),
-   * `consent` (the request's consent was `'denied'`), `beforeSend` (the hook returned null).
+   * `consent` (the request's consent was `'denied'`), `beforeSend` (the hook returned null),
+   * `spam` (the Referer is on the referrer-spam list).
    */
   skipped: SkippedCounters
   /** Tracked events not emitted because their request's consent was `'denied'` (automatic ones: `skipped.consent`). */
@@ -62,7 +66,7 @@ export function emptyEventCounters (): EventCounters {
     invalid: 0,
     propertiesDropped: 0,
     truncated: 0,
-    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 },
+    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 },
     consentDenied: 0,
     beforeSendDropped: 0,
     beforeSendFailed: 0,
@@ -74,6 +78,8 @@ export function emptyEventCounters (): EventCounters {
 export interface AnalyticsStats {
   events: EventCounters
   collectors: Record<string, CollectorStats>
+  /** Visitors and visits: where they are kept, how many, and what the store could not answer. */
+  visits: VisitStats
 }
 
 /** What the request decorator hands over when the request ends. */
@@ -116,6 +122,11 @@ export class Tracker {
   /** `logLevel` / `logSerializers` given at registration, for the per-request child loggers. */
   readonly #childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined
   #unattachedLogged = false
+  // Visitors, visits and country (the `visits` and `geo` options): see #identify.
+  readonly #visitors: Visitors | undefined
+  readonly #countries: CountryResolver | undefined
+  /** Events waiting for an asynchronous visit store; flush and close wait for them first. */
+  readonly #waiting = new Set<Promise<void>>()
 
   constructor (options: NormalizedOptions, log: Logger) {
     this.#options = options
@@ -125,6 +136,9 @@ export class Tracker {
     this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
     this.#clients = new ClientClassifier(options.bots !== 'keep')
     this.#urlCleaner = new UrlCleaner(options.privacy)
+    this.#visitors = options.visits === false ? undefined : new Visitors(options.visits, this.#log)
+    // Opens the country database now: an unreadable one fails the registration, not a request.
+    this.#countries = options.geo === false ? undefined : new CountryResolver(options.geo)
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
@@ -182,6 +196,39 @@ export class Tracker {
       return
     }
     this.#urlCleaner.apply(event)
+    const request = event.request
+    if (request !== undefined && (this.#visitors !== undefined || this.#countries !== undefined)) {
+      const waiting = this.#identify(event, request)
+      if (waiting !== undefined) return this.#wait(waiting, event, consent, automatic)
+    }
+    this.#send(event, consent, automatic)
+  }
+
+  /**
+   * Country, visitor id and visit, from what the request sent: after consent (a denied visitor leaves
+   * nothing in the visit store) and the privacy rules (the landing path is the cleaned path), before
+   * the IP is truncated for an anonymous visitor. Synchronous unless the visit store is asynchronous.
+   */
+  #identify (event: AnalyticsEvent, request: FastifyRequest): Promise<void> | undefined {
+    if (this.#countries !== undefined && event.country === '') event.country = this.#countries.country(request, event.clientIP)
+    if (this.#visitors === undefined || event.visitorId !== '') return undefined
+    return this.#visitors.identify(event, request)
+  }
+
+  /** The event goes on once the store answered (it always does, by its timeout); flush and close wait for it. */
+  #wait (waiting: Promise<void>, event: AnalyticsEvent, consent: EventConsent, automatic: boolean): void {
+    const sent = waiting.then(() => this.#send(event, consent, automatic)).catch((error: unknown) => {
+      this.#log.error('visits', { err: error }, 'analytics event lost after its visit was resolved')
+    }).finally(() => this.#waiting.delete(sent))
+    this.#waiting.add(sent)
+  }
+
+  async #settled (): Promise<void> {
+    while (this.#waiting.size > 0) await Promise.all(this.#waiting)
+  }
+
+  /** After the visit: anonymisation, `beforeSend`, fan-out. */
+  #send (event: AnalyticsEvent, consent: EventConsent, automatic: boolean): void {
     if (consent === 'anonymous') {
       event.userId = ''
       event.clientIP = applyIpPolicy(event.clientIP, 'truncate')
@@ -250,6 +297,10 @@ export class Tracker {
     const kept = normalized.event
     kept.request = request
     kept.consent = event.consent
+    // Like consent, the visitor, visit and country are the plugin's: carried over the hook's copy.
+    kept.visitorId = event.visitorId
+    kept.visit = event.visit
+    kept.country = event.country
     return kept
   }
 
@@ -360,6 +411,8 @@ export class Tracker {
     const userAgent = boundField('userAgent', header(request, 'user-agent'), this.cuts)
     const client = this.#clients.classify(request, userAgent)
     if (client.bot && options.bots === 'skip') return this.#skip('bot')
+    const referrer = request.headers.referer
+    if (typeof referrer === 'string' && referrer !== '' && isReferrerSpam(referrer)) return this.#skip('spam')
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
     const durationMs = reply.elapsedTime
     // The request's properties become the event's (no copy, no empty object made to be replaced).
@@ -382,22 +435,26 @@ export class Tracker {
 
   stats (): AnalyticsStats {
     const counters = this.counters
-    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats() }
+    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats(), visits: this.#visitors?.stats() ?? { ...VISITS_OFF } }
   }
 
   /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
-  start (timeoutMs: number): Promise<void> {
-    return this.#fanOut.start(timeoutMs)
+  async start (timeoutMs: number): Promise<void> {
+    await Promise.all([this.#fanOut.start(timeoutMs), this.#visitors?.start(this.#log.log)])
   }
 
   /** Flushes every collector; resolves at the deadline whatever they do. */
-  flush (timeoutMs: number): Promise<void> {
+  async flush (timeoutMs: number): Promise<void> {
+    // Events waiting for the visit store are accepted events: they reach the collectors first.
+    await this.#settled()
     return this.#fanOut.flush(timeoutMs)
   }
 
   /** Flushes then closes every collector (`onClose`), then logs one line with the event-level counters (skips included). */
   async close (timeoutMs: number): Promise<void> {
+    await this.#settled()
     await this.#fanOut.close(timeoutMs)
+    await this.#visitors?.close()
     this.#log.log.info({ events: this.stats().events }, 'analytics closed')
   }
 }

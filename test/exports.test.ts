@@ -30,6 +30,7 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/plausible')).plausibleCollector, 'function')
   t.type((await import('fastify-analytics/webhook')).webhookCollector, 'function')
   t.type((await import('fastify-analytics/redis')).redisSessionStore, 'function')
+  t.type((await import('fastify-analytics/redis')).redisVisitStore, 'function')
   t.type((await import('fastify-analytics/batch')).DeliveryEngine, 'function')
   t.type((await import('fastify-analytics/postgres')).postgresCollector, 'function')
   t.type((await import('fastify-analytics/clickhouse')).clickhouseCollector, 'function')

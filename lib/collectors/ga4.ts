@@ -11,7 +11,8 @@ import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
-import { MAX_EVENT_AGE_MS, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Item } from './ga4/payload.js'
+import { MAX_EVENT_AGE_MS, buildCampaignDetails, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Event, type Ga4Item } from './ga4/payload.js'
+import { sessionStart } from './ga4/session.js'
 import { interpretGa4DebugResponse } from './ga4/response.js'
 import { SessionResolver, type Ga4SessionStats } from './ga4/session-store.js'
 
@@ -130,8 +131,16 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
-    // Without the cookie, the session is looked up when the batch is prepared (0 until then).
-    const sessionId = cookies.sessionId
+    // The browser's GA session when its cookie came along (stitches to gtag.js); else the plugin's
+    // visit (GA4 sessions and visits are then one and the same); else, for events without a visit
+    // (a job's track(), visits: false), the session store when the batch is prepared (0 until then).
+    const visit = event.visit
+    let sessionId = cookies.sessionId
+    let campaign: Ga4Event | undefined
+    if (sessionId === undefined && visit !== null) {
+      sessionId = sessionStart(visit.startedAt.getTime())
+      campaign = this.#announce(visit, event.timestamp.getTime(), sessionId, atMs)
+    }
     this.enqueue({
       clientId,
       userId: anonymous ? '' : this.#userId(event.userId),
@@ -140,8 +149,17 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
       device: ga4Device(event),
       atMs,
       sessionPending: sessionId === undefined,
+      campaign,
       event: buildGa4Event(event, sessionId ?? 0, atMs)
     })
+  }
+
+  /**
+   * A `campaign_details` event before the visit's first event (the one whose time is the visit's
+   * start), when the visit has a source: once per visit however many instances send its events.
+   */
+  #announce (visit: NonNullable<AnalyticsEvent['visit']>, eventMs: number, sessionId: number, atMs: number): Ga4Event | undefined {
+    return eventMs === visit.startedAt.getTime() ? buildCampaignDetails(visit, sessionId, atMs) : undefined
   }
 
   /** Starts delivery, then the session store (bounded by the store itself and the start signal; never fails the start). */

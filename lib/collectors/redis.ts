@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto'
-import { createClient } from 'redis'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { redactText } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import type { Ga4SessionStore, SessionLookup, SessionQuery } from './ga4/session-store.js'
+import { checkRedisUrl, connectOwned, createOwnedClient, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
+
+export { redisVisitStore, DEFAULT_VISIT_KEY_PREFIX } from './redis-visits.js'
+export type { RedisVisitStoreOptions, RedisVisitStoreUrlOptions, RedisVisitStoreClientOptions } from './redis-visits.js'
+export type { RedisScriptClient } from './redis-connection.js'
 
 export type { Ga4SessionStore, Ga4SessionStats, SessionLookup, SessionQuery } from './ga4/session-store.js'
 
@@ -16,20 +20,8 @@ export type { Ga4SessionStore, Ga4SessionStats, SessionLookup, SessionQuery } fr
 // written together (automatic pipelining): a batch is one round trip.
 
 /** The commands the store uses; a node-redis client (`createClient()`) has them. */
-export interface RedisSessionClient {
-  /** False while disconnected: the store then answers from memory without sending anything. */
-  readonly isReady: boolean
-  evalSha: (sha1: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
-  eval: (script: string, options: { keys: string[], arguments: string[] }) => Promise<unknown>
-}
-
-/** What the store does with a client it created. */
-interface OwnedClient extends RedisSessionClient {
-  readonly isOpen: boolean
-  connect: () => Promise<unknown>
-  destroy: () => void
-  on: (event: 'error', listener: (error: unknown) => void) => unknown
-}
+export type RedisSessionClient = RedisScriptClient
+type OwnedClient = OwnedRedisClient
 
 interface CommonOptions {
   /** Prefix of every key. Default `'fastify-analytics:ga4:'` (then the measurement id and the client id). */
@@ -52,8 +44,7 @@ export type RedisSessionStoreOptions = RedisSessionStoreUrlOptions | RedisSessio
 
 export const DEFAULT_KEY_PREFIX = 'fastify-analytics:ga4:'
 export const DEFAULT_REDIS_TIMEOUT_MS = 500
-/** Longest wait between reconnection attempts of a client the store owns. */
-export const MAX_RECONNECT_DELAY_MS = 2000
+export { MAX_RECONNECT_DELAY_MS } from './redis-connection.js'
 /**
  * Keys outlive a session's end by this much: instances' clocks differ a little, and a batch may be
  * prepared a few seconds after its events.
@@ -127,17 +118,7 @@ class RedisSessionStore implements Ga4SessionStore {
    */
   async start (log: Logger): Promise<void> {
     this.#log.log = log
-    const owned = this.#owned
-    if (owned === undefined || owned.isOpen) return
-    const connecting = owned.connect().catch((error: unknown) => {
-      this.#log.warn('redis-connect', { error: this.#text(error) }, 'Redis session store could not connect')
-    })
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([connecting, new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(this.timeoutMs, 1000))
-      timer.unref()
-    })])
-    clearTimeout(timer)
+    await connectOwned(this.#owned, this.timeoutMs, this.#log, 'Redis session store', (error) => this.#text(error))
   }
 
   async sessionIds (query: SessionQuery): Promise<number[][]> {
@@ -203,24 +184,8 @@ export function redisSessionStore (options: RedisSessionStoreOptions): Ga4Sessio
     }
     return new RedisSessionStore(client, undefined, prefix, timeout, [])
   }
-  let parsed: URL
-  try {
-    if (typeof url !== 'string') throw new TypeError('not a string')
-    parsed = new URL(url)
-  } catch {
-    invalid('url must be a string like "redis://host:6379"')
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') invalid('url must use redis: or rediss:')
-  const secrets = [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s !== '')
-  const owned: OwnedClient = createClient({
-    url,
-    // Fail at once while disconnected: a batch must not wait for a reconnection that may never come.
-    disableOfflineQueue: true,
-    commandOptions: { timeout },
-    socket: {
-      connectTimeout: Math.max(timeout, 1000),
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS)
-    }
-  })
-  return new RedisSessionStore(owned, owned, prefix, timeout, secrets)
+  const checked = checkRedisUrl(url)
+  if (typeof checked === 'string') invalid(checked)
+  const owned: OwnedClient = createOwnedClient(url as string, timeout)
+  return new RedisSessionStore(owned, owned, prefix, timeout, checked.secrets)
 }

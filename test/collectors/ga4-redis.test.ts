@@ -32,7 +32,9 @@ async function instance (t: TapTest, sink: Sink, sessions: Ga4SessionStore | und
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs })
   })
   const app = Fastify({ logger: { level: 'info', stream: logs.stream } })
-  await app.register(analytics, { collectors: [ga4] })
+  // visits: false — with visits on, session_id is the visit and the session store is not asked;
+  // these tests are about the store (the `sessions` option, for events that carry no visit).
+  await app.register(analytics, { collectors: [ga4], visits: false })
   // An HTML page: the default pageViews: 'html' counts it, as a real site's page would be.
   app.get('/page/:n', async (_request, reply) => reply.type('text/html').send('<p>ok</p>'))
   await app.ready()

@@ -188,7 +188,7 @@ test('ignored: the ignore and classify options, route config false and skip() ar
   t.same(skipped(app), { ignored: 4, notPage: 1, bot: 1, prefetch: 1, noRoute: 1 })
   await app.close()
   const line = log.lines.find((l) => l.msg === 'analytics closed')
-  t.match(line, { events: { emitted: 0, skipped: { ignored: 4, notPage: 1, bot: 1, prefetch: 1, noRoute: 1, consent: 0, beforeSend: 0 } } })
+  t.match(line, { events: { emitted: 0, skipped: { ignored: 4, notPage: 1, bot: 1, prefetch: 1, noRoute: 1, consent: 0, beforeSend: 0, spam: 0 } } })
 })
 
 test('client: browser, OS and device from the User-Agent', async (t) => {
@@ -228,7 +228,7 @@ test('stats() of an inert plugin has the skipped counters too', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(analytics, { collectors: [] })
-  t.same(app.analytics.stats().events.skipped, { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 })
+  t.same(app.analytics.stats().events.skipped, { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 })
 })
 
 test('client: the User-Agent cache stays bounded however many distinct agents arrive, and stays right', async (t) => {

@@ -157,7 +157,7 @@ test('helpers outside a request do nothing, and each call is counted as unattach
   addAnalyticsProperty('a', 'b')
   setAnalyticsEventName('x')
   t.equal(collector.events.length, 0)
-  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 4 })
+  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 4 })
 })
 
 test('app.analytics.track works outside requests, with no request enrichment', async (t) => {
@@ -207,7 +207,7 @@ test('with no collectors the plugin is inert and the API stays callable', async 
   t.equal(response.statusCode, 200)
   app.analytics.track({ type: EventType.Custom, eventName: 'z' })
   await app.analytics.flush()
-  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 0 }, collectors: {} })
+  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 0 }, collectors: {}, visits: { store: 'off', visitors: 0, evictions: 0, fallbacks: 0 } })
 })
 
 test('requestContext: false registers no request context: request.analytics works, the helpers are counted as unattached', async (t) => {

@@ -1,4 +1,4 @@
-import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
+import { EventType, truncateCodePoints, type AnalyticsEvent, type Visit } from '../../event.js'
 import type { OutgoingRequest, PreparedBatch } from '../../batch/types.js'
 import {
   MAX_PAGE_LOCATION_LENGTH, MAX_PAGE_REFERRER_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_PARAMS_PER_EVENT,
@@ -47,7 +47,28 @@ export interface Ga4Item {
   atMs: number
   /** No `_ga_<stream>` cookie: `session_id` is filled in from the session store when the batch is prepared. */
   sessionPending: boolean
+  /**
+   * A `campaign_details` event sent just before `event` (the first event of a visit that came from
+   * a campaign or another site): the same item in the accounting, two events on the wire.
+   */
+  campaign?: Ga4Event
   event: Ga4Event
+}
+
+/**
+ * The Measurement Protocol's `campaign_details` event (MP reference, "Events": campaign_details with
+ * `campaign_id`, `campaign`, `source`, `medium`, `term`, `content`): GA4 applies it to the events that
+ * follow it, which is how a server says where a session came from. Undefined for a Direct visit.
+ */
+export function buildCampaignDetails (visit: Readonly<Visit>, sessionId: number, atMs: number): Ga4Event | undefined {
+  if (visit.channel === 'Direct' && visit.source === '(direct)') return undefined
+  const params: Ga4Params = { session_id: sessionId, engagement_time_msec: ENGAGEMENT_TIME_MSEC }
+  if (visit.campaign !== '') params.campaign = truncateCodePoints(visit.campaign, MAX_PARAM_VALUE_LENGTH)
+  if (visit.source !== '') params.source = truncateCodePoints(visit.source, MAX_PARAM_VALUE_LENGTH)
+  if (visit.medium !== '') params.medium = truncateCodePoints(visit.medium, MAX_PARAM_VALUE_LENGTH)
+  if (visit.term !== '') params.term = truncateCodePoints(visit.term, MAX_PARAM_VALUE_LENGTH)
+  if (visit.content !== '') params.content = truncateCodePoints(visit.content, MAX_PARAM_VALUE_LENGTH)
+  return { name: 'campaign_details', params, timestamp_micros: atMs * 1000 }
 }
 
 /** The wire name of an event: `page_view`, the action's name, or the custom event's name, made valid. */
@@ -162,18 +183,23 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
     const overhead = Buffer.byteLength(head) + 2 // the closing `]}`
     let parts: string[] = []
     let size = overhead
+    // Wire events in the current request: an item with a campaign_details event is two.
+    let events = 0
     for (const item of group) {
-      const json = JSON.stringify(item.event)
+      const json = item.campaign === undefined ? JSON.stringify(item.event) : `${JSON.stringify(item.campaign)},${JSON.stringify(item.event)}`
+      const weight = item.campaign === undefined ? 1 : 2
       const bytes = Buffer.byteLength(json)
       // Unreachable with the caps above (an event is at most a few kB), but never send what GA refuses.
       if (overhead + bytes >= MAX_BODY_BYTES) { invalid++; continue }
-      if (parts.length === MAX_EVENTS_PER_REQUEST || (parts.length > 0 && size + 1 + bytes >= MAX_BODY_BYTES)) {
+      if (events + weight > MAX_EVENTS_PER_REQUEST || (parts.length > 0 && size + 1 + bytes >= MAX_BODY_BYTES)) {
         requests.push(request(path, head, parts))
         parts = []
         size = overhead
+        events = 0
       }
       size += parts.length === 0 ? bytes : bytes + 1
       parts.push(json)
+      events += weight
     }
     if (parts.length > 0) requests.push(request(path, head, parts))
   }

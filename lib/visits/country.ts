@@ -1,0 +1,34 @@
+import type { FastifyRequest } from 'fastify'
+import { CountryDatabase, countryFromHeader } from '../geo/country.js'
+
+/** Plugin option `geo`, normalised. */
+export interface GeoSettings {
+  /** A CDN's country header (lower case), read only when named: otherwise any client could forge it. */
+  header: string | undefined
+  /** A MaxMind-format file of the user's; undefined: the database shipped in the package. */
+  database: string | undefined
+}
+
+/** The country of a request: from the named CDN header, else (or when it says unknown) from the client IP. */
+export class CountryResolver {
+  readonly #header: string | undefined
+  readonly #database: CountryDatabase | undefined
+
+  /**
+   * Opens the database now (registration): an unreadable `database` throws FST_ANALYTICS_INVALID_OPTION.
+   * With a header named, a database is read only when `database` names one too.
+   */
+  constructor (settings: GeoSettings) {
+    this.#header = settings.header
+    this.#database = settings.header !== undefined && settings.database === undefined ? undefined : CountryDatabase.open(settings.database)
+  }
+
+  country (request: FastifyRequest | undefined, ip: string): string {
+    if (this.#header !== undefined && request !== undefined) {
+      const country = countryFromHeader(request.headers[this.#header])
+      if (country !== '') return country
+    }
+    // The database remembers answers per IP: a returning visitor costs a Map read.
+    return this.#database === undefined ? '' : this.#database.lookup(ip)
+  }
+}
