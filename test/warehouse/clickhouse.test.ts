@@ -129,7 +129,7 @@ test('the report queries of schema/reports/clickhouse.sql return the known answe
 test('100 000 events are stored exactly once (count() = uniqExact(id))', { skip }, async (t) => {
   const db = server as ClickHouseServer
   const table = newTable()
-  const { collector } = await startCollector(t, { table, createTable: true, maxQueueSize: 100_000 })
+  const { collector } = await startCollector(t, { table, createTable: true, maxQueueSize: 100_000, maxQueueBytes: 256 << 20 })
   const events = customEvents(100_000)
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length, 60_000)

@@ -136,7 +136,7 @@ test('the report queries of schema/reports/postgres.sql return the known answers
 test('100 000 events are stored exactly once (count(*) = count(DISTINCT id))', { skip: server === undefined }, async (t) => {
   const db = server as PostgresServer
   const table = newTable()
-  const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true, maxQueueSize: 100_000, maxBatchSize: 5000 })
+  const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true, maxQueueSize: 100_000, maxQueueBytes: 256 << 20, maxBatchSize: 5000 })
   const events = customEvents(100_000)
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length, 60_000)
