@@ -136,7 +136,7 @@ export class Tracker {
     this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
     this.#clients = new ClientClassifier(options.bots !== 'keep')
     this.#urlCleaner = new UrlCleaner(options.privacy)
-    this.#visitors = options.visits === false ? undefined : new Visitors(options.visits, this.#log)
+    this.#visitors = options.visits === false ? undefined : new Visitors(options.visits, this.#log, options.privacy.redactEmails)
     // Opens the country database now: an unreadable one fails the registration, not a request.
     this.#countries = options.geo === false ? undefined : new CountryResolver(options.geo)
     this.#enrich = {

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import { attribute } from '../attribution/index.js'
+import { attribute, type Attribution } from '../attribution/index.js'
 import { header } from '../enrich.js'
 import type { AnalyticsEvent, Visit } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
+import { redactEmails } from '../privacy/email.js'
 import { errorText } from '../util.js'
 import { DAY_MS, MemoryVisitStore, type Salts, type VisitHit, type VisitStore } from './store.js'
 import { VisitorIdCache } from './visitor-id.js'
@@ -86,13 +87,16 @@ export class Visitors {
   readonly #realClock: boolean
   readonly #waitMs: number
   readonly #log: RateLimitedLog
+  readonly #redactEmails: boolean
   #fallbacks = 0
   #pending = 0
   #rotating: { day: number, promise: Promise<void> } | undefined
   /** Set while the day's salts are this process's own because the shared store failed to give them. */
   #saltRetryAt = 0
 
-  constructor (settings: VisitSettings, log: RateLimitedLog) {
+  /** `redactEmails`: the privacy option's, applied to the campaign values as it is to URLs. */
+  constructor (settings: VisitSettings, log: RateLimitedLog, redactEmails: boolean) {
+    this.#redactEmails = redactEmails
     this.#timeoutMs = settings.timeoutMs
     this.#store = settings.store
     this.#clock = settings.clock
@@ -185,6 +189,16 @@ export class Visitors {
     this.#saltRetryAt = atMs + SALT_RETRY_MS
   }
 
+  /**
+   * The request's attribution, read from the URL before the privacy rules (they would strip the
+   * campaign), so its values get the email rule here: `?utm_source=alice%40example.com` must not
+   * reach a collector through the visit when the URL itself no longer carries it.
+   */
+  #attribution (request: FastifyRequest, hostname: string): Readonly<Attribution> {
+    const found = attribute(request.url, header(request, 'referer'), hostname)
+    return this.#redactEmails ? withoutEmails(found) : found
+  }
+
   #visit (event: AnalyticsEvent, request: FastifyRequest, atMs: number): Promise<void> | undefined {
     const timeoutMs = this.#timeoutMs
     // A visit from yesterday can still be running only in the first `timeoutMs` of the day.
@@ -196,7 +210,7 @@ export class Visitors {
       previousVisitorId: ids.previous,
       atMs,
       timeoutMs,
-      attribution: attribute(request.url, header(request, 'referer'), event.hostname),
+      attribution: this.#attribution(request, event.hostname),
       landingPath: event.path
     }
     const store = this.#store
@@ -251,4 +265,15 @@ export class Visitors {
     this.#log.warn('visit-store', { store: this.#store?.kind, error: errorText(error) },
       'analytics visit store failed; visits come from this instance\'s memory until it answers')
   }
+}
+
+/** The attribution with email-shaped text in its values replaced; the same object when there is none. */
+function withoutEmails (found: Readonly<Attribution>): Readonly<Attribution> {
+  const source = redactEmails(found.source)
+  const medium = redactEmails(found.medium)
+  const campaign = redactEmails(found.campaign)
+  const term = redactEmails(found.term)
+  const content = redactEmails(found.content)
+  if (source === found.source && medium === found.medium && campaign === found.campaign && term === found.term && content === found.content) return found
+  return Object.freeze({ ...found, source, medium, campaign, term, content })
 }
