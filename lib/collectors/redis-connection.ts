@@ -1,4 +1,5 @@
 import { createClient } from 'redis'
+import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import type { RateLimitedLog } from '../log.js'
 
 // What the Redis-backed stores (GA4 sessions, visits) share: a client they own when given a URL,
@@ -69,4 +70,56 @@ export async function connectOwned (owned: OwnedRedisClient | undefined, timeout
     timer.unref()
   })])
   clearTimeout(timer)
+}
+
+/** The options every Redis-backed store takes: exactly one of `url` and `client`, a key prefix, a timeout. */
+export interface RedisStoreOptions {
+  url?: unknown
+  client?: unknown
+  keyPrefix?: unknown
+  timeoutMs?: unknown
+}
+
+/** What a store is built from once its options are checked. */
+export interface RedisStoreSettings {
+  client: RedisScriptClient
+  /** The client the store created from `url` (it closes it), else undefined (the app owns it). */
+  owned: OwnedRedisClient | undefined
+  prefix: string
+  timeoutMs: number
+  /** The URL's password forms, redacted from every message. */
+  secrets: string[]
+}
+
+const STORE_OPTION_KEYS = new Set(['url', 'client', 'keyPrefix', 'timeoutMs'])
+
+/**
+ * Checks a Redis store's options and makes its client, the same way for every store. `store` names
+ * it in the `FST_ANALYTICS_INVALID_OPTION` it throws (never quoting the URL's password).
+ */
+export function redisStoreSettings (store: string, options: RedisStoreOptions, defaults: { keyPrefix: string, timeoutMs: number }): RedisStoreSettings {
+  const invalid = (message: string): never => { throw new FST_ANALYTICS_INVALID_OPTION(`${store}: ${message}`) }
+  if (options === null || typeof options !== 'object') invalid('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!STORE_OPTION_KEYS.has(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
+  }
+  const { url, client, keyPrefix, timeoutMs } = options
+  if ((url === undefined) === (client === undefined)) invalid('give exactly one of url and client')
+  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') invalid('keyPrefix must be a string')
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)) {
+    invalid('timeoutMs must be an integer from 1 to 60000')
+  }
+  const timeout = (timeoutMs as number | undefined) ?? defaults.timeoutMs
+  const prefix = (keyPrefix as string | undefined) ?? defaults.keyPrefix
+  if (client !== undefined) {
+    const given = client as Partial<RedisScriptClient> | null
+    if (typeof given !== 'object' || given === null || typeof given.evalSha !== 'function' || typeof given.eval !== 'function') {
+      invalid('client must be a node-redis client (createClient() from the redis package)')
+    }
+    return { client: client as RedisScriptClient, owned: undefined, prefix, timeoutMs: timeout, secrets: [] }
+  }
+  const checked = checkRedisUrl(url)
+  if (typeof checked === 'string') return invalid(checked)
+  const owned = createOwnedClient(url as string, timeout)
+  return { client: owned, owned, prefix, timeoutMs: timeout, secrets: checked.secrets }
 }

@@ -1,10 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Visit } from '../event.js'
-import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
+import { eventId } from '../id.js'
 import { redactText } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import { DAY_MS, SALT_BYTES, type Salts, type VisitHit, type VisitStore } from '../visits/index.js'
-import { checkRedisUrl, connectOwned, createOwnedClient, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
+import { connectOwned, redisStoreSettings, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
 
 interface CommonOptions {
   /** Prefix of every key. Default {@link DEFAULT_VISIT_KEY_PREFIX} (then `salt:<day>` and `visit:<visitor id>`). */
@@ -79,9 +79,6 @@ return visit
 const SALTS_SHA = createHash('sha1').update(SALTS_SCRIPT).digest('hex')
 const VISIT_SHA = createHash('sha1').update(VISIT_SCRIPT).digest('hex')
 
-function invalid (message: string): never {
-  throw new FST_ANALYTICS_INVALID_OPTION(`redisVisitStore: ${message}`)
-}
 
 /** The request's attribution as one comparable string; '' for Direct (which never starts a visit). */
 function attributionKey (hit: VisitHit): string {
@@ -143,7 +140,7 @@ class RedisVisitStore implements VisitStore {
     const previous = hit.previousVisitorId === '' ? today : `${this.#prefix}visit:${hit.previousVisitorId}`
     const a = hit.attribution
     const start: StoredVisit = {
-      id: randomUUID(),
+      id: eventId(),
       startedAt: hit.atMs,
       landingPath: hit.landingPath,
       channel: a.channel,
@@ -191,28 +188,6 @@ class RedisVisitStore implements VisitStore {
  * be on one node, so give a `keyPrefix` with a hash tag (`{fa}:visits:`).
  */
 export function redisVisitStore (options: RedisVisitStoreOptions): VisitStore {
-  if (options === null || typeof options !== 'object') invalid('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (!['url', 'client', 'keyPrefix', 'timeoutMs'].includes(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
-  }
-  const { keyPrefix, timeoutMs } = options
-  const url = (options as Partial<RedisVisitStoreUrlOptions>).url
-  const client = (options as Partial<RedisVisitStoreClientOptions>).client
-  if ((url === undefined) === (client === undefined)) invalid('give exactly one of url and client')
-  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') invalid('keyPrefix must be a string')
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)) {
-    invalid('timeoutMs must be an integer from 1 to 60000')
-  }
-  const timeout = timeoutMs ?? DEFAULT_VISIT_REDIS_TIMEOUT_MS
-  const prefix = keyPrefix ?? DEFAULT_VISIT_KEY_PREFIX
-  if (client !== undefined) {
-    if (typeof client !== 'object' || client === null || typeof client.evalSha !== 'function' || typeof client.eval !== 'function') {
-      invalid('client must be a node-redis client (createClient() from the redis package)')
-    }
-    return new RedisVisitStore(client, undefined, prefix, timeout, [])
-  }
-  const checked = checkRedisUrl(url)
-  if (typeof checked === 'string') invalid(checked)
-  const owned = createOwnedClient(url as string, timeout)
-  return new RedisVisitStore(owned, owned, prefix, timeout, checked.secrets)
+  const settings = redisStoreSettings('redisVisitStore', options, { keyPrefix: DEFAULT_VISIT_KEY_PREFIX, timeoutMs: DEFAULT_VISIT_REDIS_TIMEOUT_MS })
+  return new RedisVisitStore(settings.client, settings.owned, settings.prefix, settings.timeoutMs, settings.secrets)
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
-import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { redactText } from '../http/index.js'
 import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import type { Ga4SessionStore, SessionLookup, SessionQuery } from './ga4/session-store.js'
-import { checkRedisUrl, connectOwned, createOwnedClient, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
+import { connectOwned, redisStoreSettings, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
 
 export { redisVisitStore, DEFAULT_VISIT_KEY_PREFIX } from './redis-visits.js'
 export type { RedisVisitStoreOptions, RedisVisitStoreUrlOptions, RedisVisitStoreClientOptions } from './redis-visits.js'
@@ -85,9 +84,6 @@ return ids
 `
 const SCRIPT_SHA = createHash('sha1').update(SESSION_SCRIPT).digest('hex')
 
-function invalid (message: string): never {
-  throw new FST_ANALYTICS_INVALID_OPTION(`redisSessionStore: ${message}`)
-}
 
 class RedisSessionStore implements Ga4SessionStore {
   readonly kind = 'redis'
@@ -164,28 +160,6 @@ class RedisSessionStore implements Ga4SessionStore {
  * `FST_ANALYTICS_INVALID_OPTION` for options that cannot work (never quoting the URL's password).
  */
 export function redisSessionStore (options: RedisSessionStoreOptions): Ga4SessionStore {
-  if (options === null || typeof options !== 'object') invalid('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (!['url', 'client', 'keyPrefix', 'timeoutMs'].includes(key)) invalid(`unknown option "${key.slice(0, 64)}"`)
-  }
-  const { keyPrefix, timeoutMs } = options
-  const url = (options as Partial<RedisSessionStoreUrlOptions>).url
-  const client = (options as Partial<RedisSessionStoreClientOptions>).client
-  if ((url === undefined) === (client === undefined)) invalid('give exactly one of url and client')
-  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') invalid('keyPrefix must be a string')
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000)) {
-    invalid('timeoutMs must be an integer from 1 to 60000')
-  }
-  const timeout = timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
-  const prefix = keyPrefix ?? DEFAULT_KEY_PREFIX
-  if (client !== undefined) {
-    if (typeof client !== 'object' || client === null || typeof client.evalSha !== 'function' || typeof client.eval !== 'function') {
-      invalid('client must be a node-redis client (createClient() from the redis package)')
-    }
-    return new RedisSessionStore(client, undefined, prefix, timeout, [])
-  }
-  const checked = checkRedisUrl(url)
-  if (typeof checked === 'string') invalid(checked)
-  const owned: OwnedClient = createOwnedClient(url as string, timeout)
-  return new RedisSessionStore(owned, owned, prefix, timeout, checked.secrets)
+  const settings = redisStoreSettings('redisSessionStore', options, { keyPrefix: DEFAULT_KEY_PREFIX, timeoutMs: DEFAULT_REDIS_TIMEOUT_MS })
+  return new RedisSessionStore(settings.client, settings.owned, settings.prefix, settings.timeoutMs, settings.secrets)
 }
