@@ -1,6 +1,7 @@
 import { createClient } from 'redis'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
-import type { RateLimitedLog } from '../log.js'
+import { redactText } from '../http/index.js'
+import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 
 // What the Redis-backed stores (GA4 sessions, visits) share: a client they own when given a URL,
 // how it connects at start, and what it does while Redis is away. Why node-redis and these
@@ -122,4 +123,56 @@ export function redisStoreSettings (store: string, options: RedisStoreOptions, d
   if (typeof checked === 'string') return invalid(checked)
   const owned = createOwnedClient(url as string, timeout)
   return { client: owned, owned, prefix, timeoutMs: timeout, secrets: checked.secrets }
+}
+
+/**
+ * What every Redis-backed store does the same way: the client it was given or made, connecting it at
+ * start without ever failing the app's start, destroying a client it made at close, and error text
+ * with the URL's password redacted. Subclasses add their scripts.
+ */
+export abstract class RedisScriptStore {
+  readonly kind = 'redis'
+  readonly timeoutMs: number
+  protected readonly client: RedisScriptClient
+  protected readonly prefix: string
+  protected readonly log = new RateLimitedLog(silentLogger)
+  /** Set when the store created the client: it connects and closes it. */
+  readonly #owned: OwnedRedisClient | undefined
+  readonly #secrets: string[]
+  /** `Redis visit store`, `Redis session store`: how log lines name it. */
+  readonly #what: string
+
+  constructor (settings: RedisStoreSettings, what: string) {
+    this.client = settings.client
+    this.#owned = settings.owned
+    this.prefix = settings.prefix
+    this.timeoutMs = settings.timeoutMs
+    this.#secrets = settings.secrets
+    this.#what = what
+    // Without a listener an `error` event would crash the process; the plugin falls back instead.
+    settings.owned?.on('error', (error: unknown) => {
+      this.log.warn('redis-error', { error: this.text(error) }, `${what} connection error`)
+    })
+  }
+
+  /**
+   * Connects a client the store owns, waiting at most `max(timeoutMs, 1 s)` so the first lookups
+   * normally find it ready. Never rejects: Redis being down at boot must not fail the app's start;
+   * lookups fall back to memory meanwhile and node-redis keeps reconnecting.
+   */
+  async start (log: Logger): Promise<void> {
+    this.log.log = log
+    await connectOwned(this.#owned, this.timeoutMs, this.log, this.#what, (error) => this.text(error))
+  }
+
+  async close (): Promise<void> {
+    // destroy, not close: nothing is pending once the plugin closes the store, and a Redis that
+    // stopped answering must not hold up the app's shutdown.
+    const owned = this.#owned
+    if (owned !== undefined && owned.isOpen) owned.destroy()
+  }
+
+  protected text (error: unknown): string {
+    return redactText(error instanceof Error ? error.message : String(error), this.#secrets, 300)
+  }
 }

@@ -1,10 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Visit } from '../event.js'
-import { eventId } from '../id.js'
-import { redactText } from '../http/index.js'
-import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
-import { DAY_MS, SALT_BYTES, type Salts, type VisitHit, type VisitStore } from '../visits/index.js'
-import { connectOwned, redisStoreSettings, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
+import { DAY_MS, SALT_BYTES, startVisit, type Salts, type VisitHit, type VisitStore } from '../visits/index.js'
+import { redisStoreSettings, RedisScriptStore, type RedisScriptClient } from './redis-connection.js'
 
 interface CommonOptions {
   /** Prefix of every key. Default {@link DEFAULT_VISIT_KEY_PREFIX} (then `salt:<day>` and `visit:<visitor id>`). */
@@ -98,34 +95,9 @@ function decodeVisit (json: unknown): Readonly<Visit> {
   return Object.freeze({ ...stored, startedAt: new Date(stored.startedAt) })
 }
 
-class RedisVisitStore implements VisitStore {
-  readonly kind = 'redis'
-  readonly timeoutMs: number
-  readonly #client: RedisScriptClient
-  readonly #owned: OwnedRedisClient | undefined
-  readonly #prefix: string
-  readonly #secrets: string[]
-  readonly #log = new RateLimitedLog(silentLogger)
-
-  constructor (client: RedisScriptClient, owned: OwnedRedisClient | undefined, prefix: string, timeoutMs: number, secrets: string[]) {
-    this.#client = client
-    this.#owned = owned
-    this.#prefix = prefix
-    this.timeoutMs = timeoutMs
-    this.#secrets = secrets
-    // Without a listener an `error` event would crash the process; the plugin falls back instead.
-    owned?.on('error', (error: unknown) => {
-      this.#log.warn('redis-error', { error: this.#text(error) }, 'Redis visit store connection error')
-    })
-  }
-
-  async start (log: Logger): Promise<void> {
-    this.#log.log = log
-    await connectOwned(this.#owned, this.timeoutMs, this.#log, 'Redis visit store', (error) => this.#text(error))
-  }
-
+class RedisVisitStore extends RedisScriptStore implements VisitStore {
   async salts (day: number): Promise<Salts> {
-    const reply = await this.#run(SALTS_SHA, SALTS_SCRIPT, [`${this.#prefix}salt:${day}`, `${this.#prefix}salt:${day - 1}`],
+    const reply = await this.#run(SALTS_SHA, SALTS_SCRIPT, [`${this.prefix}salt:${day}`, `${this.prefix}salt:${day - 1}`],
       [randomBytes(SALT_BYTES).toString('hex'), String(SALT_TTL_MS)])
     if (!Array.isArray(reply) || typeof reply[0] !== 'string' || reply[0].length === 0) throw new Error('unexpected reply from the salts script')
     const yesterday: unknown = reply[1]
@@ -136,48 +108,26 @@ class RedisVisitStore implements VisitStore {
   }
 
   async visit (hit: VisitHit): Promise<Readonly<Visit>> {
-    const today = `${this.#prefix}visit:${hit.visitorId}`
-    const previous = hit.previousVisitorId === '' ? today : `${this.#prefix}visit:${hit.previousVisitorId}`
-    const a = hit.attribution
-    const start: StoredVisit = {
-      id: eventId(),
-      startedAt: hit.atMs,
-      landingPath: hit.landingPath,
-      channel: a.channel,
-      source: a.source,
-      medium: a.medium,
-      campaign: a.campaign,
-      term: a.term,
-      content: a.content,
-      clickId: a.clickId
-    }
+    const today = `${this.prefix}visit:${hit.visitorId}`
+    const previous = hit.previousVisitorId === '' ? today : `${this.prefix}visit:${hit.previousVisitorId}`
+    // The visit the rules would start, as JSON stores it: the script keeps it only if none is running.
+    const start: StoredVisit = { ...startVisit(hit), startedAt: hit.atMs }
     const reply = await this.#run(VISIT_SHA, VISIT_SCRIPT, [today, previous], [
       String(hit.timeoutMs), String(hit.atMs), String(hit.timeoutMs + VISIT_KEY_SLACK_MS), attributionKey(hit), JSON.stringify(start)
     ])
     return decodeVisit(reply)
   }
 
-  async close (): Promise<void> {
-    // destroy, not close: every event has its visit by now, and a Redis that stopped answering must
-    // not hold up the app's shutdown.
-    const owned = this.#owned
-    if (owned !== undefined && owned.isOpen) owned.destroy()
-  }
-
   async #run (sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
-    const client = this.#client
+    const client = this.client
     if (!client.isReady) throw new Error('Redis is not connected')
     try {
       return await client.evalSha(sha, { keys, arguments: args })
     } catch (error) {
       // The script cache is empty after a restart or on a new server; both scripts are safe to run again.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw new Error(this.#text(error))
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw new Error(this.text(error))
       return await client.eval(script, { keys, arguments: args })
     }
-  }
-
-  #text (error: unknown): string {
-    return redactText(error instanceof Error ? error.message : String(error), this.#secrets, 300)
   }
 }
 
@@ -189,5 +139,5 @@ class RedisVisitStore implements VisitStore {
  */
 export function redisVisitStore (options: RedisVisitStoreOptions): VisitStore {
   const settings = redisStoreSettings('redisVisitStore', options, { keyPrefix: DEFAULT_VISIT_KEY_PREFIX, timeoutMs: DEFAULT_VISIT_REDIS_TIMEOUT_MS })
-  return new RedisVisitStore(settings.client, settings.owned, settings.prefix, settings.timeoutMs, settings.secrets)
+  return new RedisVisitStore(settings, 'Redis visit store')
 }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
-import { redactText } from '../http/index.js'
-import { RateLimitedLog, silentLogger, type Logger } from '../log.js'
 import type { Ga4SessionStore, SessionLookup, SessionQuery } from './ga4/session-store.js'
-import { connectOwned, redisStoreSettings, type OwnedRedisClient, type RedisScriptClient } from './redis-connection.js'
+import { redisStoreSettings, RedisScriptStore, type RedisScriptClient } from './redis-connection.js'
 
 export { redisVisitStore, DEFAULT_VISIT_KEY_PREFIX } from './redis-visits.js'
 export type { RedisVisitStoreOptions, RedisVisitStoreUrlOptions, RedisVisitStoreClientOptions } from './redis-visits.js'
@@ -20,7 +18,6 @@ export type { Ga4SessionStore, Ga4SessionStats, SessionLookup, SessionQuery } fr
 
 /** The commands the store uses; a node-redis client (`createClient()`) has them. */
 export type RedisSessionClient = RedisScriptClient
-type OwnedClient = OwnedRedisClient
 
 interface CommonOptions {
   /** Prefix of every key. Default `'fastify-analytics:ga4:'` (then the measurement id and the client id). */
@@ -85,42 +82,11 @@ return ids
 const SCRIPT_SHA = createHash('sha1').update(SESSION_SCRIPT).digest('hex')
 
 
-class RedisSessionStore implements Ga4SessionStore {
-  readonly kind = 'redis'
-  readonly timeoutMs: number
-  readonly #client: RedisSessionClient
-  /** Set when the store created the client: it connects and closes it. */
-  readonly #owned: OwnedClient | undefined
-  readonly #prefix: string
-  readonly #secrets: string[]
-  readonly #log = new RateLimitedLog(silentLogger)
-
-  constructor (client: RedisSessionClient, owned: OwnedClient | undefined, prefix: string, timeoutMs: number, secrets: string[]) {
-    this.#client = client
-    this.#owned = owned
-    this.#prefix = prefix
-    this.timeoutMs = timeoutMs
-    this.#secrets = secrets
-    // Without a listener an `error` event would crash the process; the collector falls back instead.
-    owned?.on('error', (error: unknown) => {
-      this.#log.warn('redis-error', { error: this.#text(error) }, 'Redis session store connection error')
-    })
-  }
-
-  /**
-   * Connects a client the store owns, waiting at most `max(timeoutMs, 1 s)` so the first batches
-   * normally find it ready. Never rejects: Redis being down at boot must not fail the app's start;
-   * batches fall back to memory meanwhile and node-redis keeps reconnecting.
-   */
-  async start (log: Logger): Promise<void> {
-    this.#log.log = log
-    await connectOwned(this.#owned, this.timeoutMs, this.#log, 'Redis session store', (error) => this.#text(error))
-  }
-
+class RedisSessionStore extends RedisScriptStore implements Ga4SessionStore {
   async sessionIds (query: SessionQuery): Promise<number[][]> {
-    const client = this.#client
+    const client = this.client
     if (!client.isReady) throw new Error('Redis is not connected')
-    const keyPrefix = `${this.#prefix}${query.scope}:`
+    const keyPrefix = `${this.prefix}${query.scope}:`
     const head = [String(query.timeoutMs), String(query.nowMs), String(KEY_EXPIRY_SLACK_MS)]
     const run = (useEval: boolean): Promise<unknown[]> => Promise.all(query.lookups.map((lookup: SessionLookup) => {
       const known = lookup.known === undefined ? '' : `${lookup.known.id}:${lookup.known.lastMs}`
@@ -141,17 +107,6 @@ class RedisSessionStore implements Ga4SessionStore {
       return reply.map(Number)
     })
   }
-
-  async close (): Promise<void> {
-    const owned = this.#owned
-    // destroy, not close: nothing is pending once the collector is closed, and a Redis that stopped
-    // answering must not hold up the app's shutdown.
-    if (owned !== undefined && owned.isOpen) owned.destroy()
-  }
-
-  #text (error: unknown): string {
-    return redactText(error instanceof Error ? error.message : String(error), this.#secrets, 300)
-  }
 }
 
 /**
@@ -161,5 +116,5 @@ class RedisSessionStore implements Ga4SessionStore {
  */
 export function redisSessionStore (options: RedisSessionStoreOptions): Ga4SessionStore {
   const settings = redisStoreSettings('redisSessionStore', options, { keyPrefix: DEFAULT_KEY_PREFIX, timeoutMs: DEFAULT_REDIS_TIMEOUT_MS })
-  return new RedisSessionStore(settings.client, settings.owned, settings.prefix, settings.timeoutMs, settings.secrets)
+  return new RedisSessionStore(settings, 'Redis session store')
 }
