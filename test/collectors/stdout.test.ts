@@ -75,6 +75,26 @@ test('lines are buffered, written by the periodic flush, and all on disk after c
   t.equal(app.analytics.stats().collectors.stdout.delivered, 501)
 })
 
+test('flushIntervalMs bounds how long a line waits, however steadily lines keep arriving', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'steady.ndjson')
+  const app = Fastify()
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: file, bufferBytes: 16_383, flushIntervalMs: 200 })] })
+  t.teardown(() => app.close())
+  await app.ready()
+  // One line (under 700 bytes) every 100 ms for 2 s: 20 never fill the largest buffer (16 KiB), so only the interval writes. An
+  // interval pushed back by each new line would write nothing until the lines stop.
+  const started = Date.now()
+  let firstWrite = -1
+  for (let i = 0; i < 20; i++) {
+    app.analytics.track({ type: EventType.Custom, eventName: `steady-${i}` })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    if (firstWrite < 0 && written(file) !== '') firstWrite = Date.now() - started
+  }
+  // The promise is 200 ms; the slack is for a loaded machine, and still short of the 2 s the lines keep coming.
+  t.ok(firstWrite >= 0 && firstWrite < 1500, `the first line was written while lines kept arriving (after ${firstWrite} ms; the interval is 200 ms)`)
+})
+
 test('bufferBytes: 0 writes each line at once; bad buffering options are refused', async (t) => {
   const file = join(t.testdir(), 'unbuffered.ndjson')
   const app = Fastify()

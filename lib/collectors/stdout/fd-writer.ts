@@ -104,6 +104,12 @@ export class FdWriter {
   #due = false
   #closed = false
   #interval: NodeJS.Timeout | undefined = undefined
+  /** The interval is counting: a line queued meanwhile must not push it back (it bounds the oldest line's wait). */
+  #intervalArmed = false
+  /** A write is with the kernel (between `fs.write` and its callback): its descriptor must stay open. */
+  #inFlight = false
+  /** Set by a close that found a write in flight: that write's callback closes the descriptor. */
+  #closeWhenWritten = false
   #retry: NodeJS.Timeout | undefined = undefined
   #retryDelay = 1
   #immediate: NodeJS.Immediate | undefined = undefined
@@ -209,17 +215,23 @@ export class FdWriter {
       this.#queue.clear()
       this.#log().warn('shutdown', { lines: count }, 'analytics stdout destination did not take every line before the shutdown deadline (counted shutdown)')
     }
-    const writing = this.#chunk !== undefined
+    this.#wake()
     this.#chunk = undefined
     clearTimeout(this.#interval)
     clearTimeout(this.#retry)
     if (this.#immediate !== undefined) clearImmediate(this.#immediate)
-    // A write still in progress keeps its descriptor: closing it under the write could let the
-    // number be reused and the late bytes land elsewhere.
-    if (this.#target?.owned === true && !writing) {
-      try { closeSync(this.#target.fd) } catch {}
+    // A write still in progress keeps its descriptor until its callback: closing it under the write
+    // could let the number be reused and the late bytes land elsewhere.
+    if (this.#target?.owned === true) {
+      if (this.#inFlight) this.#closeWhenWritten = true
+      else this.#closeOwned(this.#target.fd)
     }
+    if (!this.#closeWhenWritten) this.#target = undefined
+  }
+
+  #closeOwned (fd: number): void {
     this.#target = undefined
+    try { closeSync(fd) } catch {}
   }
 
   stats (): DeliveryReport {
@@ -232,11 +244,15 @@ export class FdWriter {
   }
 
   readonly #onInterval = (): void => {
+    this.#intervalArmed = false
     this.#due = true
     this.#pump()
   }
 
+  /** Starts the interval unless it is already counting: a line waits at most `flushIntervalMs`. */
   #armInterval (): void {
+    if (this.#intervalArmed) return
+    this.#intervalArmed = true
     if (this.#interval === undefined) {
       this.#interval = setTimeout(this.#onInterval, this.#options.flushIntervalMs)
       // Like sonic-boom's periodic flush: it never keeps the app alive (flush and close are awaited).
@@ -264,10 +280,16 @@ export class FdWriter {
 
   #writeChunk (): void {
     const chunk = this.#chunk as Chunk
+    this.#inFlight = true
     write((this.#target as Target).fd, chunk.buffer, chunk.written, chunk.buffer.length - chunk.written, null, (error, bytes) => this.#written(chunk, error, bytes))
   }
 
   #written (chunk: Chunk, error: NodeJS.ErrnoException | null, bytes: number): void {
+    this.#inFlight = false
+    if (this.#closeWhenWritten) {
+      this.#closeWhenWritten = false
+      this.#closeOwned((this.#target as Target).fd)
+    }
     // Counted `shutdown` at the close deadline already.
     if (chunk !== this.#chunk) return
     if (error !== null) {
@@ -313,8 +335,13 @@ export class FdWriter {
   /** After a write: the next one, or wait for more lines; and wake the flushes now satisfied. */
   #next (): void {
     if (this.#queue.length === 0) this.#due = false
-    for (const waiter of [...this.#waiters]) if (this.#done >= waiter.target) waiter.done()
+    this.#wake()
     this.#pump()
+  }
+
+  /** Resolves the flushes whose lines are all delivered or dropped. */
+  #wake (): void {
+    for (const waiter of [...this.#waiters]) if (this.#done >= waiter.target) waiter.done()
   }
 
   /** A permanent error: every line queued now and later is `failed`. */
@@ -330,7 +357,7 @@ export class FdWriter {
       this.#queue.clear()
     }
     this.#log().error(`${during}-${code}`, { code, error: errorText(error) }, `analytics stdout destination cannot be written (${code}); lines are counted failed from now on`)
-    for (const waiter of [...this.#waiters]) if (this.#done >= waiter.target) waiter.done()
+    this.#wake()
   }
 }
 
