@@ -1,8 +1,9 @@
 // The campaign a landing URL carries: UTM parameters, `ref`/`source`, and ad-network click ids.
+import { boundText, UNCOUNTED } from '../text.js'
 import type { ClickNetwork } from './types.js'
 
 /**
- * The longest campaign value kept, in UTF-16 units (longer values are cut): GA4 itself keeps 100
+ * The longest campaign value kept, in code points (longer values are cut): GA4 itself keeps 100
  * characters of a campaign field; 256 leaves room for a long `utm_content` while a visit's seven
  * fields stay under 4 KB whatever a link carries.
  */
@@ -38,12 +39,11 @@ const CLICK_IDS: ReadonlyMap<string, ClickNetwork> = new Map([
 // escapes is not recognised (URLSearchParams would decode it, this pre-check does not).
 const MAY_CARRY_CAMPAIGN = /(?:^|[&;])(?:utm_(?:source|medium|campaign|term|content)|gclid|gbraid|wbraid|msclkid|fbclid|ttclid|li_fat_id|twclid|ref|source)=/i
 
+// A campaign value is text from the URL like any event field: bounded by the same rule (valid
+// Unicode, no NUL: `?utm_campaign=a%00b` decodes to a NUL), cut without being counted, since the
+// URL the value came from is the field that carries the full text.
 function clean (value: string): string {
-  const trimmed = value.trim()
-  if (trimmed.length <= MAX_CAMPAIGN_VALUE_LENGTH) return trimmed
-  // Cut without leaving half a surrogate pair at the end.
-  const code = trimmed.charCodeAt(MAX_CAMPAIGN_VALUE_LENGTH - 1)
-  return trimmed.slice(0, code >= 0xd800 && code <= 0xdbff ? MAX_CAMPAIGN_VALUE_LENGTH - 1 : MAX_CAMPAIGN_VALUE_LENGTH)
+  return boundText(value.trim(), MAX_CAMPAIGN_VALUE_LENGTH, 'campaign', UNCOUNTED)
 }
 
 /**

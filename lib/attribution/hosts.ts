@@ -69,17 +69,20 @@ export function withoutWww (host: string): string {
   return host.startsWith('www.') ? host.slice(4) : host
 }
 
+// The second-level labels under which country registries sell names (`co.uk`, `com.br`, `ne.jp`).
+// Only these count as a two-label top-level domain: `google.evil.com` must not be Google.
+const COUNTRY_SECOND_LEVEL = /^(?:co|com|net|org|gov|edu|ac|ne|or|go|gob|nic|mil)\.[a-z]{2}$/
+
 function byAnyTld (host: string): KnownSource | undefined {
-  // The top-level domain is one label (`.de`) or two (`.co.uk`): both are tried rather than
-  // carrying the public suffix list for a rule that only needs these two shapes.
-  let end = host.length
-  for (let labels = 0; labels < 2; labels++) {
-    end = host.lastIndexOf('.', end - 1)
-    if (end <= 0) return undefined
-    const found = anyTldHosts.get(host.slice(0, end))
-    if (found !== undefined) return found
-  }
-  return undefined
+  // The top-level domain is one label (`.de`) or a country's second level (`.co.uk`): both are
+  // tried rather than carrying the public suffix list for a rule that only needs these two shapes.
+  const last = host.lastIndexOf('.')
+  if (last <= 0) return undefined
+  const found = anyTldHosts.get(host.slice(0, last))
+  if (found !== undefined) return found
+  const before = host.lastIndexOf('.', last - 1)
+  if (before <= 0 || !COUNTRY_SECOND_LEVEL.test(host.slice(before + 1))) return undefined
+  return anyTldHosts.get(host.slice(0, before))
 }
 
 /**

@@ -3,7 +3,7 @@
 import { StringMemo } from '../util.js'
 import { readCampaign, type CampaignParams } from './campaign.js'
 import { channelOf } from './channel.js'
-import { kindOfSourceName } from './hosts.js'
+import { kindOfSourceName, withoutWww } from './hosts.js'
 import { confirmKeyword, hostOf, originOf, readReferrerOrigin, type ReferrerSource } from './referrer.js'
 import type { SourceKind } from './sources.js'
 import { isSpamHost } from './spam.js'
@@ -73,9 +73,16 @@ function hostIsAt (referrer: string, at: number, host: string): boolean {
   return Number.isNaN(next) || next === 0x2f || next === 0x3f || next === 0x23 || next === 0x3a
 }
 
-function bareHost (host: string): string {
-  const lower = host.toLowerCase()
-  return lower.startsWith('www.') ? lower.slice(4) : lower
+/**
+ * A link on the site's own pages: a `?ref=navbar` or `?source=footer` tag there names a place on the
+ * site, not where the visitor came from, so it is Direct (it must not start a visit). A real
+ * campaign (UTM medium/name, a click id) on an internal link still counts, as GA4 counts it.
+ */
+function internal (campaign: CampaignParams | null): Readonly<Attribution> {
+  if (campaign === null) return DIRECT
+  if (campaign.sourceIsRefTag && campaign.medium === '' && campaign.campaign === '' && campaign.term === '' &&
+    campaign.content === '' && campaign.clickId === '') return DIRECT
+  return describe(campaign, null)
 }
 
 
@@ -88,10 +95,11 @@ function bareHost (host: string): string {
  */
 export function attribute (url: string, referrer: string, siteHost: string): Readonly<Attribution> {
   const campaign = readCampaign(url)
+  if (referrer === '') return campaign === null ? DIRECT : describe(campaign, null)
   // The same-site test on the string first: a visitor's every internal page view takes this way.
-  if (referrer === '' || isSameSite(referrer, siteHost)) return campaign === null ? DIRECT : describe(campaign, null)
+  if (isSameSite(referrer, siteHost)) return internal(campaign)
   const entry = referrerOrigins.get(originOf(referrer))
-  if (entry.source.host === '' || entry.source.host === bareHost(siteHost)) return campaign === null ? DIRECT : describe(campaign, null)
+  if (entry.source.host === '' || entry.source.host === withoutWww(siteHost.toLowerCase())) return internal(campaign)
   if (campaign === null && entry.alone !== null) return entry.alone
   return describe(campaign, confirmKeyword(entry.source, referrer))
 }

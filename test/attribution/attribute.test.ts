@@ -108,17 +108,26 @@ test('every click id names its network; the first in the query wins', async (t) 
   t.match(attribute('/?twclid=1', '', SITE), { channel: 'Organic Social', source: 'Twitter', medium: 'referral' }, 'twclid alone is not paid')
 })
 
-test('campaign values are capped at MAX_CAMPAIGN_VALUE_LENGTH without splitting a surrogate pair', async (t) => {
+test('campaign values are capped at MAX_CAMPAIGN_VALUE_LENGTH code points without splitting a surrogate pair, and carry no NUL or lone surrogate', async (t) => {
   const long = 'x'.repeat(MAX_CAMPAIGN_VALUE_LENGTH + 50)
   t.equal(attribute(`/?utm_source=s&utm_campaign=${long}`, '', SITE).campaign.length, MAX_CAMPAIGN_VALUE_LENGTH)
   const emoji = 'a'.repeat(MAX_CAMPAIGN_VALUE_LENGTH - 1) + '😀'.repeat(3)
   const cut = attribute(`/?utm_source=s&utm_term=${encodeURIComponent(emoji)}`, '', SITE).term
-  t.equal(cut, 'a'.repeat(MAX_CAMPAIGN_VALUE_LENGTH - 1), 'the pair that would straddle the cap is dropped whole')
+  t.equal(cut, 'a'.repeat(MAX_CAMPAIGN_VALUE_LENGTH - 1) + '😀', 'code points, not UTF-16 units: the pair is kept whole, the rest cut')
+  t.equal(attribute('/?utm_source=s&utm_campaign=a%00b', '', SITE).campaign, 'ab', 'a percent-encoded NUL is removed')
+  t.equal(attribute('/?utm_source=s&utm_campaign=a%ED%A0%80b', '', SITE).campaign, 'a\uFFFD\uFFFD\uFFFDb', 'bytes that are no UTF-8 decode to U+FFFD')
 })
 
 test('absolute request URLs and fragments are read like paths', async (t) => {
   t.match(attribute('https://shop.example/landing?utm_source=x-partner&utm_medium=affiliate#top', '', SITE), { channel: 'Affiliates', source: 'x-partner' })
   t.equal(attribute('/landing#?utm_source=x', '', SITE), DIRECT, 'a ? inside the fragment is no query')
+})
+
+test('a ref or source tag on a link between the site\'s own pages is Direct; a real campaign there still counts', async (t) => {
+  t.equal(attribute('/docs?ref=navbar', `https://${SITE}/`, SITE), DIRECT)
+  t.equal(attribute('/docs?source=footer', `https://www.${SITE}/pricing`, SITE), DIRECT, 'from the www. twin')
+  t.match(attribute('/docs?ref=newsletter', '', SITE), { source: 'newsletter', medium: 'referral' }, 'without a referrer it is a campaign')
+  t.match(attribute('/docs?utm_source=banner&utm_medium=display', `https://${SITE}/`, SITE), { channel: 'Display', source: 'banner' })
 })
 
 test('the same external referrer gives the same answer from the memo', async (t) => {
@@ -143,6 +152,10 @@ test('how referrer hosts match the lists', async (t) => {
     ['https://www.linkedin.com/feed/', 'Organic Social', 'LinkedIn'],
     ['https://youtu.be/abc', 'Organic Video', 'YouTube'],
     ['https://smile.amazon.co.uk/', 'Organic Shopping', 'Amazon'],
+    // A listed name under someone else's domain is that domain, not the listed source.
+    ['https://google.evil.com/', 'Referral', 'google.evil.com'],
+    ['https://google.github.io/', 'Referral', 'google.github.io'],
+    ['https://amazon.awsapps.com/', 'Referral', 'amazon.awsapps.com'],
     ['https://user:secret@news.example.net:8443/a', 'Referral', 'news.example.net'],
     ['https://EXAMPLE.net/', 'Referral', 'example.net']
   ]
