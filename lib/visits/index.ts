@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { attribute, type Attribution } from '../attribution/index.js'
+import { attribute, DIRECT, type Attribution } from '../attribution/index.js'
 import { header } from '../enrich.js'
 import type { AnalyticsEvent, Visit } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
@@ -196,7 +196,8 @@ export class Visitors {
    */
   #attribution (request: FastifyRequest, hostname: string): Readonly<Attribution> {
     const found = attribute(request.url, header(request, 'referer'), hostname)
-    return this.#redactEmails ? withoutEmails(found) : found
+    // DIRECT, a returning visitor's every internal page view, has nothing to redact.
+    return this.#redactEmails && found !== DIRECT ? withoutEmails(found) : found
   }
 
   #visit (event: AnalyticsEvent, request: FastifyRequest, atMs: number): Promise<void> | undefined {

@@ -68,10 +68,16 @@ export class VisitorIdCache {
     const salts = this.#salts as Salts
     const key = `${host}\n${ip}\n${userAgent}`
     const cacheable = key.length <= MAX_CACHED_KEY_LENGTH
-    let ids = cacheable ? this.#ids.get(key) ?? this.#older.get(key) : undefined
-    if (ids !== undefined && (ids.previous !== '' || !withPrevious || salts.yesterday === undefined)) return ids
-    const yesterday = withPrevious && salts.yesterday !== undefined ? visitorId(salts.yesterday, host, ip, userAgent) : ''
-    ids = { id: ids?.id ?? visitorId(salts.today, host, ip, userAgent), previous: yesterday }
+    const current = cacheable ? this.#ids.get(key) : undefined
+    let ids = current ?? (cacheable ? this.#older.get(key) : undefined)
+    if (ids === undefined || (ids.previous === '' && withPrevious && salts.yesterday !== undefined)) {
+      const yesterday = withPrevious && salts.yesterday !== undefined ? visitorId(salts.yesterday, host, ip, userAgent) : ''
+      ids = { id: ids?.id ?? visitorId(salts.today, host, ip, userAgent), previous: yesterday }
+    } else if (current === ids) {
+      return ids
+    }
+    // New, recomputed, or found in the older generation: kept in the current one, so a visitor
+    // seen in every generation is never hashed again.
     if (cacheable) {
       if (this.#ids.size >= this.#generation) {
         this.#older = this.#ids

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import { DROP_REASONS } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
+import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
 import { encodeEvent, wireBytes, type WireEvent } from './codec.js'
@@ -19,7 +20,7 @@ export const MAX_CHANNEL_EVENTS = 20_000
  * takes events at once, so this binds only when its thread is busy or the events are large. Cost:
  * at most this much of strings copied on each side of the channel.
  */
-export const MAX_CHANNEL_BYTES = 32 * 1024 * 1024
+export const MAX_CHANNEL_BYTES = DEFAULT_MAX_QUEUE_BYTES
 /** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
 const MAX_BATCH_EVENTS = 256
 /**
@@ -168,8 +169,9 @@ export class WorkerHost {
       this.#refreshTaken(gen)
       if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) return FULL
     }
-    this.#batchBytes += bytes
+    // A full batch goes first: this event opens the next one, and its bytes are that batch's.
     if (pending >= MAX_BATCH_EVENTS) this.#post()
+    this.#batchBytes += bytes
     this.#batch.push(wire, 0)
     if (!this.#scheduled) {
       this.#scheduled = true

@@ -28,7 +28,7 @@ test('a bounded store: the stalest generation goes, visitors still visiting coun
   // A cap of 4: two generations of 2.
   const store = new MemoryVisitStore(4)
   store.visit(hit('a', 0))
-  store.visit(hit('b', 0))
+  const b = store.visit(hit('b', 0))
   store.visit(hit('c', 1)) // the current generation was full: a, b become the previous one
   store.visit(hit('d', 1))
   t.equal(store.size, 4)
@@ -39,7 +39,7 @@ test('a bounded store: the stalest generation goes, visitors still visiting coun
   store.visit(hit('e', 3))
   t.equal(store.size, 4, 'never more than the cap')
   t.equal(store.visit(hit('a', 4)).id, a.id, 'a recently seen visitor keeps its visit')
-  t.not(store.visit(hit('b', 5)).id, undefined)
+  t.not(store.visit(hit('b', 5)).id, b.id, 'an evicted visitor starts a new visit')
   t.equal(store.evictions, 3, 'c and d, still visiting, went with their generation')
   // Everyone times out, then new visitors push them out: timed-out visitors are not evictions.
   for (let i = 0; i < 8; i++) store.visit(hit(`late-${i}`, 10_000 + i * 2000))
