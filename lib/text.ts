@@ -50,6 +50,11 @@ export function boundText (value: string, max: number, field: string, cuts: Text
       value = cut
     }
   }
+  return wellFormed(value)
+}
+
+/** `value` with lone surrogates replaced by U+FFFD and NUL removed; the same string when it has neither. */
+export function wellFormed (value: string): string {
   if (!(value as unknown as WellFormedString).isWellFormed()) value = (value as unknown as WellFormedString).toWellFormed()
   if (value.indexOf('\0') !== -1) value = value.replaceAll('\0', '')
   return value

@@ -93,12 +93,30 @@ test('through the plugin: createTable picks the DDL for the server, every field 
     request.analytics.addProperty('note', 'quote " and \\ and 😀')
     return { ok: true }
   })
-  await app.inject({ method: 'POST', url: '/orders/7', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' }, payload: {} })
+  await app.inject({
+    method: 'POST',
+    url: '/orders/7?gclid=abc',
+    remoteAddress: '8.8.8.8',
+    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', referer: 'https://www.google.com/' },
+    payload: {}
+  })
   await app.close()
   t.equal(app.analytics.stats().collectors.clickhouse.delivered, 1)
   const rows = await db.query<Record<string, unknown>>(`SELECT toString(id) AS id, type, action_name, client_ip, path, user_agent, status_code,
-    timestamp_ms, toUnixTimestamp(timestamp) AS seconds, properties FROM ${table}`)
+    timestamp_ms, toUnixTimestamp(timestamp) AS seconds, properties, visitor_id, toString(visit_id) AS visit_id, visit_landing_path,
+    visit_channel, visit_source, visit_medium, visit_click_id, country FROM ${table}`)
   t.equal(rows.length, 1)
+  // The visit and the country, computed by the plugin from the request, in their columns.
+  t.match(rows[0], {
+    visitor_id: /^[0-9a-f]{32}$/,
+    visit_id: /^[0-9a-f]{8}-[0-9a-f]{4}-7/,
+    visit_landing_path: '/orders/7',
+    visit_channel: 'Paid Search',
+    visit_source: 'Google',
+    visit_medium: 'cpc',
+    visit_click_id: 'google',
+    country: 'US'
+  })
   t.match(rows[0], { type: 'action', action_name: 'POST /orders/:id', client_ip: '', path: '/orders/7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', status_code: 200 })
   t.match(rows[0].id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/)
   t.same(JSON.parse(rows[0].properties as string), { note: 'quote " and \\ and 😀' })

@@ -89,21 +89,33 @@ test('through the plugin: every field of an event lands in its typed column, onc
   })
   await app.inject({
     method: 'POST',
-    url: '/orders/7?x=1',
-    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', 'x-forwarded-for': '203.0.113.77', referer: 'https://ref.example/a' },
+    url: '/orders/7?x=1&utm_source=news&utm_medium=email&utm_campaign=spring',
+    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', 'x-forwarded-for': '8.8.8.77', referer: 'https://ref.example/a' },
     payload: {}
   })
   await app.close()
   const stats = app.analytics.stats().collectors.postgres
   t.equal(stats.delivered, 1)
   const rows = await db.query(`SELECT id::text, type, action_name, client_ip, path, url, method, user_agent, referrer, status_code,
-    matched_pattern, revenue_minor, client_bot, properties, extract(epoch from timestamp) * 1000 AS ms FROM ${table}`)
+    matched_pattern, revenue_minor, client_bot, properties, extract(epoch from timestamp) * 1000 AS ms,
+    visitor_id, visit_id::text, visit_landing_path, visit_channel, visit_source, visit_medium, visit_campaign, country FROM ${table}`)
   t.equal(rows.length, 1)
   const row = rows[0]
+  // The visit, its campaign and the country, computed by the plugin from the request, in their columns.
+  t.match(row, {
+    visitor_id: /^[0-9a-f]{32}$/,
+    visit_id: /^[0-9a-f]{8}-[0-9a-f]{4}-7/,
+    visit_landing_path: '/orders/7',
+    visit_channel: 'Email',
+    visit_source: 'news',
+    visit_medium: 'email',
+    visit_campaign: 'spring',
+    country: 'US'
+  })
   t.match(row, {
     type: 'action',
     action_name: 'order',
-    client_ip: '203.0.113.0',
+    client_ip: '8.8.8.0',
     path: '/orders/7',
     method: 'POST',
     user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0',

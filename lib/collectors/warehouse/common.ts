@@ -1,3 +1,4 @@
+import { wellFormed } from '../../text.js'
 import type { AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
 import type { IpPolicy } from '../../privacy/ip.js'
@@ -63,33 +64,26 @@ export function unstorable (event: Readonly<AnalyticsEvent>, time: TimeRange): s
 
 /**
  * Properties as JSON a database accepts: PostgreSQL's jsonb refuses `\u0000` and lone surrogates
- * (both valid in a JS string), so they are replaced (NUL removed, a lone surrogate becomes U+FFFD).
+ * (both valid in a JS string). The plugin bounds every string it builds (lib/text.ts); an event
+ * handed to the collector directly gets the same rule here, through the same function.
  */
 export function propertiesJSON (properties: Readonly<Record<string, string>>): string {
   let clean: Record<string, string> | undefined
   for (const key in properties) {
     const value = properties[key]
-    if (needsCleaning(key) || needsCleaning(value)) {
+    const cleanKey = cleanText(key)
+    const cleanValue = cleanText(value)
+    if (cleanKey !== key || cleanValue !== value) {
       clean ??= { ...properties }
       delete clean[key]
-      clean[cleanText(key)] = cleanText(value)
+      clean[cleanKey] = cleanValue
     }
   }
   return JSON.stringify(clean ?? properties)
 }
 
-// eslint-disable-next-line no-control-regex
-const UNSTORABLE = /[\u0000\ud800-\udfff]/
-
-function needsCleaning (value: string): boolean {
-  return UNSTORABLE.test(value)
-}
-
-/** Removes NUL (no PostgreSQL text value may hold it) and makes the string well-formed UTF-16. */
-export function cleanText (value: string): string {
-  if (!UNSTORABLE.test(value)) return value
-  return (value.replaceAll('\u0000', '') as string & { toWellFormed: () => string }).toWellFormed()
-}
+/** Removes NUL (no PostgreSQL text value may hold it) and makes the string well-formed UTF-16: lib/text.ts's rule. */
+export const cleanText = wellFormed
 
 function describeTime (at: number): string {
   return Number.isNaN(at) ? 'Invalid Date' : new Date(at).toISOString()
