@@ -5,7 +5,7 @@ import { readCampaign, type CampaignParams } from './campaign.js'
 import { channelOf } from './channel.js'
 import { kindOfSourceName, withoutWww } from './hosts.js'
 import { confirmKeyword, hostOf, originOf, readReferrerOrigin, type ReferrerSource } from './referrer.js'
-import type { SourceKind } from './sources.js'
+import { isPaymentHost, type SourceKind } from './sources.js'
 import { isSpamHost } from './spam.js'
 import type { Attribution, ClickNetwork } from './types.js'
 
@@ -23,13 +23,17 @@ export const DIRECT: Readonly<Attribution> = Object.freeze({
  * linking from many pages is one entry. Worst case 2 048 × (a 256-character key, up to 512 B, plus
  * ~400 B for the entry and its frozen attribution) ≈ 2 MB.
  */
-export const DEFAULT_REFERRER_CACHE_SIZE = 2048
+const DEFAULT_REFERRER_CACHE_SIZE = 2048
 /** Longer origins are classified every time rather than held (a real host is far shorter). */
-export const MAX_REFERRER_CACHE_KEY_LENGTH = 256
+const MAX_REFERRER_CACHE_KEY_LENGTH = 256
 
 /** A referring origin read, with the attribution it gives a request without campaign. */
 interface ReferrerEntry {
   readonly source: ReferrerSource
+  /** A payment provider's page: the buyer's return from it is not a new source. */
+  readonly payment: boolean
+  /** On the referrer-spam list (the host or a parent domain). */
+  readonly spam: boolean
   /** null when it depends on more than the origin (a search engine that needs a keyword). */
   readonly alone: Readonly<Attribution> | null
 }
@@ -37,7 +41,13 @@ interface ReferrerEntry {
 function readReferrerEntry (origin: string): ReferrerEntry {
   const source = readReferrerOrigin(origin)
   const fixed = source.host !== '' && source.keywordParams.length === 0
-  return { source, alone: fixed ? describe(null, source) : null }
+  const host = hostOf(origin)
+  return {
+    source,
+    payment: source.host !== '' && isPaymentHost(source.host),
+    spam: host !== '' && isSpamHost(host),
+    alone: fixed ? describe(null, source) : null
+  }
 }
 
 const referrerOrigins = new StringMemo<ReferrerEntry>(readReferrerEntry, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
@@ -99,7 +109,7 @@ export function attribute (url: string, referrer: string, siteHost: string): Rea
   // The same-site test on the string first: a visitor's every internal page view takes this way.
   if (isSameSite(referrer, siteHost)) return internal(campaign)
   const entry = referrerOrigins.get(originOf(referrer))
-  if (entry.source.host === '' || entry.source.host === withoutWww(siteHost.toLowerCase())) return internal(campaign)
+  if (entry.source.host === '' || entry.payment || entry.source.host === withoutWww(siteHost.toLowerCase())) return internal(campaign)
   if (campaign === null && entry.alone !== null) return entry.alone
   return describe(campaign, confirmKeyword(entry.source, referrer))
 }
@@ -142,14 +152,8 @@ function describe (campaign: CampaignParams | null, from: ReferrerSource | null)
   })
 }
 
-// The spam verdict per referring origin, for the same reason and with the same bounds as
-// referrerOrigins: most referrers are the site's own pages, one origin, one Map hit.
-const spamOrigins = new StringMemo<boolean>((origin) => {
-  const host = hostOf(origin)
-  return host !== '' && isSpamHost(host)
-}, DEFAULT_REFERRER_CACHE_SIZE, MAX_REFERRER_CACHE_KEY_LENGTH)
-
 /** True when the referrer's host (or a parent domain of it) is on the referrer-spam list. */
 export function isReferrerSpam (referrer: string): boolean {
-  return referrer !== '' && spamOrigins.get(originOf(referrer))
+  // The same memo as attribute(): one entry per referring origin answers both.
+  return referrer !== '' && referrerOrigins.get(originOf(referrer)).spam
 }

@@ -14,7 +14,7 @@ export interface ReferrerSource {
 }
 
 /** A referrer that names no host (empty, not a URL, `about:blank`). */
-export const NO_REFERRER: ReferrerSource = Object.freeze({ host: '', name: '', kind: '', keywordParams: [] })
+const NO_REFERRER: ReferrerSource = Object.freeze({ host: '', name: '', kind: '', keywordParams: [] })
 
 /**
  * The origin part of a URL string (`https://www.google.com` of `https://www.google.com/search?q=x`):

@@ -65,3 +65,26 @@ export const SOURCE_ALIASES: ReadonlyArray<readonly [string, SourceKind]> = [
   ['whatsapp', 'social'],
   ['messenger', 'social']
 ]
+
+/**
+ * Payment pages a buyer leaves for and comes back from (GA4's "unwanted referrals"): the return is
+ * not a new source, or a checkout's revenue would be credited to the payment provider instead of
+ * the campaign that brought the buyer. Hosts and their subdomains (`checkout.stripe.com`).
+ */
+export const PAYMENT_HOSTS: ReadonlySet<string> = new Set([
+  'stripe.com', 'paypal.com', 'paypal.me', 'pay.google.com', 'klarna.com', 'adyen.com', 'mollie.com',
+  'checkout.shopify.com', 'pay.shopify.com', 'squareup.com', 'square.link', 'paddle.com', 'lemonsqueezy.com',
+  'checkout.com', 'braintreegateway.com', 'afterpay.com', 'clearpay.co.uk', 'affirm.com', 'razorpay.com',
+  'mercadopago.com', 'payu.com', 'sumup.com', 'gocardless.com', 'wise.com', 'revolut.com'
+])
+
+/** Whether a lower-case bare host is a payment provider's, or one of its subdomains. */
+export function isPaymentHost (host: string): boolean {
+  let rest = host
+  for (;;) {
+    if (PAYMENT_HOSTS.has(rest)) return true
+    const dot = rest.indexOf('.')
+    if (dot === -1) return false
+    rest = rest.slice(dot + 1)
+  }
+}

@@ -21,7 +21,7 @@ export const DEFAULT_COUNTRY_DATABASE_MODULE = '@ip-location-db/iptoasn-country-
  * Countries remembered per IP: an uncached lookup walks the database's tree (1–3 µs measured);
  * a hit is a Map read. 10 000 entries × ~130 B (key, slot, two-letter value) ≈ 1.3 MB at most.
  */
-export const DEFAULT_COUNTRY_CACHE_SIZE = 10_000
+const DEFAULT_COUNTRY_CACHE_SIZE = 10_000
 /** The longest IP text cached: 45 characters is the longest IPv6 form; anything longer is not an IP. */
 const MAX_IP_KEY_LENGTH = 64
 

@@ -9,7 +9,10 @@ export interface GeoSettings {
   database: string | undefined
 }
 
-/** The country of a request: from the named CDN header, else (or when it says unknown) from the client IP. */
+/**
+ * The country of a request: from the named CDN header; when it is missing or says unknown, from the
+ * client IP, in the database when one is read (always without a header, only with `database` given beside one).
+ */
 export class CountryResolver {
   readonly #header: string | undefined
   readonly #database: CountryDatabase | undefined

@@ -130,6 +130,13 @@ test('a ref or source tag on a link between the site\'s own pages is Direct; a r
   t.match(attribute('/docs?utm_source=banner&utm_medium=display', `https://${SITE}/`, SITE), { channel: 'Display', source: 'banner' })
 })
 
+test('a buyer back from a payment page continues the visit: no payment provider is credited with a checkout', async (t) => {
+  t.equal(attribute('/thanks', 'https://checkout.stripe.com/c/pay/cs_live_1', SITE), DIRECT)
+  t.equal(attribute('/thanks', 'https://www.paypal.com/checkoutnow?token=1', SITE), DIRECT)
+  t.match(attribute('/thanks?utm_source=mail&utm_medium=email', 'https://checkout.stripe.com/', SITE), { channel: 'Email' }, 'a real campaign still counts')
+  t.match(attribute('/', 'https://notstripe.com/', SITE), { channel: 'Referral', source: 'notstripe.com' }, 'only the provider and its subdomains')
+})
+
 test('the same external referrer gives the same answer from the memo', async (t) => {
   const first = attribute('/', 'https://www.facebook.com/groups/1', SITE)
   const second = attribute('/x', 'https://www.facebook.com/groups/2', SITE)
