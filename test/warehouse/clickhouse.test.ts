@@ -7,7 +7,7 @@ import { totalDropped } from '../../lib/collector.js'
 import { clickhouseCollector, clickhouseTableDDL, type ClickHouseCollector, type ClickHouseCollectorOptions } from '../../lib/collectors/clickhouse.js'
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, startClickHouse, type ClickHouseServer } from '../helpers/servers/clickhouse.js'
-import { expectedReports, expectedVisitReports, reportFixture } from './fixture.js'
+import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent } from './fixture.js'
 import { comparable, readReports } from './reports.js'
 
 let tables = 0
@@ -203,18 +203,6 @@ test('events that fit no column are refused as invalid, the rest stored', { skip
   t.same(row, { rows: '1' })
 })
 
-function visitedEvent (n: number): AnalyticsEvent {
-  const event = createEvent(EventType.PageView, new Date())
-  event.path = `/p${n}`
-  event.visitorId = 'ab'.repeat(16)
-  event.country = 'FR'
-  event.visit = {
-    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10), startedAt: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000), landingPath: '/landing',
-    channel: 'Paid Search', source: 'Google', medium: 'cpc', campaign: 'spring', term: 'red shoes', content: 'ad 1', clickId: 'google'
-  }
-  return event
-}
-
 test('createTable on a table made by the previous release adds the visitor columns; old rows read as no visit', { skip }, async (t) => {
   const db = server as ClickHouseServer
   const table = newTable()
@@ -222,13 +210,13 @@ test('createTable on a table made by the previous release adds the visitor colum
   await db.query(readFileSync(new URL(`./previous-release/${file}`, import.meta.url), 'utf8').replaceAll('analytics_events', table))
   await db.query(`INSERT INTO ${table} (id, timestamp, type) VALUES ('00000000-0000-7000-8000-000000000001', now(), 'pageview')`)
   const { collector } = await startCollector(t, { table, createTable: true })
-  const events = [visitedEvent(1), createEvent(EventType.Custom, new Date())]
+  const events = [visitedEvent(1, '/landing'), createEvent(EventType.Custom, new Date())]
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, 2)
   t.equal(report.delivered, 2)
   const rows = await db.query<Record<string, unknown>>(`SELECT toString(id) AS id, visitor_id, visit_id, toUnixTimestamp(visit_started_at) AS started,
     visit_landing_path, visit_channel, visit_source, visit_medium, visit_campaign, visit_term, visit_content, visit_click_id, country FROM ${table}`)
-  const none = { visitor_id: '', visit_id: null, started: null, visit_landing_path: '', visit_channel: '', visit_source: '', visit_medium: '', visit_campaign: '', visit_term: '', visit_content: '', visit_click_id: '', country: '' }
+  const none = NO_VISIT_ROW
   const visit = events[0].visit as NonNullable<AnalyticsEvent['visit']>
   t.same(rows.find((row) => row.id === '00000000-0000-7000-8000-000000000001'), { id: '00000000-0000-7000-8000-000000000001', ...none }, 'a row stored before the migration has no visit')
   t.same(rows.find((row) => row.id === events[1].id), { id: events[1].id, ...none }, 'an event without a visit (a job) has none either')
@@ -294,7 +282,7 @@ test('timestamps a DateTime table cannot hold are refused at collect, never stor
   events[1].timestamp = new Date('1969-12-31T23:59:59.000Z')
   events[2].timestamp = new Date('2107-01-01T00:00:00.000Z')
   events[3].timestamp = new Date(Number.NaN)
-  Object.assign(events[4], visitedEvent(4), { id: events[4].id })
+  Object.assign(events[4], visitedEvent(4, '/landing'), { id: events[4].id })
   ;(events[4].visit as { startedAt: Date }).startedAt = new Date('1960-01-01T00:00:00.000Z')
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length)
@@ -313,7 +301,7 @@ test('without createTable, a table of the previous release is logged at start an
   // The check runs in the background: wait for its line (bounded) before sending.
   for (let i = 0; i < 100 && !/lacks columns/.test(logs.text()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
   t.ok(logs.lines.some((line) => /lacks columns/.test(String(line.msg)) && String(line.missing).includes('visitor_id')), 'the start check names the missing columns')
-  const events = [visitedEvent(1), ...customEvents(2)]
+  const events = [visitedEvent(1, '/landing'), ...customEvents(2)]
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, 3)
   t.equal(report.delivered, 3, 'stored without the new fields')

@@ -8,7 +8,7 @@ import { postgresCollector, postgresTableDDL, type PostgresCollectorOptions, typ
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js'
 import { startCutProxy } from '../helpers/servers/cut-proxy.js'
-import { expectedReports, expectedVisitReports, reportFixture } from './fixture.js'
+import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent } from './fixture.js'
 import { comparable, readReports } from './reports.js'
 
 let tables = 0
@@ -219,18 +219,6 @@ test('events that fit no column are refused as invalid, the rest stored', { skip
 })
 
 /** An event with every visitor field set, as the visits layer fills them. */
-function visitedEvent (n: number): AnalyticsEvent {
-  const event = createEvent(EventType.PageView, new Date())
-  event.path = `/p${n}`
-  event.visitorId = 'ab'.repeat(16)
-  event.country = 'FR'
-  event.visit = {
-    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10), startedAt: new Date(Date.now() - 60_000), landingPath: '/landing\there',
-    channel: 'Paid Search', source: 'Google', medium: 'cpc', campaign: 'spring', term: 'red shoes', content: 'ad 1', clickId: 'google'
-  }
-  return event
-}
-
 test('createTable on a table made by the previous release adds the visitor columns; old rows read as no visit', { skip: server === undefined }, async (t) => {
   const db = server as PostgresServer
   const table = newTable()
@@ -238,13 +226,13 @@ test('createTable on a table made by the previous release adds the visitor colum
   await db.query(previous)
   await db.query(`INSERT INTO ${table} (id, timestamp, type) VALUES ('00000000-0000-7000-8000-000000000001', now(), 'pageview')`)
   const { collector } = await startCollector(t, { connectionString: db.url, table, createTable: true })
-  const events = [visitedEvent(1), createEvent(EventType.Custom, new Date())]
+  const events = [visitedEvent(1, '/landing\there'), createEvent(EventType.Custom, new Date())]
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, 2)
   t.equal(report.delivered, 2)
   const rows = await db.query(`SELECT id::text, visitor_id, visit_id::text, (extract(epoch FROM visit_started_at) * 1000)::bigint::text AS started, visit_landing_path,
     visit_channel, visit_source, visit_medium, visit_campaign, visit_term, visit_content, visit_click_id, country FROM ${table} ORDER BY id`)
-  const none = { visitor_id: '', visit_id: null, started: null, visit_landing_path: '', visit_channel: '', visit_source: '', visit_medium: '', visit_campaign: '', visit_term: '', visit_content: '', visit_click_id: '', country: '' }
+  const none = NO_VISIT_ROW
   const visit = events[0].visit as NonNullable<AnalyticsEvent['visit']>
   t.same(rows.find((row) => row.id === '00000000-0000-7000-8000-000000000001'), { id: '00000000-0000-7000-8000-000000000001', ...none }, 'a row stored before the migration has no visit')
   t.same(rows.find((row) => row.id === events[1].id), { id: events[1].id, ...none }, 'an event without a visit (a job) has none either')

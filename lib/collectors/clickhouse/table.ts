@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { cleanText, propertiesJSON } from '../warehouse/common.js'
+import { cleanText, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
 
 /** Which of the shipped tables: `modern` (schema/clickhouse.sql) or `18.16` (schema/clickhouse-18.16.sql). */
 export type ClickHouseTableFlavour = 'modern' | '18.16'
@@ -58,20 +58,21 @@ ORDER BY (type, toDate(timestamp), id)${modern ? '\nSETTINGS non_replicated_dedu
 export function visitColumns (flavour: ClickHouseTableFlavour): Array<[string, string]> {
   const modern = flavour === 'modern'
   const low = modern ? 'LowCardinality(String)' : 'String'
-  return [
-    ['visitor_id', 'String'],
-    ['visit_id', 'Nullable(UUID)'],
-    ['visit_started_at', modern ? 'Nullable(DateTime64(3, \'UTC\'))' : 'Nullable(DateTime(\'UTC\'))'],
-    ['visit_landing_path', 'String'],
-    ['visit_channel', low],
-    ['visit_source', low],
-    ['visit_medium', low],
-    ['visit_campaign', low],
-    ['visit_term', 'String'],
-    ['visit_content', 'String'],
-    ['visit_click_id', low],
-    ['country', low]
-  ]
+  const types: Record<typeof VISIT_COLUMN_NAMES[number], string> = {
+    visitor_id: 'String',
+    visit_id: 'Nullable(UUID)',
+    visit_started_at: modern ? 'Nullable(DateTime64(3, \'UTC\'))' : 'Nullable(DateTime(\'UTC\'))',
+    visit_landing_path: 'String',
+    visit_channel: low,
+    visit_source: low,
+    visit_medium: low,
+    visit_campaign: low,
+    visit_term: 'String',
+    visit_content: 'String',
+    visit_click_id: low,
+    country: low
+  }
+  return VISIT_COLUMN_NAMES.map((column) => [column, types[column]])
 }
 
 /**
@@ -85,8 +86,9 @@ export function visitColumns (flavour: ClickHouseTableFlavour): Array<[string, s
 export function jsonRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string {
   const client = event.client
   const revenue = event.revenue
-  const visit = event.visit ?? null
+  const visit = event.visit
   const ms = event.timestamp.getTime()
+  const [landingPath, channel, source, medium, campaign, term, content, clickId] = visitTexts(visit).map(cleanText)
   return JSON.stringify({
     id: event.id,
     timestamp: event.timestamp.toISOString(),
@@ -118,14 +120,14 @@ export function jsonRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
     visitor_id: cleanText(event.visitorId),
     visit_id: visit === null ? null : visit.id,
     visit_started_at: visit === null ? null : visit.startedAt.toISOString(),
-    visit_landing_path: visit === null ? '' : cleanText(visit.landingPath),
-    visit_channel: visit === null ? '' : visit.channel,
-    visit_source: visit === null ? '' : cleanText(visit.source),
-    visit_medium: visit === null ? '' : cleanText(visit.medium),
-    visit_campaign: visit === null ? '' : cleanText(visit.campaign),
-    visit_term: visit === null ? '' : cleanText(visit.term),
-    visit_content: visit === null ? '' : cleanText(visit.content),
-    visit_click_id: visit === null ? '' : visit.clickId,
+    visit_landing_path: landingPath,
+    visit_channel: channel,
+    visit_source: source,
+    visit_medium: medium,
+    visit_campaign: campaign,
+    visit_term: term,
+    visit_content: content,
+    visit_click_id: clickId,
     country: cleanText(event.country)
   }) + '\n'
 }

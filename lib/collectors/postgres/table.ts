@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { cleanText, propertiesJSON } from '../warehouse/common.js'
+import { cleanText, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
 
 /** The table `createTable` makes and schema/postgres.sql ships, for a given (already checked) name. */
 export function postgresTableDDL (table: string): string {
@@ -48,29 +48,28 @@ CREATE INDEX IF NOT EXISTS ${quote(`${base}_type_timestamp_idx`)} ON ${name} (ty
  * a visit (a job's event, `visits: false`) holds '' in the text columns and NULL in visit_id and
  * visit_started_at, so `count(DISTINCT visit_id)` skips it.
  */
-const VISIT_COLUMNS: ReadonlyArray<readonly [string, string]> = [
-  ['visitor_id', "text NOT NULL DEFAULT ''"],
-  ['visit_id', 'uuid'],
-  ['visit_started_at', 'timestamptz'],
-  ['visit_landing_path', "text NOT NULL DEFAULT ''"],
-  ['visit_channel', "text NOT NULL DEFAULT ''"],
-  ['visit_source', "text NOT NULL DEFAULT ''"],
-  ['visit_medium', "text NOT NULL DEFAULT ''"],
-  ['visit_campaign', "text NOT NULL DEFAULT ''"],
-  ['visit_term', "text NOT NULL DEFAULT ''"],
-  ['visit_content', "text NOT NULL DEFAULT ''"],
-  ['visit_click_id', "text NOT NULL DEFAULT ''"],
-  ['country', "text NOT NULL DEFAULT ''"]
-]
+const VISIT_COLUMN_TYPES: Readonly<Record<typeof VISIT_COLUMN_NAMES[number], string>> = {
+  visitor_id: "text NOT NULL DEFAULT ''",
+  visit_id: 'uuid',
+  visit_started_at: 'timestamptz',
+  visit_landing_path: "text NOT NULL DEFAULT ''",
+  visit_channel: "text NOT NULL DEFAULT ''",
+  visit_source: "text NOT NULL DEFAULT ''",
+  visit_medium: "text NOT NULL DEFAULT ''",
+  visit_campaign: "text NOT NULL DEFAULT ''",
+  visit_term: "text NOT NULL DEFAULT ''",
+  visit_content: "text NOT NULL DEFAULT ''",
+  visit_click_id: "text NOT NULL DEFAULT ''",
+  country: "text NOT NULL DEFAULT ''"
+}
+const VISIT_COLUMNS = VISIT_COLUMN_NAMES.map((column) => [column, VISIT_COLUMN_TYPES[column]] as const)
 
 /** The columns COPY fills, in the order `copyRow` writes them. */
 export const POSTGRES_COLUMNS = [
   'id', 'timestamp', 'type', 'event_name', 'action_name', 'client_ip', 'locale', 'hostname', 'user_id',
   'matched_pattern', 'url', 'path', 'method', 'user_agent', 'referrer', 'duration_ms', 'status_code',
   'revenue_minor', 'revenue_currency', 'client_browser', 'client_browser_version', 'client_os',
-  'client_os_version', 'client_device', 'client_bot', 'properties', 'visitor_id', 'visit_id', 'visit_started_at',
-  'visit_landing_path', 'visit_channel', 'visit_source', 'visit_medium', 'visit_campaign', 'visit_term',
-  'visit_content', 'visit_click_id', 'country'
+  'client_os_version', 'client_device', 'client_bot', 'properties', ...VISIT_COLUMN_NAMES
 ] as const
 
 export function quote (identifier: string): string {
@@ -95,7 +94,7 @@ function text (value: string): string {
 export function copyRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string {
   const client = event.client
   const revenue = event.revenue
-  const visit = event.visit ?? null
+  const visit = event.visit
   return [
     event.id,
     event.timestamp.toISOString(),
@@ -126,14 +125,7 @@ export function copyRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
     text(event.visitorId),
     visit === null ? NULL : text(visit.id),
     visit === null ? NULL : visit.startedAt.toISOString(),
-    visit === null ? '' : text(visit.landingPath),
-    visit === null ? '' : text(visit.channel),
-    visit === null ? '' : text(visit.source),
-    visit === null ? '' : text(visit.medium),
-    visit === null ? '' : text(visit.campaign),
-    visit === null ? '' : text(visit.term),
-    visit === null ? '' : text(visit.content),
-    visit === null ? '' : text(visit.clickId),
+    ...visitTexts(visit).map(text),
     text(event.country)
   ].join('\t') + '\n'
 }

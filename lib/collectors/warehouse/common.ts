@@ -1,5 +1,5 @@
 import { wellFormed } from '../../text.js'
-import type { AnalyticsEvent } from '../../event.js'
+import type { AnalyticsEvent, Visit } from '../../event.js'
 import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import { BATCHING_OPTION_KEYS } from '../options.js'
@@ -80,6 +80,24 @@ export function propertiesJSON (properties: Readonly<Record<string, string>>): s
     }
   }
   return JSON.stringify(clean ?? properties)
+}
+
+/**
+ * The visitor, visit and country columns (added in the release that brought visits), in the order
+ * both databases store them; each database gives them its own types.
+ */
+export const VISIT_COLUMN_NAMES = [
+  'visitor_id', 'visit_id', 'visit_started_at', 'visit_landing_path', 'visit_channel', 'visit_source',
+  'visit_medium', 'visit_campaign', 'visit_term', 'visit_content', 'visit_click_id', 'country'
+] as const
+
+/**
+ * The values of the visit's text columns, `visit_landing_path` to `visit_click_id` in
+ * {@link VISIT_COLUMN_NAMES} order: '' for an event without a visit (a job's, `visits: false`).
+ */
+export function visitTexts (visit: Readonly<Visit> | null): string[] {
+  if (visit === null) return ['', '', '', '', '', '', '', '']
+  return [visit.landingPath, visit.channel, visit.source, visit.medium, visit.campaign, visit.term, visit.content, visit.clickId]
 }
 
 /** Removes NUL (no PostgreSQL text value may hold it) and makes the string well-formed UTF-16: lib/text.ts's rule. */
