@@ -21,7 +21,7 @@ const ownDist = new URL('../dist/lib/', HERE)
 const otherDist = process.argv[2] === undefined ? undefined : pathToFileURL(resolve(process.argv[2]) + '/lib/')
 
 const discard = { name: 'discard', start () {}, collect () {}, flush () {}, close () {} }
-const page = `<!doctype html><title>Bench product</title><h1>Product</h1><p>£29.99</p>`
+const page = '<!doctype html><title>Bench product</title><h1>Product</h1><p>£29.99</p>'
 const requests = loadRequests()
 
 async function build (dist) {

@@ -128,7 +128,8 @@ async function startRedis () {
   try { execFileSync('taskset', ['-V'], { stdio: 'ignore' }) } catch { pinned = false }
   const child = pinned ? spawn('taskset', ['-c', '0', 'redis-server', ...args], { stdio: 'ignore' }) : spawn('redis-server', args, { stdio: 'ignore' })
   const failed = await new Promise((resolve) => { child.once('error', () => resolve(true)); child.once('spawn', () => resolve(false)) })
-  for (let i = 0; !failed && i < 100; i++) {
+  for (let i = 0; i < 100; i++) {
+    if (failed) break
     const up = await new Promise((resolve) => {
       const socket = createConnection({ port, host: '127.0.0.1' }, () => { socket.destroy(); resolve(true) })
       socket.once('error', () => resolve(false))

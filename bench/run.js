@@ -170,6 +170,7 @@ function sampler (app, everyMs = 500) {
   const peak = { rss: 0, queued: {} }
   let running = true
   const done = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- stop() clears it between awaits
     while (running) {
       await sleep(everyMs)
       if (!running) break
@@ -475,7 +476,11 @@ const head = git('rev-parse', '--short', 'HEAD')
 const commit = head.status === 0 ? `${head.stdout.trim()}${git('diff', '--quiet', 'HEAD', '--', 'lib').status === 1 ? ' with uncommitted changes in lib/' : ''}` : 'unknown (not a git checkout)'
 
 const { table, markdown } = await import('./report.js').then((m) => m.render(results, {
-  cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned, commit,
+  cores,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  pinned,
+  commit,
   settings: { ROUNDS, WARMUP_S, SATURATION_S, FIXED_S, OUTAGE_S, RATE, CONNECTIONS, PIPELINING, STAGGER }
 }))
 process.stdout.write(table + '\n')

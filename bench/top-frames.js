@@ -30,8 +30,9 @@ export function topFrames (file, count = 25, { inclusive = false, filter = '' } 
         seen.add(name)
         time.set(name, (time.get(name) ?? 0) + dt)
       }
+      if (!inclusive) break
       id = parent.get(id)
-    } while (inclusive && id !== undefined)
+    } while (id !== undefined)
   }
   return [...time.entries()]
     .sort((a, b) => b[1] - a[1])

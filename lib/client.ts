@@ -94,7 +94,6 @@ export function parseUserAgent (userAgent: string, detectBots: boolean): Readonl
   })
 }
 
-
 /**
  * Classifies requests' clients: one parse per distinct User-Agent through a bounded LRU, then
  * the Client Hints of the request on top (they differ per request, so they are not cached).

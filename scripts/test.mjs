@@ -10,6 +10,7 @@ import { constants } from 'node:os'
 
 /** The stages of `npm test`, in order: name → the npm script that runs it. */
 const STAGES = [
+  ['lint', 'lint'],
   ['typecheck', 'typecheck'],
   ['tap', 'test:tap'],
   ['worker', 'test:worker'],

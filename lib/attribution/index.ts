@@ -95,7 +95,6 @@ function internal (campaign: CampaignParams | null): Readonly<Attribution> {
   return describe(campaign, null)
 }
 
-
 /**
  * Where one request says its visitor came from.
  * @param url the request URL as received (`/path?query`, or absolute), before any privacy rule

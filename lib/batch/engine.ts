@@ -509,8 +509,8 @@ export class DeliveryEngine<T> {
   #flushed (target: number): boolean {
     if (this.#taken < target) return false
     // Batches are created in order, so the first in the set holds the lowest sequence numbers.
-    for (const batch of this.#batches) return batch.firstSeq >= target
-    return true
+    const first = this.#batches.values().next()
+    return first.done === true || first.value.firstSeq >= target
   }
 
   #isIdle (): boolean {

@@ -76,7 +76,6 @@ return visit
 const SALTS_SHA = createHash('sha1').update(SALTS_SCRIPT).digest('hex')
 const VISIT_SHA = createHash('sha1').update(VISIT_SCRIPT).digest('hex')
 
-
 /** The request's attribution as one comparable string; '' for Direct (which never starts a visit). */
 function attributionKey (hit: VisitHit): string {
   const a = hit.attribution

@@ -81,7 +81,6 @@ return ids
 `
 const SCRIPT_SHA = createHash('sha1').update(SESSION_SCRIPT).digest('hex')
 
-
 class RedisSessionStore extends RedisScriptStore implements Ga4SessionStore {
   async sessionIds (query: SessionQuery): Promise<number[][]> {
     const client = this.client

@@ -81,7 +81,6 @@ export function secretValues (path: string, headers?: Record<string, string>): s
 export function redactText (text: string, secrets: readonly string[] = [], maxLength = 500): string {
   let out = redactPath(String(text))
   for (const secret of secrets) out = out.split(secret).join(REDACTED)
-  // eslint-disable-next-line no-control-regex
   out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ')
   return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out
 }

@@ -20,7 +20,6 @@ import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collector
 import { startSink, type ReceivedRequest, type Sink, type SinkPolicy } from '../helpers/sink.js'
 import { validateGa4Request } from '../servers/ga4-rules.js'
 
-
 const SECRET = 'sEcReT-4pi-k3y_value'
 const MEASUREMENT_ID = 'G-TEST1234'
 const HOUR = 3_600_000
@@ -351,7 +350,7 @@ test('64 properties become at most 25 parameters; names made valid, reserved one
   for (let i = 0; i < 64; i++) properties[`prop${i}`] = String(i)
   s.collect(makeEvent(EventType.PageView, { properties, referrer: 'https://r.example/', locale: 'fr' }))
   const odd = Object.assign(Object.create(null) as Record<string, string>, {
-    'google_campaign': 'a', 'ga_x': 'b', 'firebase_conversion': 'c', '1st': 'd', 'a b!c': 'e', 'a_b_c': 'dup', '!!!': 'gone', ['__proto__']: 'p'
+    google_campaign: 'a', ga_x: 'b', firebase_conversion: 'c', '1st': 'd', 'a b!c': 'e', a_b_c: 'dup', '!!!': 'gone', ['__proto__']: 'p'
   })
   s.collect(makeEvent(EventType.Custom, { eventName: 'session_start', properties: odd }))
   await s.finish()

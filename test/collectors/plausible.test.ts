@@ -16,7 +16,6 @@ const DOMAIN = 'shop.example'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 
-
 function pageView (overrides: Partial<AnalyticsEvent> = {}, type: EventTypeValue = EventType.PageView): AnalyticsEvent {
   const event = createEvent(type, new Date('2026-11-27T10:00:00.000Z'))
   event.hostname = DOMAIN

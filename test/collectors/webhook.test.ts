@@ -14,7 +14,6 @@ import type { Sink, SinkPolicy } from '../helpers/sink.js'
 import { collectorHarness, type CollectorHarness } from '../helpers/collector-harness.js'
 import { webhookRules, webhookBodyValidator } from '../servers/webhook-rules.js'
 
-
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 5 }
 const SECRET_BYTES = randomBytes(32)
 const SECRET = `whsec_${SECRET_BYTES.toString('base64')}`
@@ -67,7 +66,7 @@ test('a batch is one POST of { id, schema: 2, sentAt, events } with each event i
   t.ok(Math.abs(Date.parse(body.sentAt) - Date.now()) < 10_000, 'sentAt is when it was sent')
   t.same(body.events, JSON.parse(JSON.stringify(expected)))
   t.equal(body.events[1].revenue?.amount, '29.99')
-  t.equal(body.events[2].properties.__proto__, 'data', '__proto__ is data, not a prototype')
+  t.equal(body.events[2].properties.__proto__, 'data', '__proto__ is data, not a prototype') // eslint-disable-line no-proto -- the point of the check
   t.equal(h.sink.requests[0].headers['webhook-id'], body.id)
   t.equal(h.sink.requests[0].headers['webhook-signature'], undefined, 'not signed without a secret')
   t.equal(h.sink.requests[0].headers['user-agent'], 'fastify-analytics')

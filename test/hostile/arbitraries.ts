@@ -117,7 +117,8 @@ const number = fc.oneof(
 
 /** What `track()` may be handed by application code. */
 export const eventInput: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 8,
+  {
+    weight: 8,
     arbitrary: fc.record({
       type: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('pageview', 'action', 'custom') }, { weight: 1, arbitrary: fc.anything() }),
       eventName: field,
@@ -137,7 +138,8 @@ export const eventInput: fc.Arbitrary<unknown> = fc.oneof(
       statusCode: number,
       properties,
       revenue
-    }, { requiredKeys: ['type'] }) },
+    }, { requiredKeys: ['type'] })
+  },
   { weight: 1, arbitrary: fc.anything() }
 )
 

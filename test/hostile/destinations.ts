@@ -34,7 +34,6 @@ function headerRules (allowed: ReadonlySet<string>): (request: ReceivedRequest) 
     for (let i = 0; i < request.rawHeaders.length; i += 2) {
       const name = request.rawHeaders[i].toLowerCase()
       if (!allowed.has(name)) problems.push(`unexpected header ${JSON.stringify(request.rawHeaders[i])} (injected?)`)
-      // eslint-disable-next-line no-control-regex
       if (/[\x00-\x08\x0a-\x1f\x7f]/.test(request.rawHeaders[i + 1])) problems.push(`header ${name} has a control character`)
     }
     return problems

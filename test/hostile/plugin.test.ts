@@ -117,7 +117,7 @@ test('properties: unicode, surrogate halves, 1 MB values, thousands of keys, __p
     runs.delete(run)
     return response.statusCode === 200
   }), { numRuns: 100 })
-  t.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'p'), false, 'Object.prototype untouched')
+  t.equal(Object.hasOwn(Object.prototype, 'p'), false, 'Object.prototype untouched')
   t.equal(({} as Record<string, unknown>).constructor, Object, 'no prototype was polluted')
   const stats = await d.finish()
   // 1 MB values are cut to MAX_PROPERTY_VALUE_LENGTH where they enter: no event is too large for a webhook body any more.

@@ -85,8 +85,17 @@ test('a lone surrogate and a NUL in every string field of track() come out as va
   t.equal(memory.events.length, 1)
   const [event] = memory.events
   t.match(event, {
-    eventName: CLEAN, actionName: CLEAN, clientIP: CLEAN, locale: CLEAN, hostname: CLEAN, userId: CLEAN,
-    matchedPattern: CLEAN, url: `https://shop.example/${CLEAN}`, path: `/${CLEAN}`, method: CLEAN, userAgent: CLEAN,
+    eventName: CLEAN,
+    actionName: CLEAN,
+    clientIP: CLEAN,
+    locale: CLEAN,
+    hostname: CLEAN,
+    userId: CLEAN,
+    matchedPattern: CLEAN,
+    url: `https://shop.example/${CLEAN}`,
+    path: `/${CLEAN}`,
+    method: CLEAN,
+    userAgent: CLEAN,
     referrer: `https://ref.example/${CLEAN}`
   })
   t.same(event.properties, { [CLEAN]: CLEAN })

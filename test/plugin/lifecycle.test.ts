@@ -166,59 +166,59 @@ test('an in-flight request during close() is still delivered (real server)', asy
 })
 
 for (const [label, body] of [['with its whole body sent', 'data'], ['with part of its body sent', null]] as const) {
-test(`a request the client abandons ${label} gives one event with status 499`, async (t) => {
-  const collector = memoryCollector()
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
-  let entered: () => void = () => {}
-  const inHandler = new Promise<void>((resolve) => { entered = resolve })
-  // The handler finishes only once the abandonment's event is collected: its end can never be what
-  // the duration measured, however late a loaded machine runs the abort.
-  let release: () => void = () => {}
-  const released = new Promise<void>((resolve) => { release = resolve })
-  let finished: () => void = () => {}
-  const handlerFinished = new Promise<void>((resolve) => { finished = resolve })
-  // The 60 ms the client stays count from when the server has the request, even if a loaded machine
-  // delivers it late.
-  let arrived: () => void = () => {}
-  const atServer = new Promise<void>((resolve) => { arrived = resolve })
-  app.addHook('onRequest', async () => { arrived() })
-  app.post('/upload', async () => {
-    entered()
-    await released
-    finished()
-    return 'late'
+  test(`a request the client abandons ${label} gives one event with status 499`, async (t) => {
+    const collector = memoryCollector()
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
+    let entered: () => void = () => {}
+    const inHandler = new Promise<void>((resolve) => { entered = resolve })
+    // The handler finishes only once the abandonment's event is collected: its end can never be what
+    // the duration measured, however late a loaded machine runs the abort.
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => { release = resolve })
+    let finished: () => void = () => {}
+    const handlerFinished = new Promise<void>((resolve) => { finished = resolve })
+    // The 60 ms the client stays count from when the server has the request, even if a loaded machine
+    // delivers it late.
+    let arrived: () => void = () => {}
+    const atServer = new Promise<void>((resolve) => { arrived = resolve })
+    app.addHook('onRequest', async () => { arrived() })
+    app.post('/upload', async () => {
+      entered()
+      await released
+      finished()
+      return 'late'
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as { port: number }).port
+    const headers: Record<string, string> = { 'content-type': 'text/plain' }
+    if (body === null) headers['content-length'] = '100'
+    const sentAt = Date.now()
+    const client = httpRequest({ host: '127.0.0.1', port, path: '/upload', method: 'POST', headers })
+    client.on('error', () => {})
+    if (body === null) {
+      client.write('part')
+      await atServer
+    } else {
+      client.end(body)
+      await inHandler
+    }
+    await sleep(60)
+    const lived = Date.now() - sentAt
+    client.destroy()
+    await collector.waitFor(1)
+    // Everything the server measured happened between sending and now: an upper bound taken in this run.
+    const collectedAfter = Date.now() - sentAt
+    release()
+    if (body !== null) await handlerFinished
+    await sleep(100)
+    t.equal(collector.events.length, 1, 'one event, not a second one when the handler finishes')
+    t.match(collector.events[0], { type: 'action', statusCode: 499, path: '/upload' })
+    // The duration runs from the request's start to the abandonment, not 0 and not to the handler's end.
+    const { durationMs } = collector.events[0]
+    t.ok(durationMs >= 50 && durationMs <= collectedAfter + 1, `durationMs ${durationMs} covers the ${lived} ms the client stayed (collected ${collectedAfter} ms after sending)`)
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const port = (app.server.address() as { port: number }).port
-  const headers: Record<string, string> = { 'content-type': 'text/plain' }
-  if (body === null) headers['content-length'] = '100'
-  const sentAt = Date.now()
-  const client = httpRequest({ host: '127.0.0.1', port, path: '/upload', method: 'POST', headers })
-  client.on('error', () => {})
-  if (body === null) {
-    client.write('part')
-    await atServer
-  } else {
-    client.end(body)
-    await inHandler
-  }
-  await sleep(60)
-  const lived = Date.now() - sentAt
-  client.destroy()
-  await collector.waitFor(1)
-  // Everything the server measured happened between sending and now: an upper bound taken in this run.
-  const collectedAfter = Date.now() - sentAt
-  release()
-  if (body !== null) await handlerFinished
-  await sleep(100)
-  t.equal(collector.events.length, 1, 'one event, not a second one when the handler finishes')
-  t.match(collector.events[0], { type: 'action', statusCode: 499, path: '/upload' })
-  // The duration runs from the request's start to the abandonment, not 0 and not to the handler's end.
-  const { durationMs } = collector.events[0]
-  t.ok(durationMs >= 50 && durationMs <= collectedAfter + 1, `durationMs ${durationMs} covers the ${lived} ms the client stayed (collected ${collectedAfter} ms after sending)`)
-})
 }
 
 test('app.analytics.flush flushes every collector and resolves by its deadline', async (t) => {

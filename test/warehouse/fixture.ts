@@ -28,8 +28,16 @@ interface Seen { visitorId: string, visit: Visit, country: string }
 
 function page (daysAgo: number, hour: number, minute: number, path: string, visitor: Who, seen: Seen, referrer = ''): AnalyticsEvent {
   return event(EventType.PageView, at(daysAgo, hour, minute), {
-    path, url: `https://shop.example${path}`, matchedPattern: path, referrer, clientIP: visitor.ip, userAgent: visitor.ua,
-    userId: visitor.userId ?? '', client: visitor.client, durationMs: 3.5, ...seen
+    path,
+    url: `https://shop.example${path}`,
+    matchedPattern: path,
+    referrer,
+    clientIP: visitor.ip,
+    userAgent: visitor.ua,
+    userId: visitor.userId ?? '',
+    client: visitor.client,
+    durationMs: 3.5,
+    ...seen
   })
 }
 
@@ -81,7 +89,11 @@ export function reportFixture (): AnalyticsEvent[] {
     event(EventType.Action, at(1, 9, 6), { actionName: 'checkout', matchedPattern: '/checkout', path: '/checkout', clientIP: bob.ip, userAgent: bob.ua, userId: 'bob', client: SAFARI, revenue: Money.fromMinor(1001, 'GBP'), durationMs: 8, ...bobDay1 }),
     event(EventType.Action, at(1, 10), { actionName: 'POST /cart/:id', matchedPattern: '/cart/:id', path: '/cart/7', clientIP: ann.ip, userAgent: ann.ua, client: FIREFOX, statusCode: 500, ...annDay1Search }),
     event(EventType.Custom, at(1, 10, 10), {
-      eventName: 'note\tadded', clientIP: ann.ip, userAgent: ann.ua, client: FIREFOX, ...annDay1Search,
+      eventName: 'note\tadded',
+      clientIP: ann.ip,
+      userAgent: ann.ua,
+      client: FIREFOX,
+      ...annDay1Search,
       properties: Object.assign(Object.create(null) as Record<string, string>, { text: 'line 1\nline 2 \\ back\u0000slash', emoji: '😀\ud800' })
     }),
     event(EventType.Custom, at(1, 12), { eventName: 'invoice.paid', method: '', statusCode: 0, hostname: '', revenue: Money.fromMinor(500, 'GBP') })
@@ -199,14 +211,32 @@ export function visitedEvent (n: number, landingPath: string): AnalyticsEvent {
   event.visitorId = 'ab'.repeat(16)
   event.country = 'FR'
   event.visit = {
-    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10), startedAt: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000), landingPath,
-    channel: 'Paid Search', source: 'Google', medium: 'cpc', campaign: 'spring', term: 'red shoes', content: 'ad 1', clickId: 'google'
+    id: '0f0e0d0c-0b0a-4000-8000-00000000000' + String(n % 10),
+    startedAt: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000),
+    landingPath,
+    channel: 'Paid Search',
+    source: 'Google',
+    medium: 'cpc',
+    campaign: 'spring',
+    term: 'red shoes',
+    content: 'ad 1',
+    clickId: 'google'
   }
   return event
 }
 
 /** The visitor columns of a row without a visit (stored before the migration, or a job's event). */
 export const NO_VISIT_ROW = Object.freeze({
-  visitor_id: '', visit_id: null, started: null, visit_landing_path: '', visit_channel: '', visit_source: '', visit_medium: '',
-  visit_campaign: '', visit_term: '', visit_content: '', visit_click_id: '', country: ''
+  visitor_id: '',
+  visit_id: null,
+  started: null,
+  visit_landing_path: '',
+  visit_channel: '',
+  visit_source: '',
+  visit_medium: '',
+  visit_campaign: '',
+  visit_term: '',
+  visit_content: '',
+  visit_click_id: '',
+  country: ''
 })

@@ -180,7 +180,11 @@ test('a server restart mid-run: every event stored once, the invariant holds', {
   const db = server as PostgresServer
   const table = newTable()
   const { collector, logs } = await startCollector(t, {
-    connectionString: db.url, table, createTable: true, maxBatchSize: 500, maxQueueSize: 20_000,
+    connectionString: db.url,
+    table,
+    createTable: true,
+    maxBatchSize: 500,
+    maxQueueSize: 20_000,
     retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 30 }
   })
   const events = customEvents(20_000)

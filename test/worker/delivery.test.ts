@@ -236,6 +236,7 @@ test('worker mode: the channel to a worker that cannot keep up is bounded; what 
 })
 
 test('worker mode: stats() moves with delivery, not with a timer: a batch shows in flight by the time the destination holds it, and as shutdown after the close deadline', async (t) => {
+  // eslint-disable-next-line prefer-const -- the sink's handler below reads it before it is assigned
   let app: FastifyInstance | undefined
   let seen: CollectorStats | undefined
   // The first batch is answered (the connection is then open, so the second arrives within a

@@ -189,7 +189,6 @@ export class ClickHouseTransport implements DeliveryTransport {
   }
 }
 
-
 /**
  * The server's error code: the client parses it from current servers' "Code: 60. DB::Exception"
  * into `code`, but not from 18.16's "Code: 60, e.displayText() = DB::Exception", read here.

@@ -201,7 +201,6 @@ export class PostgresTransport implements DeliveryTransport {
   }
 }
 
-
 function sqlState (error: unknown): string | undefined {
   // pg's DatabaseError carries the server's severity and SQLSTATE; socket errors carry neither.
   if (typeof error !== 'object' || error === null || typeof (error as { severity?: unknown }).severity !== 'string') return undefined

@@ -61,7 +61,6 @@ export function unstorable (event: Readonly<AnalyticsEvent>, time: TimeRange): s
   return undefined
 }
 
-
 /**
  * Properties as JSON a database accepts: PostgreSQL's jsonb refuses `\u0000` and lone surrogates
  * (both valid in a JS string). The plugin bounds every string it builds (lib/text.ts); an event
