@@ -40,6 +40,7 @@ const FRESH = 10_000
 // Copies made through a Buffer are flat strings without a cached hash, like the HTTP parser's.
 const agents = Array.from({ length: FRESH }, (_, i) => Buffer.from(requests[i % requests.length].headers['user-agent']).toString('latin1'))
 const noop = () => {}
+const NOEVENT = process.env.NOEVENT === '1'
 
 /** An app with the plugin, its two request hooks, and request/reply pairs of finished requests. */
 async function build (dist, requestContext, extra = {}) {
@@ -59,6 +60,8 @@ async function build (dist, requestContext, extra = {}) {
   const pairs = []
   app.addHook('onResponse', (request, reply, done) => { pairs.push([request, reply]); done() })
   app.get('/products/:id', async (request, reply) => {
+    // NOEVENT=1: a JSON answer, no event under the default pageViews: 'html' (most requests of most apps).
+    if (NOEVENT) return { product: request.params.id }
     reply.type('text/html; charset=utf-8')
     return '<p>product</p>'
   })

@@ -75,6 +75,8 @@ class Ga4DebugAdapter extends Ga4Adapter {
  * The API secret is kept in private fields: it never shows in `util.inspect`, JSON or `stats()`.
  */
 export class Ga4Collector extends EngineCollector<Ga4Item> {
+  /** The browser's `_ga` cookies stitch server events to gtag.js's client and session. */
+  readonly requestHeaders: readonly string[] = ['cookie']
   readonly #hasher: ClientIdHasher
   readonly #sessions: SessionResolver
   readonly #sessionCookie: string
@@ -126,8 +128,8 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     // An anonymous visitor is not stitched to anything that identifies them across days: not the
     // browser's _ga cookies, not the app's own client id; the derived id rotates daily.
     const anonymous = event.consent === 'anonymous'
-    const headers = anonymous ? undefined : event.request?.headers
-    const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
+    const cookie = anonymous ? undefined : event.requestHeaders.cookie
+    const cookies = cookie === undefined ? NO_COOKIES : readGaCookies(cookie, this.#sessionCookie)
     const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)

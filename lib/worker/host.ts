@@ -123,8 +123,8 @@ export class WorkerHost {
   }
 
   /** The stand-in the fan-out calls for collector `index`. */
-  collector (index: number): AnalyticsCollector {
-    return new WorkerCollector(this, index, this.#names[index])
+  collector (index: number, requestHeaders: readonly string[] | undefined): AnalyticsCollector {
+    return new WorkerCollector(this, index, this.#names[index], requestHeaders)
   }
 
   accept (index: number, event: Readonly<AnalyticsEvent>): void {
@@ -396,13 +396,16 @@ export class WorkerHost {
 /** What the fan-out sees of a collector that runs in the worker: the same contract, by message. */
 class WorkerCollector implements AnalyticsCollector {
   readonly name: string
+  /** The headers the collector it stands for declared: the request thread captures them for it. */
+  readonly requestHeaders: readonly string[] | undefined
   readonly #host: WorkerHost
   readonly #index: number
 
-  constructor (host: WorkerHost, index: number, name: string) {
+  constructor (host: WorkerHost, index: number, name: string, requestHeaders: readonly string[] | undefined) {
     this.#host = host
     this.#index = index
     this.name = name
+    this.requestHeaders = requestHeaders
   }
 
   start (signal: AbortSignal, context: CollectorContext): Promise<void> {

@@ -37,6 +37,6 @@ export function planDelivery (collectors: readonly AnalyticsCollector[], mode: D
   host.spawn()
   return collectors.map((collector) => {
     const index = at.get(collector)
-    return index === undefined ? collector : host.collector(index)
+    return index === undefined ? collector : host.collector(index, collector.requestHeaders)
   })
 }
