@@ -8,7 +8,6 @@ import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from 
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
 import { errorText, MAX_TIMER_MS } from './util.js'
-import type { DeliveryMode } from './worker/protocol.js'
 import { DEFAULT_VISIT_TIMEOUT_MS, MIN_VISIT_TIMEOUT_MS, VISITS_CLOCK, type GeoSettings, type VisitSettings, type VisitStore } from './visits/index.js'
 
 /**
@@ -24,6 +23,12 @@ export type BotsMode = 'skip' | 'label' | 'keep'
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 /** Where the built-in collectors deliver by default; chosen by measurement (bench/RESULTS.md). */
+/**
+ * Where the built-in collectors run: `'worker'` moves them to one worker thread (and, when every
+ * collector moved and there is no `beforeSend`, the event pipeline too); custom collectors always run inline.
+ */
+export type DeliveryMode = 'worker' | 'inline'
+
 export const DEFAULT_DELIVERY: DeliveryMode = 'inline'
 
 /** Options of the plugin: `app.register(analytics, options)`. */

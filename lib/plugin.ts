@@ -5,7 +5,9 @@ import { FST_ANALYTICS_ALREADY_REGISTERED, FST_ANALYTICS_INVALID_OPTION } from '
 import type { AnalyticsEventInput } from './event.js'
 import { analyticsStorage, CONTEXT_KEY, unattachedSinks } from './helpers.js'
 import type { Logger } from './log.js'
-import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
+import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type NormalizedOptions, type RouteAnalyticsConfig } from './options.js'
+import type { PipelineSettings } from './pipeline/index.js'
+import { checkCountryDatabase } from './geo/country.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
 import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 import { rootInstance } from './scope.js'
@@ -96,8 +98,8 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     }
   }
   const log = fastify.log as Logger
-  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger)
-  const tracker = new Tracker({ ...options, collectors }, log)
+  const plan = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger, portablePipeline(options))
+  const tracker = new Tracker({ ...options, collectors: plan.collectors }, log, plan.pipeline)
   const { shutdownTimeoutMs } = options
   // Reuse the app's @fastify/request-context when it was registered first (one AsyncLocalStorage
   // instead of two); otherwise the plugin's own store (see analyticsStorage for why not register it).
@@ -191,6 +193,19 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     unattachedSinks.delete(tracker)
     await tracker.close(shutdownTimeoutMs)
   })
+}
+
+/**
+ * The pipeline's settings when it can run in the delivery worker: not with `beforeSend` (it needs the
+ * built event on the request thread, synchronously), a shared or custom visit store (a connection of
+ * the app's), or a test clock. A user's country database is checked here, at registration, as inline.
+ */
+function portablePipeline (options: NormalizedOptions): PipelineSettings | undefined {
+  if (options.delivery !== 'worker' || options.beforeSend !== undefined) return undefined
+  const { visits, geo } = options
+  if (visits !== false && (visits.store !== undefined || visits.clock !== Date.now)) return undefined
+  if (geo !== false && geo.database !== undefined) checkCountryDatabase(geo.database)
+  return { bots: options.bots, privacy: options.privacy, visits, geo }
 }
 
 export const analytics = fp(fastifyAnalytics, {

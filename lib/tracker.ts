@@ -10,8 +10,8 @@ import { hasGpc, type ConsentDecision } from './privacy/index.js'
 import { classifyRequest } from './pipeline/classify.js'
 import { emptyEventCounters, type EventCounters, type SkipReason } from './pipeline/counters.js'
 import { captureFacts, type CaptureSettings, type RequestFacts } from './pipeline/facts.js'
-import { Pipeline, type AutomaticCapture, type BeforeSend } from './pipeline/index.js'
-import type { VisitStats } from './visits/index.js'
+import { Pipeline, type AutomaticCapture, type BeforeSend, type RemotePipeline } from './pipeline/index.js'
+import { VISITS_OFF, type VisitStats } from './visits/index.js'
 
 export { emptyEventCounters, type EventCounters, type SkippedCounters, type SkipReason } from './pipeline/counters.js'
 
@@ -52,7 +52,11 @@ export class Tracker {
   readonly counters: EventCounters = emptyEventCounters()
   readonly #options: NormalizedOptions
   readonly #fanOut: FanOut
-  readonly #pipeline: Pipeline
+  /** On the request thread (`'inline'`, or worker delivery that could not take it); else undefined. */
+  readonly #pipeline: Pipeline | undefined
+  /** The pipeline in the delivery worker: captures go there. */
+  readonly #remote: RemotePipeline | undefined
+  readonly #visitsStore: string
   readonly #enrich: EnrichOptions
   readonly #capture: CaptureSettings
   readonly #log: RateLimitedLog
@@ -64,16 +68,19 @@ export class Tracker {
   readonly #childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined
   #unattachedLogged = false
 
-  constructor (options: NormalizedOptions, log: Logger) {
+  /** `remote`: the pipeline runs in the delivery worker (see planDelivery); the request thread then only captures. */
+  constructor (options: NormalizedOptions, log: Logger, remote?: RemotePipeline) {
     this.#options = options
     this.#childOptions = childLoggerOptions(options)
     const child = log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
     this.#log = new RateLimitedLog(child)
-    const fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
+    const fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger, remote?.acceptedElsewhere)
     this.#fanOut = fanOut
-    this.#pipeline = new Pipeline(options, this.counters, this.#log, (event) => fanOut.publish(event), options.beforeSend as BeforeSend | undefined)
-    this.cuts = this.#pipeline.cuts
-    this.#capture = { headers: declaredHeaders(options.collectors), countryHeader: this.#pipeline.countryHeader }
+    this.#remote = remote
+    this.#pipeline = remote !== undefined ? undefined : new Pipeline(options, this.counters, this.#log, (event) => fanOut.publish(event), options.beforeSend as BeforeSend | undefined)
+    this.#visitsStore = options.visits === false ? 'off' : 'memory'
+    this.cuts = this.#pipeline?.cuts ?? { cut: (field) => this.#truncated(field) }
+    this.#capture = { headers: declaredHeaders(options.collectors), countryHeader: options.geo === false ? undefined : options.geo.header }
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
@@ -86,6 +93,11 @@ export class Tracker {
   #requestLog (request: FastifyRequest | undefined): (() => Logger) | undefined {
     if (request === undefined) return undefined
     return () => request.log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
+  }
+
+  #truncated (field: string): void {
+    this.counters.truncated++
+    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
   }
 
   /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
@@ -154,11 +166,16 @@ export class Tracker {
     }
     this.propertiesDropped(normalized.droppedProperties, request)
     const event = normalized.event
-    if (request === undefined) return this.#pipeline.tracked(event, undefined, '')
+    let facts: RequestFacts | undefined
+    let consent: ConsentDecision | '' = ''
+    if (request !== undefined) {
+      facts = this.#facts(request, event.userId === '', event.locale === '')
+      consent = this.#consent(request, state)
+      if (event.matchedPattern === '') event.matchedPattern = boundField('matchedPattern', request.routeOptions.url ?? '', this.cuts)
+    }
+    if (this.#remote !== undefined) return this.#remote.tracked(event, facts, consent)
     event.request = request
-    const facts = this.#facts(request, event.userId === '', event.locale === '')
-    if (event.matchedPattern === '') event.matchedPattern = boundField('matchedPattern', request.routeOptions.url ?? '', this.cuts)
-    this.#pipeline.tracked(event, facts, this.#consent(request, state))
+    ;(this.#pipeline as Pipeline).tracked(event, facts, consent)
   }
 
   /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
@@ -250,31 +267,47 @@ export class Tracker {
     }
     // The event owns them now: a late addProperty must not change what collectors saw.
     if (state !== null) state.properties = undefined
-    this.#pipeline.automatic(capture, request)
+    if (this.#remote !== undefined) this.#remote.automatic(capture)
+    else (this.#pipeline as Pipeline).automatic(capture, request)
   }
 
   stats (): AnalyticsStats {
     const counters = this.counters
-    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats(), visits: this.#pipeline.visitStats() }
+    const events = { ...counters, skipped: { ...counters.skipped } }
+    const collectors = this.#fanOut.stats()
+    if (this.#remote === undefined) return { events, collectors, visits: (this.#pipeline as Pipeline).visitStats() }
+    // The worker's pipeline counts what it skipped and emitted; the request thread, what it refused.
+    const remote = this.#remote.figures()
+    events.emitted += remote.emitted
+    events.truncated += remote.truncated
+    events.consentDenied += remote.consentDenied
+    events.skipped.prefetch += remote.prefetch
+    events.skipped.bot += remote.bot
+    events.skipped.spam += remote.spam
+    events.skipped.consent += remote.consent
+    const visits = this.#visitsStore === 'off'
+      ? { ...VISITS_OFF }
+      : { store: this.#visitsStore, visitors: remote.visitors, evictions: remote.evictions, fallbacks: remote.fallbacks }
+    return { events, collectors, visits }
   }
 
   /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
   async start (timeoutMs: number): Promise<void> {
-    await Promise.all([this.#fanOut.start(timeoutMs), this.#pipeline.start()])
+    await Promise.all([this.#fanOut.start(timeoutMs), this.#pipeline?.start()])
   }
 
   /** Flushes every collector; resolves at the deadline whatever they do. */
   async flush (timeoutMs: number): Promise<void> {
     // Events waiting for the visit store are accepted events: they reach the collectors first.
-    await this.#pipeline.settled()
+    await this.#pipeline?.settled()
     return this.#fanOut.flush(timeoutMs)
   }
 
   /** Flushes then closes every collector (`onClose`), then logs one line with the event-level counters (skips included). */
   async close (timeoutMs: number): Promise<void> {
-    await this.#pipeline.settled()
+    await this.#pipeline?.settled()
     await this.#fanOut.close(timeoutMs)
-    await this.#pipeline.close()
+    await this.#pipeline?.close()
     this.#log.log.info({ events: this.stats().events }, 'analytics closed')
   }
 }

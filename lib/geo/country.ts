@@ -59,6 +59,20 @@ function boundedRecordCache (): { get: (offset: number) => unknown, set: (offset
 function openReader (path: string, what: string): Reader<CountryResponse> {
   const cached = readers.get(path)
   if (cached !== undefined) return cached
+  const reader = readDatabase(path, what)
+  readers.set(path, reader)
+  return reader
+}
+
+/**
+ * Checks a user's database at registration when the lookups run in the delivery worker: the same
+ * errors as inline, and the request thread keeps no copy of the file.
+ */
+export function checkCountryDatabase (path: string): void {
+  if (!readers.has(path)) readDatabase(path, 'geo.database')
+}
+
+function readDatabase (path: string, what: string): Reader<CountryResponse> {
   let reader: Reader<CountryResponse>
   try {
     reader = new Reader<CountryResponse>(readFileSync(path), { cache: boundedRecordCache() })
@@ -69,7 +83,6 @@ function openReader (path: string, what: string): Reader<CountryResponse> {
   if (!/country|city/i.test(type)) {
     throw new FST_ANALYTICS_INVALID_OPTION(`${what}: "${path}" is a "${type}" database, not a country or city database`)
   }
-  readers.set(path, reader)
   return reader
 }
 

@@ -47,6 +47,29 @@ export interface AutomaticCapture {
   consent: ConsentDecision | ''
 }
 
+/** The worker pipeline's counters and visit figures, as the request thread reads them. */
+export interface RemoteFigures {
+  emitted: number
+  truncated: number
+  prefetch: number
+  bot: number
+  spam: number
+  consent: number
+  consentDenied: number
+  visitors: number
+  evictions: number
+  fallbacks: number
+}
+
+/** The pipeline when it runs in the delivery worker: what the request thread hands it and reads back. */
+export interface RemotePipeline {
+  automatic: (capture: AutomaticCapture) => void
+  tracked: (event: AnalyticsEvent, facts: RequestFacts | undefined, consent: ConsentDecision | '') => void
+  figures: () => RemoteFigures
+  /** Events a collector accepted from the remote pipeline (the fan-out on the request thread never saw them). */
+  acceptedElsewhere: (collector: object) => number
+}
+
 /** `beforeSend`, on the request thread only: it needs the built event there, synchronously. */
 export type BeforeSend = (event: AnalyticsEvent) => unknown
 

@@ -5,10 +5,10 @@ import type { AnalyticsEvent } from '../event.js'
 import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
-import { encodeEvent, wireBytes, type WireEvent } from './codec.js'
+import { encodeEvent, wireBytes, type WireEvent, type WireValue } from './codec.js'
 import { FROM_SOURCE, libPath } from './location.js'
-import type { FromWorker, Member, SerializedError, ToWorker, WorkerInit } from './protocol.js'
-import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroFigures, type CollectorFigures } from './snapshot.js'
+import { PIPELINE_ENTRY, type FromWorker, type Member, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js'
+import { createSnapshotBuffer, entriesReceived, figuresOf, PIPELINE_FIGURES, pipelineFiguresOf, SnapshotReader, zeroFigures, zeroPipelineFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 
 /** Events handed over but not yet taken by the worker; beyond it new events are dropped as `queueFull`. */
 export const MAX_CHANNEL_EVENTS = 20_000
@@ -63,6 +63,8 @@ interface Generation {
   /** Per posted batch, pending: the entries and bytes posted up to its end (entries, bytes, …). */
   marks: number[]
   calls: Map<number, (error: SerializedError | Error | undefined) => void>
+  /** Captures handed to this worker's pipeline (including the batch not yet posted). */
+  captures: number
   /** Its end is accounted for: a later 'exit' changes nothing. */
   ended: boolean
 }
@@ -88,6 +90,10 @@ export class WorkerHost {
   readonly #logs: Logger[]
   readonly #limited: RateLimitedLog[]
   readonly #base: CollectorFigures[]
+  /** Per collector: events of the worker's pipeline from workers that have ended, and captures they never took. */
+  readonly #builtBase: number[]
+  /** The worker's pipeline's figures from workers that have ended. */
+  readonly #pipelineBase: PipelineFigures = zeroPipelineFigures()
   readonly #queueFull: number[]
   /** Events refused because the worker is gone for good. */
   readonly #lost: number[]
@@ -105,13 +111,14 @@ export class WorkerHost {
   #closing = false
   #closed = 0
 
-  constructor (collectors: WorkerInit['collectors'], names: readonly string[], log: Logger) {
-    this.#init = { collectors }
+  constructor (collectors: WorkerInit['collectors'], names: readonly string[], log: Logger, pipeline?: WorkerInit['pipeline']) {
+    this.#init = pipeline === undefined ? { collectors } : { collectors, pipeline }
     this.#names = names
     this.#log = log
     this.#logs = names.map((collector) => log.child({ collector }) as Logger)
     this.#limited = this.#logs.map((child) => new RateLimitedLog(child))
     this.#base = names.map(zeroFigures)
+    this.#builtBase = names.map(() => 0)
     this.#queueFull = names.map(() => 0)
     this.#lost = names.map(() => 0)
     this.#started = names.map(() => false)
@@ -147,8 +154,44 @@ export class WorkerHost {
     }
   }
 
+  /**
+   * Hands a request's capture (or a tracked event with its request's facts) to the worker's
+   * pipeline. Beyond the channel's bounds, or with the worker gone, it is counted against every
+   * collector as accepted and dropped (`queueFull`, `failed`): the event it would have been is never
+   * lost silently.
+   */
+  capture (wire: WireValue[]): void {
+    const at = this.#appendWire(wire)
+    if (at >= 0) {
+      this.#batch[at] = PIPELINE_ENTRY
+      ;(this.#gen as Generation).captures++
+      return
+    }
+    for (let index = 0; index < this.#names.length; index++) {
+      this.#builtBase[index]++
+      if (at === FULL) {
+        this.#queueFull[index]++
+        this.#limited[index].warn('channel', { maxChannelEvents: MAX_CHANNEL_EVENTS }, 'analytics delivery worker is behind: the channel to it is full; dropping events')
+      } else {
+        this.#lost[index]++
+      }
+    }
+  }
+
   /** The batch position of the event's mask, or why it is not in the batch. */
   #append (event: Readonly<AnalyticsEvent>): number {
+    let wire: WireEvent
+    try {
+      wire = encodeEvent(event)
+    } catch (error) {
+      this.#encodeError = error
+      return UNENCODABLE
+    }
+    return this.#appendWire(wire)
+  }
+
+  /** The batch position of the entry's mask, or why it is not in the batch. */
+  #appendWire (wire: WireValue[]): number {
     if (this.#dead || this.#closing) return DEAD
     const gen = this.#gen ?? this.#spawn()
     const pending = this.#batch.length / 2
@@ -156,13 +199,6 @@ export class WorkerHost {
       // Reading the snapshot copies it: only near the bound.
       this.#refreshTaken(gen)
       if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) return FULL
-    }
-    let wire: WireEvent
-    try {
-      wire = encodeEvent(event)
-    } catch (error) {
-      this.#encodeError = error
-      return UNENCODABLE
     }
     const bytes = wireBytes(wire)
     if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) {
@@ -216,8 +252,15 @@ export class WorkerHost {
     } catch (error) {
       // Cannot happen with eventToJSON's plain data; if it does, the events are counted, not lost.
       for (let i = 1; i < entries.length; i += 2) {
+        const mask = entries[i] as number
+        if (mask === PIPELINE_ENTRY) gen.captures--
         for (let c = 0; c < this.#names.length; c++) {
-          if (((entries[i] as number) & (1 << c)) === 0) continue
+          if (mask === PIPELINE_ENTRY) {
+            this.#builtBase[c]++
+            this.#lost[c]++
+            continue
+          }
+          if ((mask & (1 << c)) === 0) continue
           gen.posted[c]--
           this.#lost[c]++
         }
@@ -248,6 +291,7 @@ export class WorkerHost {
       bytesTaken: 0,
       marks: [],
       calls: new Map(),
+      captures: 0,
       ended: false
     }
     worker.on('message', (message: FromWorker) => this.#onMessage(gen, message))
@@ -302,13 +346,21 @@ export class WorkerHost {
     if (this.#gen !== gen) return
     this.#gen = undefined
     const copy = gen.reader.read()
+    const pipeline = pipelineFiguresOf(copy, this.#names.length)
+    // Captures the worker never took: the events they would have been count against every collector.
+    const untaken = gen.captures - pipeline.captures
+    for (const name of PIPELINE_FIGURES) {
+      // The visit figures describe the live store: a new worker starts with none.
+      if (name !== 'visitors') this.#pipelineBase[name] += pipeline[name]
+    }
     for (let i = 0; i < this.#names.length; i++) {
       const f = figuresOf(copy, i)
       const base = this.#base[i]
       base.delivered += f.delivered
       base.retries += f.retries
+      this.#builtBase[i] += f.built + untaken
       for (const r of DROP_REASONS) base.dropped[r] += f.dropped[r]
-      base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight
+      base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight + untaken
     }
     this.#batch = []
     this.#batchBytes = 0
@@ -385,6 +437,27 @@ export class WorkerHost {
       inFlight = f.inFlight
     }
     return { delivered, dropped, retries, queued, inFlight }
+  }
+
+  /** Events collector `index` accepted in the worker: built there by its pipeline, or captures it never took. */
+  acceptedInWorker (index: number): number {
+    const gen = this.#gen
+    let built = this.#builtBase[index]
+    if (gen !== undefined) {
+      const copy = gen.reader.read()
+      built += figuresOf(copy, index).built + gen.captures - pipelineFiguresOf(copy, this.#names.length).captures
+    }
+    return built
+  }
+
+  /** The worker's pipeline's figures: counters summed over every worker, visits of the live one. */
+  pipelineFigures (): PipelineFigures {
+    const figures = { ...this.#pipelineBase }
+    const gen = this.#gen
+    if (gen === undefined) return figures
+    const live = pipelineFiguresOf(gen.reader.read(), this.#names.length)
+    for (const name of PIPELINE_FIGURES) figures[name] = name === 'visitors' ? live[name] : figures[name] + live[name]
+    return figures
   }
 
   setLog (index: number, log: Logger): void {
