@@ -8,7 +8,7 @@ import { test } from 'tap'
 const RANKS: Array<[string, number]> = [
   ['util.ts', 0],
   ['text.ts', 0],
-  ['worker/location.ts', 0],
+  ['location.ts', 0],
   ['errors.ts', 1],
   ['log.ts', 2],
   ['money.ts', 2],

@@ -6,7 +6,7 @@ import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
 import { collectorIp, redactEmails, type IpPolicy } from '../privacy/index.js'
 import { errorText } from '../util.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
@@ -231,5 +231,5 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
  * option, never quoting the secret) for options that cannot work.
  */
 export function ga4Collector (options: Ga4CollectorOptions): Ga4Collector {
-  return describeForWorker(new Ga4Collector(options), 'collectors/ga4.js', 'ga4Collector', options)
+  return portableCollector(new Ga4Collector(options), 'collectors/ga4.js', 'ga4Collector', options)
 }

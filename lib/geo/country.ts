@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { Reader, type CountryResponse } from 'maxmind'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { errorText, StringMemo } from '../util.js'
-import { libPath } from '../worker/location.js'
+import { libPath } from '../location.js'
 
 /**
  * The database used when none is named: IPtoASN's country data, PDDL-1.0 ("use without

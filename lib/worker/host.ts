@@ -6,7 +6,7 @@ import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
 import { encodeEvent, wireBytes, type WireEvent, type WireValue } from './codec.js'
-import { FROM_SOURCE, libPath } from './location.js'
+import { FROM_SOURCE, libPath } from '../location.js'
 import { PIPELINE_ENTRY, type FromWorker, type Member, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js'
 import { createSnapshotBuffer, entriesReceived, figuresOf, PIPELINE_FIGURES, pipelineFiguresOf, SnapshotReader, zeroFigures, zeroPipelineFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 

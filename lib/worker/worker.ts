@@ -11,7 +11,7 @@ import { decodeEvent, type WireEvent, type WireValue } from './codec.js'
 import { AUTOMATIC, decodeCapture, decodeTracked } from './capture-codec.js'
 import { emptyEventCounters } from '../pipeline/counters.js'
 import type { Pipeline } from '../pipeline/index.js'
-import { libSpecifier } from './location.js'
+import { libSpecifier } from '../location.js'
 import { PIPELINE_ENTRY, serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
 import { SnapshotWriter, zeroFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 
