@@ -24,11 +24,17 @@ export const MAX_CHANNEL_BYTES = DEFAULT_MAX_QUEUE_BYTES
 /** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
 const MAX_BATCH_EVENTS = 256
 /**
- * How long events gather before a hand-over (unless a batch fills first). One postMessage per
- * event-loop turn meant one per request at moderate rates, each waking the worker and adding a turn
- * to the app's loop: at 2 000 req/s that cost the request thread more than the hand-over itself.
+ * How long entries gather before a hand-over (unless a batch fills first), adapted to the traffic:
+ * a hand-over costs the request thread about the same whatever it carries (a timer, a
+ * postMessage, a wake-up of the worker), so at low rates the delay grows until each carries at
+ * least HANDOVER_TARGET_ENTRIES, and at high rates batches fill first. One postMessage per
+ * event-loop turn meant one per request at moderate rates: at 2 000 req/s a 1 ms hand-over cost
+ * the request thread 20 µs more per request than a 50 ms one (issue 22's measurements).
+ * Bounded: an entry reaches the worker within MAX_HANDOVER_DELAY_MS; flush() and close() hand over at once.
  */
-const HANDOVER_DELAY_MS = 5
+const MIN_HANDOVER_DELAY_MS = 5
+const MAX_HANDOVER_DELAY_MS = 50
+const HANDOVER_TARGET_ENTRIES = 32
 /** A collector's bit in an event's mask: a mask is a 31-bit small integer. */
 export const MAX_WORKER_COLLECTORS = 31
 /** Restarts of a crashed worker within RESTART_WINDOW_MS before its collectors are given up. */
@@ -102,6 +108,7 @@ export class WorkerHost {
   #batch: Array<WireEvent | number> = []
   #batchBytes = 0
   #scheduled = false
+  #delayMs = MIN_HANDOVER_DELAY_MS
   #last: unknown
   #lastAt = DEAD
   #encodeError: unknown
@@ -206,13 +213,16 @@ export class WorkerHost {
       if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) return FULL
     }
     // A full batch goes first: this event opens the next one, and its bytes are that batch's.
-    if (pending >= MAX_BATCH_EVENTS) this.#post()
+    if (pending >= MAX_BATCH_EVENTS) {
+      this.#delayMs = MIN_HANDOVER_DELAY_MS
+      this.#post()
+    }
     this.#batchBytes += bytes
     this.#batch.push(wire, 0)
     if (!this.#scheduled) {
       this.#scheduled = true
       // unref(): like the engine's flush timer, it must not keep the app alive; flush() and close() hand over first.
-      setTimeout(this.#onTurn, HANDOVER_DELAY_MS).unref()
+      setTimeout(this.#onTurn, this.#delayMs).unref()
     }
     return this.#batch.length - 1
   }
@@ -229,10 +239,14 @@ export class WorkerHost {
     if (done > 0) marks.splice(0, done)
   }
 
-  // One postMessage per HANDOVER_DELAY_MS (or per full batch); a timer runs between turns, so
-  // never in the middle of one event's fan-out.
+  // One postMessage per delay (or per full batch); a timer runs between turns, so never in the
+  // middle of one event's fan-out.
   readonly #onTurn = (): void => {
     this.#scheduled = false
+    const entries = this.#batch.length / 2
+    // Too few entries per hand-over: wait longer next time; plenty: shorten towards the minimum.
+    if (entries < HANDOVER_TARGET_ENTRIES) this.#delayMs = Math.min(this.#delayMs * 2, MAX_HANDOVER_DELAY_MS)
+    else if (entries >= 4 * HANDOVER_TARGET_ENTRIES) this.#delayMs = Math.max(this.#delayMs / 2, MIN_HANDOVER_DELAY_MS)
     this.#post()
   }
 
