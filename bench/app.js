@@ -76,11 +76,11 @@ const PLUGIN_CONFIGS = {
 }
 
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
-const pluginConfig = PLUGIN_CONFIGS[config.replace(/-noctx$/, '')]
+const pluginConfig = PLUGIN_CONFIGS[config.replace(/-(noctx|ctx)$/, '')]
 if (pluginConfig !== undefined) {
   const { default: analytics } = await import(pluginModule)
-  // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
-  const requestContext = !config.endsWith('-noctx')
+  // -noctx / -ctx: the plugin's request context off / on; otherwise its default (on with Node 24+).
+  const requestContext = config.endsWith('-noctx') ? false : config.endsWith('-ctx') ? true : undefined
   await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, ...(prev ? {} : { delivery }) })
   // Worker mode: the orchestrator starts the app on the load core; the main thread (tid = pid) moves
   // to the app core, the delivery worker (started at registration) and the threads V8 and libuv
