@@ -27,6 +27,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, write } from 'n
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { sinkAdmin } from './sinks.js'
 import { loadRequests, median, report, sleep, tick } from './common.js'
 
@@ -35,7 +37,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3) + 2
 const limitMs = Number(process.env.BENCH_DELIVERY_LIMIT_MS ?? 20_000)
 const CHUNK = 500
 // The collectors' default queue bound: feeding stops below it, so nothing is dropped as queueFull.
-const QUEUE = 10_000
+const QUEUE = Number(process.env.Q ?? 10_000)
 // The most one stdout write takes (lib/collectors/stdout/fd-writer.ts), for the floor's chunks.
 const MAX_WRITE_UNITS = 64 * 1024
 
@@ -93,6 +95,11 @@ function freshEvents (count) {
 
 const cpuNow = () => { const c = process.cpuUsage(); return c.user + c.system }
 
+// A full collection before each measured run: the events made for it (and what earlier runs left)
+// are old by then, so the run pays for its own garbage only, not for promoting the bench's inputs.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc')
+
 /** One collector run: collect() every event (CHUNK per turn while the queue has room), then flush. */
 async function collectorRun (kind, { dispatcher, file } = {}) {
   const spec = CASES[kind]
@@ -100,6 +107,7 @@ async function collectorRun (kind, { dispatcher, file } = {}) {
   const collector = spec.make(path, dispatcher)
   const events = freshEvents(spec.events)
   await collector.start(AbortSignal.timeout(5000), { log: silent })
+  gc()
   const deadline = performance.now() + limitMs
   const cpu0 = cpuNow()
   let fed = 0
@@ -140,6 +148,7 @@ async function recordRequests (kind) {
 async function httpFloor (kind, requests) {
   const spec = CASES[kind]
   const pool = new Pool(new URL(sinks[kind]).origin, { connections: spec.concurrency, keepAliveTimeout: 4000 })
+  gc()
   const cpu0 = cpuNow()
   let next = 0
   let events = 0
@@ -160,6 +169,7 @@ async function httpFloor (kind, requests) {
 /** stdout's floor: the same lines (JSON.stringify of each, parsed back), joined into writes of at most 64 K units, one in flight. */
 async function stdoutFloor (lines) {
   const fd = openSync(join(dir, 'floor.ndjson'), 'w')
+  gc()
   const cpu0 = cpuNow()
   let i = 0
   while (i < lines.length) {
@@ -180,6 +190,13 @@ async function recordLines () {
 }
 
 const kinds = (process.env.BENCH_FLOOR_CASES ?? 'stdout,ga4,webhook,plausible').split(',')
+// For a profile of the collectors alone (`node --cpu-prof bench/delivery-floor.js` with BENCH_SINKS
+// from `node bench/sinks.js`): collector runs only, no figures.
+if (process.env.BENCH_FLOOR_ONLY === 'collector') {
+  for (let round = 0; round < rounds; round++) for (const kind of kinds) await collectorRun(kind)
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(0)
+}
 const payloads = {}
 const floor = (kind) => kind === 'stdout' ? stdoutFloor(payloads.stdout) : httpFloor(kind, payloads[kind])
 // Warm-up: JIT, connections, and the recording of the floor's payloads.
