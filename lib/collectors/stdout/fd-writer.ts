@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import type { DeliveryReport } from '../../collector.js'
 import { onAbort } from '../../batch/delivery.js'
-import { Ledger } from '../../batch/ledger.js'
+import { Ledger, type LedgerObserver } from '../../batch/ledger.js'
 import { Queue } from '../../batch/queue.js'
 import type { RateLimitedLog } from '../../log.js'
 import { errorText } from '../../util.js'
@@ -119,8 +119,12 @@ export class FdWriter {
     this.#log = log
   }
 
-  /** Opens the destination (at the collector's start, so a factory call in worker mode opens nothing on the request thread). */
-  open (): void {
+  /**
+   * Opens the destination (at the collector's start, so a factory call in worker mode opens nothing
+   * on the request thread); `onStatsChange` is told of every change to the figures (CollectorContext).
+   */
+  open (onStatsChange?: LedgerObserver): void {
+    if (typeof onStatsChange === 'function') this.#ledger.observer = onStatsChange
     if (this.#target !== undefined || this.#broken !== undefined) return
     const destination = this.#options.destination
     try {
