@@ -37,7 +37,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3) + 2
 const limitMs = Number(process.env.BENCH_DELIVERY_LIMIT_MS ?? 20_000)
 const CHUNK = 500
 // The collectors' default queue bound: feeding stops below it, so nothing is dropped as queueFull.
-const QUEUE = Number(process.env.Q ?? 10_000)
+const QUEUE = 10_000
 // The most one stdout write takes (lib/collectors/stdout/fd-writer.ts), for the floor's chunks.
 const MAX_WRITE_UNITS = 64 * 1024
 
