@@ -1,8 +1,8 @@
 // Section 3b: delivery against its floor. CPU µs per event of each collector (stdout, GA4, webhook,
 // Plausible), inline, against a hand-written loop doing the least the same delivery can: JSON.stringify
 // of the same payloads and an undici Pool to the same local sink, with the same batches (requests)
-// and the same concurrency; for stdout, the same lines written to the same file with fs.write, one
-// write in flight, in chunks of the size the collector writes. Collector and floor alternate round by
+// and the same concurrency; for stdout, the same lines written to the same kind of file with fs.write,
+// one write in flight, in chunks of the size the collector writes. Collector and floor alternate round by
 // round in one process; the ratio is paired per round.
 //
 // The collector's figure runs from its collect() to the sink's answer: it is fed the page views the
@@ -38,8 +38,9 @@ const limitMs = Number(process.env.BENCH_DELIVERY_LIMIT_MS ?? 20_000)
 const CHUNK = 500
 // The collectors' default queue bound: feeding stops below it, so nothing is dropped as queueFull.
 const QUEUE = 10_000
-// The most one stdout write takes (lib/collectors/stdout/fd-writer.ts), for the floor's chunks.
-const MAX_WRITE_UNITS = 64 * 1024
+// The most one stdout write takes to a regular file (MAX_FILE_WRITE_UNITS in
+// lib/collectors/stdout/fd-writer.ts): the floor's writes are the collector's.
+const MAX_WRITE_UNITS = 1024 * 1024
 
 // Standalone: pin to core 1 and start the sinks on core 0, as run.js does.
 if (process.env.BENCH_SINKS === undefined && process.env.BENCH_FLOOR_CHILD !== '1') {
@@ -166,7 +167,7 @@ async function httpFloor (kind, requests) {
   return { cpuPerEventUs: cpu / events, delivered: events }
 }
 
-/** stdout's floor: the same lines (JSON.stringify of each, parsed back), joined into writes of at most 64 K units, one in flight. */
+/** stdout's floor: the same lines (JSON.stringify of each, parsed back), joined into writes of at most 1 M units (the collector's to a file), one in flight. */
 async function stdoutFloor (lines) {
   const fd = openSync(join(dir, 'floor.ndjson'), 'w')
   gc()

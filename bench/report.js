@@ -333,7 +333,7 @@ function markdown (results, machine, mdTable) {
     for (const [kind, f] of Object.entries(results.floor)) {
       out.push(`| ${kind} | ${f.runs.map((r) => fmt(r.collectorUs, 2)).join(', ')} | ${f.runs.map((r) => fmt(r.floorUs, 2)).join(', ')} | ${f.runs.map((r) => fmt(r.ratio, 2)).join(', ')} | ${f.runs[0].requests === undefined ? '—' : int(f.runs[0].requests)} |`)
     }
-    out.push('', '`bench/delivery-floor.js`: each collector fed the §1 page views by collect() (500 per turn while its queue has room), then flushed, against a hand-written loop sending what the collector sent (recorded once; parsed back into objects): JSON.stringify of each payload and an undici Pool with the collector\'s concurrency, to the same local sink; for stdout, the same lines JSON.stringify\'d and written to a file with fs.write, 64 K units per write, one in flight. Process CPU time per event; collector and floor alternate within each round; the ratio is paired per round.', '')
+    out.push('', '`bench/delivery-floor.js`: each collector fed the §1 page views by collect() (500 per turn while its queue has room), then flushed, against a hand-written loop sending what the collector sent (recorded once; parsed back into objects): JSON.stringify of each payload and an undici Pool with the collector\'s concurrency, to the same local sink; for stdout, the same lines JSON.stringify\'d and written to a file with fs.write, up to 1 M units per write (the collector\'s write size for a regular file), one in flight. Process CPU time per event; collector and floor alternate within each round; the ratio is paired per round.', '')
   }
 
   if (results.outage) {

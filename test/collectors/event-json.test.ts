@@ -18,7 +18,7 @@ function visitAt (ms: number, frozen: boolean): Visit {
     campaign: 'spring "sale"',
     term: 'shoes',
     content: '',
-    clickId: 'gclid-1'
+    clickId: 'google'
   }
   return frozen ? Object.freeze(visit) : visit
 }
