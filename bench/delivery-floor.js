@@ -247,6 +247,7 @@ else {
   process.stdout.write('collector   collector µs/event   floor µs/event   ratio (median; runs)\n')
   for (const [kind, s] of Object.entries(summary)) {
     process.stdout.write(`${kind.padEnd(11)} ${s.collectorUs.toFixed(2).padStart(17)}   ${s.floorUs.toFixed(2).padStart(14)}   ${s.ratio.toFixed(2)} (${s.runs.map((x) => x.ratio.toFixed(2)).join(', ')})${s.runs.every((x) => x.complete) ? '' : '  INCOMPLETE'}\n`)
+    if (process.env.BENCH_FLOOR_RAW === '1') process.stdout.write(`${''.padEnd(11)} ${s.runs.map((x) => `${x.collectorUs.toFixed(2)}/${x.floorUs.toFixed(2)}`).join(', ')}\n`)
   }
   process.exit(0)
 }
