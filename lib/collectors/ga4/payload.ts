@@ -134,11 +134,24 @@ const DEVICE_CATEGORIES: Partial<Record<string, string>> = { desktop: 'desktop',
  */
 export function ga4Device (event: Readonly<AnalyticsEvent>): string {
   const client = event.client
+  // The classifier hands every request of a User-Agent the same frozen ClientInfo: its device JSON
+  // is made once per client and locale rather than per event. A client that is not frozen may
+  // change, so it is never remembered.
+  const memo = devices.get(client)
+  if (memo !== undefined && memo.locale === event.locale) return memo.json
+  const json = deviceJSON(client, event.locale)
+  if (typeof client === 'object' && client !== null && Object.isFrozen(client)) devices.set(client, { locale: event.locale, json })
+  return json
+}
+
+const devices = new WeakMap<Readonly<AnalyticsEvent['client']>, { locale: string, json: string }>()
+
+function deviceJSON (client: Readonly<AnalyticsEvent['client']>, locale: string): string {
   const device: Ga4Device = {}
   let empty = true
   const category = DEVICE_CATEGORIES[client.device]
   if (category !== undefined) { device.category = category; empty = false }
-  if (event.locale !== '') { device.language = truncateCodePoints(event.locale, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (locale !== '') { device.language = truncateCodePoints(locale, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.os !== '') { device.operating_system = truncateCodePoints(client.os, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.osVersion !== '') { device.operating_system_version = truncateCodePoints(client.osVersion, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.browser !== '') { device.browser = truncateCodePoints(client.browser, MAX_PARAM_VALUE_LENGTH); empty = false }
