@@ -17,7 +17,10 @@ const prev = process.argv[2]?.endsWith('-prev') === true
 if (prev && process.env.BENCH_PREV_DIST === undefined) throw new Error('a -prev config needs BENCH_PREV_DIST')
 const pluginModule = prev ? new URL(`file://${process.env.BENCH_PREV_DIST}/dist/lib/index.js`).href : 'fastify-analytics'
 // `<config>-worker` (e.g. four-worker, four-noctx-worker): the same collectors with delivery: 'worker'.
-const argConfig = (process.argv[2] ?? 'bare').replace(/-prev$/, '')
+// `<config>-json` (e.g. bare-json, four-json): the route answers JSON, so it yields no event under the
+// default pageViews: 'html': what most requests of most apps cost with the plugin registered.
+const jsonRoute = process.argv[2]?.includes('-json') === true
+const argConfig = (process.argv[2] ?? 'bare').replace(/-prev$/, '').replace(/-json/, '')
 const delivery = argConfig.endsWith('-worker') ? 'worker' : 'inline'
 
 const config = argConfig.replace(/-worker$/, '')
@@ -73,11 +76,11 @@ const PLUGIN_CONFIGS = {
 }
 
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
-const pluginConfig = PLUGIN_CONFIGS[config.replace(/-noctx$/, '')]
+const pluginConfig = PLUGIN_CONFIGS[config.replace(/-(noctx|ctx)$/, '')]
 if (pluginConfig !== undefined) {
   const { default: analytics } = await import(pluginModule)
-  // -noctx: the plugin without @fastify/request-context (requestContext: false), to show its share.
-  const requestContext = !config.endsWith('-noctx')
+  // -noctx / -ctx: the plugin's request context off / on; otherwise its default (on with Node 24+).
+  const requestContext = config.endsWith('-noctx') ? false : config.endsWith('-ctx') ? true : undefined
   await app.register(analytics, { collectors: await collectors(pluginConfig), shutdownTimeoutMs, requestContext, ...(prev ? {} : { delivery }) })
   // Worker mode: the orchestrator starts the app on the load core; the main thread (tid = pid) moves
   // to the app core, the delivery worker (started at registration) and the threads V8 and libuv
@@ -136,6 +139,7 @@ if (pluginConfig !== undefined) {
 // An HTML page, as a product page is: under the default pageViews: 'html' only HTML responses are page views.
 app.get('/products/:id', async (request, reply) => {
   handled++
+  if (jsonRoute) return { id: request.params.id, name: 'Bench product', price: '29.99' }
   reply.type('text/html; charset=utf-8')
   return `<!doctype html><title>Bench product</title><h1>Product ${request.params.id}</h1><p>£29.99</p>`
 })

@@ -23,6 +23,7 @@ const otherDist = process.argv[2] === undefined ? undefined : pathToFileURL(reso
 const discard = { name: 'discard', start () {}, collect () {}, flush () {}, close () {} }
 const page = '<!doctype html><title>Bench product</title><h1>Product</h1><p>£29.99</p>'
 const requests = loadRequests()
+const NOEVENT = process.env.NOEVENT === '1'
 
 async function build (dist) {
   const app = Fastify({ logger: false })
@@ -31,6 +32,8 @@ async function build (dist) {
     await app.register(analytics, { collectors: [discard], requestContext: false })
   }
   app.get('/products/:id', async (request, reply) => {
+    // NOEVENT=1: a JSON answer, which yields no event under the default pageViews: 'html'.
+    if (NOEVENT) return { product: request.params.id }
     reply.type('text/html; charset=utf-8')
     return page
   })

@@ -24,6 +24,7 @@
 //   ONCE=1 CALLS=100000 valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/request-path.js bare
 //   ONCE=1 CALLS=100000 valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/request-path.js dist
 import Fastify from 'fastify'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { loadRequests } from './common.js'
@@ -40,6 +41,8 @@ const FRESH = 10_000
 // Copies made through a Buffer are flat strings without a cached hash, like the HTTP parser's.
 const agents = Array.from({ length: FRESH }, (_, i) => Buffer.from(requests[i % requests.length].headers['user-agent']).toString('latin1'))
 const noop = () => {}
+const NOEVENT = process.env.NOEVENT === '1'
+const WORKER = process.env.WORKER === '1'
 
 /** An app with the plugin, its two request hooks, and request/reply pairs of finished requests. */
 async function build (dist, requestContext, extra = {}) {
@@ -53,12 +56,17 @@ async function build (dist, requestContext, extra = {}) {
       if (name === 'onRequest' || name === 'onResponse') hooks[name] = fn
       return addHook.call(this, name, fn)
     }
-    await app.register(analytics, { collectors: [discard], requestContext, ...extra })
+    // WORKER=1: stdout to /dev/null in the delivery worker, so the pipeline runs there and what is
+    // measured is what stays on the request thread (the capture and the hand-over).
+    const collectors = WORKER ? [(await import(new URL('lib/collectors/stdout.js', dist).href)).stdoutCollector({ destination: '/dev/null' })] : [discard]
+    await app.register(analytics, { collectors, requestContext, ...(WORKER ? { delivery: 'worker' } : {}), ...extra })
     app.addHook = addHook
   }
   const pairs = []
   app.addHook('onResponse', (request, reply, done) => { pairs.push([request, reply]); done() })
   app.get('/products/:id', async (request, reply) => {
+    // NOEVENT=1: a JSON answer, no event under the default pageViews: 'html' (most requests of most apps).
+    if (NOEVENT) return { product: request.params.id }
     reply.type('text/html; charset=utf-8')
     return '<p>product</p>'
   })
@@ -75,6 +83,7 @@ function measure ({ hooks, pairs }, newVisitors = false) {
   const onRequest = hooks.onRequest ?? noop
   const onResponse = hooks.onResponse ?? noop
   const start = process.cpuUsage()
+  const startMain = mainThreadUs()
   for (let i = 0; i < CALLS; i++) {
     const [request, reply] = pairs[i % pairs.length]
     request.raw.headers['user-agent'] = agents[i % FRESH]
@@ -88,7 +97,15 @@ function measure ({ hooks, pairs }, newVisitors = false) {
     raw.removeAllListeners('close')
   }
   const used = process.cpuUsage(start)
+  // In worker mode the process's CPU includes the delivery worker's: count the request thread alone.
+  if (WORKER) return (mainThreadUs() - startMain) / CALLS
   return (used.user + used.system) / CALLS
+}
+
+/** The main thread's own CPU time in µs (Linux schedstat), for WORKER=1. */
+function mainThreadUs () {
+  if (!WORKER) return 0
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
 }
 
 if (process.env.ONCE === '1') {

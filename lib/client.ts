@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import { isbot } from 'isbot'
 import { LRUCache } from 'lru-cache'
 import { UAParser } from 'ua-parser-js'
@@ -111,20 +110,19 @@ export class ClientClassifier {
     return this.#cache.size
   }
 
-  /** Keyed on what the parser sees: agents that differ only past that share an entry. */
-  classify (request: FastifyRequest, eventUserAgent: string): Readonly<ClientInfo> {
+  /**
+   * Keyed on what the parser sees: agents that differ only past that share an entry. The hints are
+   * the request's `Sec-CH-UA-Mobile` and `Sec-CH-UA-Platform` (undefined when not sent).
+   */
+  classify (eventUserAgent: string, mobile: string | undefined, platform: string | undefined): Readonly<ClientInfo> {
     const userAgent = parsedPart(eventUserAgent)
     let client = this.#cache.get(userAgent)
     if (client === undefined) {
       client = parseUserAgent(userAgent, this.#detectBots)
       this.#cache.set(userAgent, client)
     }
-    if (client.bot) return client
-    const headers = request.headers // a getter on a Fastify request: read once
-    const mobile = headers['sec-ch-ua-mobile']
-    const platform = headers['sec-ch-ua-platform']
-    if (typeof mobile !== 'string' && typeof platform !== 'string') return client
-    return withHints(client, typeof mobile === 'string' ? mobile : undefined, typeof platform === 'string' ? platform : undefined)
+    if (client.bot || (mobile === undefined && platform === undefined)) return client
+    return withHints(client, mobile, platform)
   }
 }
 

@@ -82,6 +82,12 @@ export interface AnalyticsCollector {
   /** Unique among the registered collectors; used in logs and `stats()`. */
   readonly name: string
   /**
+   * Optional. Request headers (lower-case names) this collector reads from `event.requestHeaders`,
+   * e.g. `['cookie']` for GA4's `_ga` cookies. Only declared headers are captured, so the app's
+   * other headers (session cookies, authorisation) never reach a collector or the delivery worker.
+   */
+  readonly requestHeaders?: readonly string[]
+  /**
    * Called once at `onReady`. The signal fires at `startTimeoutMs`. The context carries the app's
    * logger (a child bound to this collector's name); collectors that do not log can ignore it.
    */

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { boundField, MAX_HOSTNAME_LENGTH, type AnalyticsEvent, type TextCuts } from './event.js'
-import { withoutZone } from './privacy/ip.js'
+import type { RequestFacts } from './pipeline/facts.js'
 import { StringMemo } from './util.js'
 
 /** Request-derived values that come from user callbacks (`locale`, `userId` options). */
@@ -41,11 +41,6 @@ function parseLanguageTag (header: string): string {
   return LANGUAGE_TAG.test(tag) ? tag : ''
 }
 
-/** A request header's first value, or ''. */
-export function header (request: FastifyRequest, name: string): string {
-  return headerValue(request.headers[name])
-}
-
 /** `request.user.id` or `.sub` when an auth plugin set one (strings and numbers only). */
 function userFromRequest (request: FastifyRequest): string {
   const user = (request as { user?: unknown }).user
@@ -71,8 +66,9 @@ export function resolveUserId (request: FastifyRequest, options: EnrichOptions):
   }
 }
 
-export function resolveLocale (request: FastifyRequest, options: EnrichOptions): string {
-  if (options.locale === undefined) return firstLanguageTag(request.headers['accept-language'])
+/** The `locale` option's answer; undefined without the option (the pipeline reads `Accept-Language`). */
+export function resolveLocale (request: FastifyRequest, options: EnrichOptions): string | undefined {
+  if (options.locale === undefined) return undefined
   try {
     return stringOrEmpty(options.locale(request))
   } catch (error) {
@@ -106,31 +102,21 @@ export function hostnameOf (host: string): string {
   return colon === -1 ? host : host.slice(0, colon)
 }
 
-/** A header value as the event keeps it: the first of repeated values, else ''. */
-function headerValue (value: string | string[] | undefined): string {
-  if (typeof value === 'string') return value
-  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : ''
-}
-
 /**
- * Fills the empty fields of an event from its request; explicit values are kept.
+ * Fills the empty fields of an event from its request's facts; explicit values are kept.
  * The client IP is strictly `request.ip`: Fastify's `trustProxy` decides which proxies to believe.
  */
-export function enrichFromRequest (event: AnalyticsEvent, request: FastifyRequest, matchedPattern: string, options: EnrichOptions): void {
-  event.request = request
-  // Each of `headers`, `host` and `url` is a getter on a Fastify request: read once per event.
-  const headers = request.headers
-  const host = request.host ?? ''
-  const url = request.url
-  const cuts = options.cuts
-  if (event.clientIP === '') event.clientIP = boundField('clientIP', withoutZone(request.ip ?? ''), cuts)
-  if (event.locale === '') event.locale = boundField('locale', resolveLocale(request, options), cuts)
-  if (event.hostname === '') event.hostname = boundField('hostname', hostnameOf(host), cuts)
-  if (event.userId === '') event.userId = boundField('userId', resolveUserId(request, options), cuts)
+export function enrichFromFacts (event: AnalyticsEvent, facts: RequestFacts, matchedPattern: string, cuts: TextCuts): void {
+  const url = facts.url
+  if (event.clientIP === '') event.clientIP = boundField('clientIP', facts.ip, cuts)
+  if (event.locale === '') event.locale = boundField('locale', facts.locale ?? firstLanguageTag(facts.acceptLanguage), cuts)
+  if (event.hostname === '') event.hostname = boundField('hostname', hostnameOf(facts.host), cuts)
+  if (event.userId === '' && facts.userId !== undefined) event.userId = boundField('userId', facts.userId, cuts)
   if (event.matchedPattern === '') event.matchedPattern = boundField('matchedPattern', matchedPattern, cuts)
-  if (event.url === '') event.url = boundField('url', absoluteUrl(request.protocol, host, url), cuts)
+  if (event.url === '') event.url = boundField('url', absoluteUrl(facts.protocol, facts.host, url), cuts)
   if (event.path === '') event.path = boundField('path', pathOf(url), cuts)
-  if (event.method === '') event.method = boundField('method', request.method, cuts)
-  if (event.userAgent === '') event.userAgent = boundField('userAgent', headerValue(headers['user-agent']), cuts)
-  if (event.referrer === '') event.referrer = boundField('referrer', headerValue(headers.referer), cuts)
+  if (event.method === '') event.method = boundField('method', facts.method, cuts)
+  if (event.userAgent === '') event.userAgent = boundField('userAgent', facts.userAgent, cuts)
+  if (event.referrer === '') event.referrer = boundField('referrer', facts.referrer, cuts)
+  event.requestHeaders = facts.headers
 }

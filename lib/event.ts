@@ -91,8 +91,18 @@ export interface AnalyticsEvent {
   /** The action's name for action events: route config `analytics.action`, else `"<METHOD> <pattern>"`. */
   actionName: string
   timestamp: Date
-  /** The request this event came from. Valid only during `collect`: never keep it. */
+  /**
+   * The request this event came from, on the request thread only. Valid only during `collect`: never
+   * keep it.
+   * @deprecated Declare the headers a collector reads in its `requestHeaders` and read them from
+   * `event.requestHeaders`: that works in both delivery modes. Removed in the next major version.
+   */
   request: FastifyRequest | undefined
+  /**
+   * The request headers the registered collectors declared (`AnalyticsCollector.requestHeaders`),
+   * lower-case names, first value of each; empty outside a request. Shared: never mutate it.
+   */
+  requestHeaders: Readonly<Record<string, string>>
   clientIP: string
   locale: string
   hostname: string
@@ -210,6 +220,9 @@ export function roundDuration (ms: number): number {
   return Number.isFinite(rounded) ? rounded : ms // beyond ~1e305 ms, ×1000 overflows; nothing to round there
 }
 
+/** What an event outside a request carries as `requestHeaders`. */
+export const NO_REQUEST_HEADERS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+
 /** A fully shaped event with every field empty: one object shape for V8, whatever path built it. */
 export function createEvent (type: EventType, timestamp: Date, properties?: EventProperties): AnalyticsEvent {
   return {
@@ -219,6 +232,7 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
     actionName: '',
     timestamp,
     request: undefined,
+    requestHeaders: NO_REQUEST_HEADERS,
     clientIP: '',
     locale: '',
     hostname: '',

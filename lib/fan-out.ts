@@ -53,8 +53,12 @@ class CollectorSlot {
   /** Set once close has finished or timed out: late settlements of pending collects are ignored. */
   #final = false
 
-  constructor (collector: AnalyticsCollector, log: Logger) {
+  /** Events the collector accepted without this slot (from the delivery worker's own pipeline). */
+  readonly #elsewhere: ((collector: object) => number) | undefined
+
+  constructor (collector: AnalyticsCollector, log: Logger, elsewhere?: (collector: object) => number) {
     this.collector = collector
+    this.#elsewhere = elsewhere
     this.name = collector.name
     this.#log = new RateLimitedLog(log)
     this.#reports = typeof collector.stats === 'function'
@@ -148,7 +152,8 @@ class CollectorSlot {
         for (const reason of DROP_REASONS) dropped[reason] += report.dropped[reason] ?? 0
       }
     }
-    return { accepted: this.accepted, delivered, dropped, retries, queued, inFlight }
+    const accepted = this.#elsewhere === undefined ? this.accepted : this.accepted + this.#elsewhere(this.collector)
+    return { accepted, delivered, dropped, retries, queued, inFlight }
   }
 
   /** The collector's own report, copied and checked; undefined (logged) when it throws or is not one. */
@@ -195,9 +200,10 @@ export class FanOut {
   readonly #slots: CollectorSlot[]
   #closing: Promise<void> | undefined
 
-  constructor (collectors: readonly AnalyticsCollector[], log: Logger) {
+  /** `elsewhere`: events each collector accepted without the fan-out (a pipeline in the delivery worker). */
+  constructor (collectors: readonly AnalyticsCollector[], log: Logger, elsewhere?: (collector: object) => number) {
     this.#slots = collectors.map((collector) =>
-      new CollectorSlot(collector, log.child({ plugin: 'analytics', collector: collector.name }) as Logger))
+      new CollectorSlot(collector, log.child({ plugin: 'analytics', collector: collector.name }) as Logger, elsewhere))
   }
 
   /** Hands one event to every collector. Never throws, never awaits. */

@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { FastifyRequest } from 'fastify'
 import { requestContext } from '@fastify/request-context'
 import type { AnalyticsEventInput, PropertyValue } from './event.js'
 import type { Money } from './money.js'
 import type { RequestAnalyticsApi } from './request-analytics.js'
 
-/** The key under which `onRequest` stores `request.analytics` in the request context. */
+/** The key under which `onRequest` stores the request in the request context (its `analytics` is made on first use). */
 export const CONTEXT_KEY = 'fastifyAnalytics'
 
 /**
@@ -13,7 +14,7 @@ export const CONTEXT_KEY = 'fastifyAnalytics'
  * the process (FST_ERR_DEC_ALREADY_PRESENT thrown where no try/catch reaches it), so the plugin
  * keeps its own store and decorates nothing in that case.
  */
-export const analyticsStorage = new AsyncLocalStorage<RequestAnalyticsApi>()
+export const analyticsStorage = new AsyncLocalStorage<FastifyRequest>()
 
 /** Where a helper call that finds no request is counted: each live registration (normally one). */
 export interface UnattachedSink {
@@ -23,11 +24,11 @@ export const unattachedSinks = new Set<UnattachedSink>()
 
 function current (helper: string): RequestAnalyticsApi | undefined {
   const own = analyticsStorage.getStore()
-  if (own !== undefined) return own
+  if (own !== undefined) return own.analytics
   // A store exists only inside a request that @fastify/request-context is tracking.
   const store = requestContext.getStore() as Record<string, unknown> | undefined
-  const state = store?.[CONTEXT_KEY] as RequestAnalyticsApi | undefined
-  if (state !== undefined) return state
+  const request = store?.[CONTEXT_KEY] as FastifyRequest | undefined
+  if (request !== undefined) return request.analytics
   for (const sink of unattachedSinks) sink.unattached(helper)
   return undefined
 }

@@ -8,7 +8,6 @@ import { FST_ANALYTICS_DUPLICATE_COLLECTOR, FST_ANALYTICS_INVALID_OPTION } from 
 /** The types an automatic event can have without an explicit name. */
 export type AutomaticEventType = 'pageview' | 'action'
 import { errorText, MAX_TIMER_MS } from './util.js'
-import type { DeliveryMode } from './worker/protocol.js'
 import { DEFAULT_VISIT_TIMEOUT_MS, MIN_VISIT_TIMEOUT_MS, VISITS_CLOCK, type GeoSettings, type VisitSettings, type VisitStore } from './visits/index.js'
 
 /**
@@ -24,7 +23,32 @@ export type BotsMode = 'skip' | 'label' | 'keep'
 export const DEFAULT_START_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 /** Where the built-in collectors deliver by default; chosen by measurement (bench/RESULTS.md). */
+/**
+ * Where the built-in collectors run: `'worker'` moves them to one worker thread (and, when every
+ * collector moved and there is no `beforeSend`, the event pipeline too); custom collectors always run inline.
+ */
+export type DeliveryMode = 'worker' | 'inline'
+
 export const DEFAULT_DELIVERY: DeliveryMode = 'inline'
+
+/**
+ * Whether AsyncLocalStorage runs on AsyncContextFrame here (the default from Node 24; Node 22 with
+ * `--experimental-async-context-frame`), where it no longer hooks every promise of the app.
+ */
+export function asyncContextFrameActive (version = process.versions.node, flags: readonly string[] = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]): boolean {
+  const major = Number(version.split('.')[0])
+  if (major >= 24) return !flags.includes('--no-async-context-frame')
+  return major >= 22 && flags.includes('--experimental-async-context-frame')
+}
+
+/**
+ * `requestContext`'s default, from measurement (bench/request-context.js, in instructions under
+ * valgrind, a JSON route that yields no event, its handler awaiting three promises): on Node 20 the
+ * AsyncLocalStorage added 29 % to the cost of the whole request (about 210 000 instructions), three
+ * times the plugin's own share; on Node 24 it was within the measurement's noise. So the module
+ * helpers' request context is on where it costs nothing, and one option away elsewhere.
+ */
+export const DEFAULT_REQUEST_CONTEXT: boolean = asyncContextFrameActive()
 
 /** Options of the plugin: `app.register(analytics, options)`. */
 export interface AnalyticsOptions {
@@ -74,10 +98,10 @@ export interface AnalyticsOptions {
    */
   beforeSend?: (event: AnalyticsEvent) => AnalyticsEvent | null | undefined
   /**
-   * Keep a request context (the app's `@fastify/request-context` when registered first, else an
-   * AsyncLocalStorage of the plugin's own) so the module helpers (`trackAnalyticsEvent`, …) find the
-   * current request. Default true. An AsyncLocalStorage costs every promise of the app something on
-   * Node 20: set false if you only use `request.analytics`.
+   * Keep a request context (an AsyncLocalStorage) so the module helpers (`trackAnalyticsEvent`, …)
+   * find the current request. Default: on where AsyncLocalStorage is cheap (Node 24, see
+   * `DEFAULT_REQUEST_CONTEXT`), off on Node 20 and 22, where it taxes every promise of the app.
+   * With the app's own `@fastify/request-context` registered first, the helpers use it either way.
    */
   requestContext?: boolean
   /** Deadline for every collector's `start` at `onReady`, in ms. Default {@link DEFAULT_START_TIMEOUT_MS}. */
@@ -313,7 +337,7 @@ export function normalizeOptions (raw: unknown): NormalizedOptions {
     ignore: optionalFunction(options, 'ignore'),
     locale: optionalFunction(options, 'locale'),
     userId: optionalFunction(options, 'userId'),
-    requestContext: optionalBoolean(options, 'requestContext', true),
+    requestContext: optionalBoolean(options, 'requestContext', DEFAULT_REQUEST_CONTEXT),
     privacy: normalizePrivacy(options.privacy),
     consent: optionalFunction(options, 'consent'),
     respectGpc: optionalBoolean(options, 'respectGpc', false),

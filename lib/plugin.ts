@@ -5,7 +5,9 @@ import { FST_ANALYTICS_ALREADY_REGISTERED, FST_ANALYTICS_INVALID_OPTION } from '
 import type { AnalyticsEventInput } from './event.js'
 import { analyticsStorage, CONTEXT_KEY, unattachedSinks } from './helpers.js'
 import type { Logger } from './log.js'
-import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type RouteAnalyticsConfig } from './options.js'
+import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type NormalizedOptions, type RouteAnalyticsConfig } from './options.js'
+import type { PipelineSettings } from './pipeline/index.js'
+import { checkCountryDatabase } from './geo/country.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
 import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 import { rootInstance } from './scope.js'
@@ -41,17 +43,21 @@ declare module 'fastify' {
   }
 }
 
-/** Where onRequest leaves the request's state on its response, for the one shared 'close' listener. */
-const kRequestState = Symbol('fastify-analytics.requestState')
-/** This request's state on the request: behind the `analytics` getter. */
+/** Where onRequest leaves the reply on its response, for the one shared 'close' listener. */
+const kReply = Symbol('fastify-analytics.reply')
+/** This request's analytics state on the request: behind the `analytics` getter. */
 const kState = Symbol('fastify-analytics.state')
-type RequestWithState = FastifyRequest & { [kState]?: RequestAnalytics | null }
-type ResponseWithState = FastifyReply['raw'] & { [kRequestState]?: RequestAnalytics }
-
-// One function for every response (EventEmitter calls it with the response as `this`): no closure per request.
-function onResponseClose (this: ResponseWithState): void {
-  this[kRequestState]?.responseClosed()
-}
+/**
+ * The plugin's onRequest saw the request and nothing has used `request.analytics` yet: no object is
+ * made for a request until something needs one (most requests never do).
+ */
+const ATTACHED = 1
+/** The automatic event was built (or skipped) and `request.analytics` was never used. */
+const FINISHED = 2
+/** `null`: our onRequest never ran for it (an earlier hook replied, or another scope). */
+type StateSlot = RequestAnalytics | typeof ATTACHED | typeof FINISHED | null
+type RequestWithState = FastifyRequest & { [kState]?: StateSlot }
+type ResponseWithReply = FastifyReply['raw'] & { [kReply]?: FastifyReply }
 
 const INERT_INSTANCE: AnalyticsInstanceApi = Object.freeze({
   track () {},
@@ -92,8 +98,8 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     }
   }
   const log = fastify.log as Logger
-  const collectors = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger)
-  const tracker = new Tracker({ ...options, collectors }, log)
+  const plan = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger, portablePipeline(options))
+  const tracker = new Tracker({ ...options, collectors: plan.collectors }, log, plan.pipeline)
   const { shutdownTimeoutMs } = options
   // Reuse the app's @fastify/request-context when it was registered first (one AsyncLocalStorage
   // instead of two); otherwise the plugin's own store (see analyticsStorage for why not register it).
@@ -105,9 +111,38 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   fastify.decorateRequest(kState, null)
   root.decorateRequest('analytics', {
     getter (this: RequestWithState): RequestAnalyticsApi {
-      return this[kState] ?? new RequestAnalytics(tracker, this, undefined)
+      const slot = this[kState]
+      if (typeof slot === 'object' && slot !== null) return slot
+      // A request no onRequest of ours saw gets a detached object each time (it is not ours to
+      // keep state on); a finished one keeps its detached object, so late calls count once each.
+      if (slot === null || slot === undefined) return new RequestAnalytics(tracker, this, false)
+      const made = new RequestAnalytics(tracker, this, slot === ATTACHED)
+      this[kState] = made
+      return made
     }
   })
+
+  /** The request's automatic event, from onResponse or from an abandoned response's 'close'; at most one. */
+  function finish (request: RequestWithState, reply: FastifyReply, unfinished: number): void {
+    const slot = request[kState]
+    if (slot === FINISHED) return
+    if (slot === ATTACHED) {
+      request[kState] = FINISHED
+      tracker.automatic(request, reply, null, unfinished)
+      return
+    }
+    // A RequestAnalytics says itself whether its event is done; null: an event nobody else will build.
+    tracker.automatic(request, reply, slot ?? null, unfinished)
+  }
+
+  // One function for every response (EventEmitter calls it with the response as `this`): no closure per request.
+  function onResponseClose (this: ResponseWithReply): void {
+    const reply = this[kReply]
+    if (reply === undefined) return
+    // A completed response closes too, after onResponse: only one that never finished is abandoned.
+    const unfinished = unfinishedStatus(this)
+    if (unfinished !== 0) finish(reply.request as RequestWithState, reply, unfinished)
+  }
   root.decorate('analytics', {
     track (event: AnalyticsEventInput) { tracker.track(event, undefined) },
     flush (flushOptions?: { timeoutMs?: number }) { return tracker.flush(flushOptions?.timeoutMs ?? shutdownTimeoutMs) },
@@ -115,21 +150,20 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
   } satisfies AnalyticsInstanceApi)
 
   fastify.addHook('onRequest', function analyticsOnRequest (request: FastifyRequest, reply: FastifyReply, done: () => void) {
-    const state = new RequestAnalytics(tracker, request, reply)
-    ;(request as RequestWithState)[kState] = state
+    ;(request as RequestWithState)[kState] = ATTACHED
     // Fastify's onRequestAbort misses a client that leaves after sending its whole body (measured on
     // Fastify 5.12 / Node 20: neither onRequestAbort nor onResponse runs). The response's 'close'
     // event sees every abandonment; onResponse runs before it for completed requests.
-    ;(reply.raw as ResponseWithState)[kRequestState] = state
+    ;(reply.raw as ResponseWithReply)[kReply] = reply
     reply.raw.on('close', onResponseClose)
     if (ownContext) {
-      analyticsStorage.run(state, done)
+      analyticsStorage.run(request, done)
       return
     }
-    // Snapshot into the request context so the module helpers find it from any async depth.
+    // The request goes into the app's request context so the module helpers find it from any async depth.
     if (appContext) {
       const store = request.requestContext.getStore() as Record<string, unknown> | undefined
-      if (store !== undefined) store[CONTEXT_KEY] = state
+      if (store !== undefined) store[CONTEXT_KEY] = request
     }
     done()
   })
@@ -139,15 +173,14 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     // preHandler and the handler need the store entered again (what @fastify/request-context does too).
     fastify.addHook('preValidation', function analyticsEnterContext (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
       // Set by our onRequest, which runs before any preValidation of a request in this scope.
-      analyticsStorage.run((request as RequestWithState)[kState] as RequestAnalytics, done)
+      analyticsStorage.run(request, done)
     })
   }
 
   fastify.addHook('onResponse', function analyticsOnResponse (request: FastifyRequest, reply: FastifyReply, done: () => void) {
     // On HTTP/2 a stream the client resets also lands here (the compat response emits 'finish'):
     // only a response our side ended is complete.
-    const unfinished = reply.raw.writableEnded ? 0 : unfinishedStatus(reply.raw)
-    tracker.automatic(request, reply, (request as RequestWithState)[kState] ?? null, unfinished)
+    finish(request as RequestWithState, reply, reply.raw.writableEnded ? 0 : unfinishedStatus(reply.raw))
     done()
   })
 
@@ -160,6 +193,19 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     unattachedSinks.delete(tracker)
     await tracker.close(shutdownTimeoutMs)
   })
+}
+
+/**
+ * The pipeline's settings when it can run in the delivery worker: not with `beforeSend` (it needs the
+ * built event on the request thread, synchronously), a shared or custom visit store (a connection of
+ * the app's), or a test clock. A user's country database is checked here, at registration, as inline.
+ */
+function portablePipeline (options: NormalizedOptions): PipelineSettings | undefined {
+  if (options.delivery !== 'worker' || options.beforeSend !== undefined) return undefined
+  const { visits, geo } = options
+  if (visits !== false && (visits.store !== undefined || visits.clock !== Date.now)) return undefined
+  if (geo !== false && geo.database !== undefined) checkCountryDatabase(geo.database)
+  return { bots: options.bots, privacy: options.privacy, visits, geo }
 }
 
 export const analytics = fp(fastifyAnalytics, {

@@ -1,6 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { boundField, setProperty, type AnalyticsEventInput, type EventProperties, type PropertyValue } from './event.js'
-import { unfinishedStatus } from './abandon.js'
 import { Money } from './money.js'
 import type { ConsentDecision } from './privacy/index.js'
 import type { RequestState, Tracker } from './tracker.js'
@@ -25,7 +24,8 @@ export interface RequestAnalyticsApi {
 }
 
 /**
- * One per request, created in `onRequest`; a class so no closure is made per request.
+ * One per request that uses `request.analytics`, made at its first use (most requests never touch
+ * it, and pay nothing); a class so no closure is made per request.
  * Created `done` (detached) for a request the plugin's onRequest hook has not seen: an earlier
  * hook, or a scope outside the one the plugin is registered in. Then, as after the request's
  * event was built, what would shape that event is counted as `unattached` instead of vanishing.
@@ -40,21 +40,12 @@ export class RequestAnalytics implements RequestAnalyticsApi, RequestState {
   consent: ConsentDecision | '' | undefined = undefined
   readonly #tracker: Tracker
   readonly #request: FastifyRequest
-  readonly #reply: FastifyReply | undefined
 
-  constructor (tracker: Tracker, request: FastifyRequest, reply: FastifyReply | undefined) {
+  /** `attached`: the plugin's onRequest hook saw this request, so its automatic event is still to come. */
+  constructor (tracker: Tracker, request: FastifyRequest, attached: boolean) {
     this.#tracker = tracker
     this.#request = request
-    this.#reply = reply
-    this.done = reply === undefined
-  }
-
-  /** The response closed: if it never finished, the client abandoned the request (499). */
-  responseClosed (): void {
-    const reply = this.#reply
-    if (this.done || reply === undefined) return
-    const unfinished = unfinishedStatus(reply.raw)
-    if (unfinished !== 0) this.#tracker.automatic(this.#request, reply, this, unfinished)
+    this.done = !attached
   }
 
   #late (what: string): boolean {

@@ -1,78 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ClientClassifier } from './client.js'
-import type { CollectorStats } from './collector.js'
+import type { AnalyticsCollector, CollectorStats } from './collector.js'
 import { FanOut } from './fan-out.js'
-import { enrichFromRequest, header, type EnrichOptions } from './enrich.js'
-import { boundField, createEvent, EventType, normalizeEventInput, roundDuration, type AnalyticsEvent, type EventProperties, type TextCuts } from './event.js'
+import { resolveLocale, resolveUserId, type EnrichOptions } from './enrich.js'
+import { boundField, EventType, normalizeEventInput, type EventProperties, type TextCuts } from './event.js'
 import { RateLimitedLog, type Logger } from './log.js'
 import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
-import { applyIpPolicy, hasGpc, UrlCleaner, type ConsentDecision, type EventConsent } from './privacy/index.js'
-import { isReferrerSpam } from './attribution/index.js'
-import { CountryResolver, Visitors, VISITS_OFF, type VisitStats } from './visits/index.js'
+import { hasGpc, type ConsentDecision } from './privacy/index.js'
+import { classifyRequest } from './pipeline/classify.js'
+import { emptyEventCounters, type EventCounters, type SkipReason } from './pipeline/counters.js'
+import { captureFacts, type CaptureSettings, type RequestFacts } from './pipeline/facts.js'
+import { Pipeline, type AutomaticCapture, type BeforeSend, type RemotePipeline } from './pipeline/index.js'
+import { VISITS_OFF, type VisitStats } from './visits/index.js'
 
-/** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
-export interface SkippedCounters {
-  notPage: number
-  bot: number
-  prefetch: number
-  ignored: number
-  noRoute: number
-  consent: number
-  beforeSend: number
-  spam: number
-}
-
-/** Event-level counters: what never reached a collector. */
-export interface EventCounters {
-  /** Events handed to the collectors (automatic and tracked). */
-  emitted: number
-  /** Events refused before fan-out (bad input to `track`, `setRevenue`, …). */
-  invalid: number
-  /** Properties dropped: a value that is not a string/number/boolean, or a key beyond the 64 cap. */
-  propertiesDropped: number
-  /** String fields, property keys and property values cut to their cap (one per cut; see docs/guarantees.md). */
-  truncated: number
-  /**
-   * Requests that gave no automatic event, by reason: `notPage` (a GET answered with something
-   * other than HTML under `pageViews: 'html'`, HEAD, OPTIONS), `bot`, `prefetch` (prefetch and
-   * prerender), `ignored` (the `ignore`/`classify` options, route config `false`, `skip()`,
-   * `pageViews: false`, `actions: false`), `noRoute` (a non-GET that matched no route),
-   * `consent` (the request's consent was `'denied'`), `beforeSend` (the hook returned null),
-   * `spam` (the Referer is on the referrer-spam list).
-   */
-  skipped: SkippedCounters
-  /** Tracked events not emitted because their request's consent was `'denied'` (automatic ones: `skipped.consent`). */
-  consentDenied: number
-  /** Tracked events `beforeSend` returned null for (automatic ones: `skipped.beforeSend`). */
-  beforeSendDropped: number
-  /** Events (automatic or tracked) dropped because `beforeSend` threw or returned something that is not an event: fail closed. */
-  beforeSendFailed: number
-  /**
-   * Calls that found no request event to act on, so did nothing: a module helper outside a request
-   * (or with `requestContext: false`), or a `request.analytics` call that shapes the automatic event
-   * made before the plugin's onRequest hook, outside its scope, or after the event was built.
-   */
-  unattached: number
-}
-
-/** A reason for `stats().events.skipped`. */
-export type SkipReason = keyof SkippedCounters
-
-/** Fresh zeroed counters. */
-export function emptyEventCounters (): EventCounters {
-  return {
-    emitted: 0,
-    invalid: 0,
-    propertiesDropped: 0,
-    truncated: 0,
-    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 },
-    consentDenied: 0,
-    beforeSendDropped: 0,
-    beforeSendFailed: 0,
-    unattached: 0
-  }
-}
+export { emptyEventCounters, type EventCounters, type SkippedCounters, type SkipReason } from './pipeline/counters.js'
 
 /** `app.analytics.stats()`. */
 export interface AnalyticsStats {
@@ -104,41 +45,42 @@ interface RouteInfo {
 export { CLIENT_CLOSED_REQUEST } from './abandon.js'
 
 /**
- * The plugin's runtime: builds events from requests, counts what is refused, and hands the
- * rest to the fan-out. One per plugin registration.
+ * The plugin's runtime on the request thread: captures each request's facts and the answers of the
+ * app's callbacks, counts what is refused, and hands the rest to the pipeline. One per registration.
  */
 export class Tracker {
   readonly counters: EventCounters = emptyEventCounters()
   readonly #options: NormalizedOptions
   readonly #fanOut: FanOut
-  readonly #clients: ClientClassifier
+  /** On the request thread (`'inline'`, or worker delivery that could not take it); else undefined. */
+  readonly #pipeline: Pipeline | undefined
+  /** The pipeline in the delivery worker: captures go there. */
+  readonly #remote: RemotePipeline | undefined
+  readonly #visitsStore: string
   readonly #enrich: EnrichOptions
-  readonly #urlCleaner: UrlCleaner
+  readonly #capture: CaptureSettings
   readonly #log: RateLimitedLog
   /** Where every entry point reports a string cut to its cap: counted, and logged rate-limited. */
-  readonly cuts: TextCuts = { cut: (field) => this.#truncated(field) }
+  readonly cuts: TextCuts
   // Keyed by the route's config object, which Fastify keeps for the life of the route.
   readonly #routes = new WeakMap<object, RouteInfo>()
   /** `logLevel` / `logSerializers` given at registration, for the per-request child loggers. */
   readonly #childOptions: { level?: string, serializers?: Record<string, (value: unknown) => unknown> } | undefined
   #unattachedLogged = false
-  // Visitors, visits and country (the `visits` and `geo` options): see #identify.
-  readonly #visitors: Visitors | undefined
-  readonly #countries: CountryResolver | undefined
-  /** Events waiting for an asynchronous visit store; flush and close wait for them first. */
-  readonly #waiting = new Set<Promise<void>>()
 
-  constructor (options: NormalizedOptions, log: Logger) {
+  /** `remote`: the pipeline runs in the delivery worker (see planDelivery); the request thread then only captures. */
+  constructor (options: NormalizedOptions, log: Logger, remote?: RemotePipeline) {
     this.#options = options
     this.#childOptions = childLoggerOptions(options)
     const child = log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
     this.#log = new RateLimitedLog(child)
-    this.#fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger)
-    this.#clients = new ClientClassifier(options.bots !== 'keep')
-    this.#urlCleaner = new UrlCleaner(options.privacy)
-    this.#visitors = options.visits === false ? undefined : new Visitors(options.visits, this.#log, options.privacy.redactEmails)
-    // Opens the country database now: an unreadable one fails the registration, not a request.
-    this.#countries = options.geo === false ? undefined : new CountryResolver(options.geo)
+    const fanOut = new FanOut(options.collectors, this.#childOptions === undefined ? log : log.child({}, this.#childOptions) as Logger, remote?.acceptedElsewhere)
+    this.#fanOut = fanOut
+    this.#remote = remote
+    this.#pipeline = remote !== undefined ? undefined : new Pipeline(options, this.counters, this.#log, (event) => fanOut.publish(event), options.beforeSend as BeforeSend | undefined)
+    this.#visitsStore = options.visits === false ? 'off' : 'memory'
+    this.cuts = this.#pipeline?.cuts ?? { cut: (field) => this.#truncated(field) }
+    this.#capture = { headers: declaredHeaders(options.collectors), countryHeader: options.geo === false ? undefined : options.geo.header }
     this.#enrich = {
       locale: options.locale,
       userId: options.userId,
@@ -153,6 +95,11 @@ export class Tracker {
     return () => request.log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
   }
 
+  #truncated (field: string): void {
+    this.counters.truncated++
+    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
+  }
+
   /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
   invalid (what: string, reason: string, request?: FastifyRequest): void {
     this.counters.invalid++
@@ -163,11 +110,6 @@ export class Tracker {
     if (count === 0) return
     this.counters.propertiesDropped += count
     this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', this.#requestLog(request))
-  }
-
-  #truncated (field: string): void {
-    this.counters.truncated++
-    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
   }
 
   /** Counts a call that found no request event to act on; the first one is logged with the likely causes. */
@@ -182,71 +124,17 @@ export class Tracker {
       'Counted in stats().events.unattached; logged once')
   }
 
-  /**
-   * The one way out, for automatic and tracked events: consent, the privacy rules, `beforeSend`,
-   * then fan-out (DESIGN §7). `state` is the request's (null outside a request, or when an earlier
-   * onRequest hook replied before ours).
-   */
-  emit (event: AnalyticsEvent, state: RequestState | null, automatic: boolean): void {
-    const consent = this.#consent(event.request, state)
-    if (consent === 'denied') {
-      if (automatic) this.counters.skipped.consent++
-      else this.counters.consentDenied++
-      event.request = undefined
-      return
-    }
-    this.#urlCleaner.apply(event)
-    const request = event.request
-    if (request !== undefined && (this.#visitors !== undefined || this.#countries !== undefined)) {
-      const waiting = this.#identify(event, request)
-      if (waiting !== undefined) return this.#wait(waiting, event, consent, automatic)
-    }
-    this.#send(event, consent, automatic)
-  }
-
-  /**
-   * Country, visitor id and visit, from what the request sent: after consent (a denied visitor leaves
-   * nothing in the visit store) and the privacy rules (the landing path is the cleaned path), before
-   * the IP is truncated for an anonymous visitor. Synchronous unless the visit store is asynchronous.
-   */
-  #identify (event: AnalyticsEvent, request: FastifyRequest): Promise<void> | undefined {
-    if (this.#countries !== undefined && event.country === '') event.country = this.#countries.country(request, event.clientIP)
-    if (this.#visitors === undefined || event.visitorId !== '') return undefined
-    return this.#visitors.identify(event, request)
-  }
-
-  /** The event goes on once the store answered (it always does, by its timeout); flush and close wait for it. */
-  #wait (waiting: Promise<void>, event: AnalyticsEvent, consent: EventConsent, automatic: boolean): void {
-    const sent = waiting.then(() => this.#send(event, consent, automatic)).catch((error: unknown) => {
-      this.#log.error('visits', { err: error }, 'analytics event lost after its visit was resolved')
-    }).finally(() => this.#waiting.delete(sent))
-    this.#waiting.add(sent)
-  }
-
-  async #settled (): Promise<void> {
-    while (this.#waiting.size > 0) await Promise.all(this.#waiting)
-  }
-
-  /** After the visit: anonymisation, `beforeSend`, fan-out. */
-  #send (event: AnalyticsEvent, consent: EventConsent, automatic: boolean): void {
-    if (consent === 'anonymous') {
-      event.userId = ''
-      event.clientIP = applyIpPolicy(event.clientIP, 'truncate')
-    }
-    event.consent = consent
-    if (this.#options.beforeSend !== undefined) {
-      const kept = this.#beforeSend(event, automatic)
-      if (kept === undefined) return
-      event = kept
-    }
-    this.counters.emitted++
-    this.#fanOut.publish(event)
+  /** The request's facts, with the `userId` and `locale` options asked only when the event lacks them. */
+  #facts (request: FastifyRequest, needUserId: boolean, needLocale: boolean): RequestFacts {
+    const userId = needUserId ? resolveUserId(request, this.#enrich) : undefined
+    const locale = needLocale ? resolveLocale(request, this.#enrich) : undefined
+    return captureFacts(request, this.#capture, userId, locale)
   }
 
   /** The request's consent, asked once (the first event of a request caches it in `state`). */
-  #consent (request: FastifyRequest | undefined, state: RequestState | null): ConsentDecision | '' {
+  #consent (request: FastifyRequest, state: RequestState | null): ConsentDecision | '' {
     const options = this.#options
-    if (request === undefined || (options.consent === undefined && !options.respectGpc)) return ''
+    if (options.consent === undefined && !options.respectGpc) return ''
     if (state !== null && state.consent !== undefined) return state.consent
     let decision: ConsentDecision | '' = ''
     if (options.consent !== undefined) {
@@ -269,48 +157,6 @@ export class Tracker {
     return decision
   }
 
-  /** Runs `beforeSend`; returns the event to send, or undefined when it is dropped (counted, never thrown). */
-  #beforeSend (event: AnalyticsEvent, automatic: boolean): AnalyticsEvent | undefined {
-    const request = event.request
-    let result: unknown
-    try {
-      result = (this.#options.beforeSend as (event: AnalyticsEvent) => unknown)(event)
-    } catch (error) {
-      return this.#beforeSendFailed(event, { err: error }, 'analytics beforeSend() threw; the event is dropped')
-    }
-    if (result === null) {
-      if (automatic) this.counters.skipped.beforeSend++
-      else this.counters.beforeSendDropped++
-      event.request = undefined
-      return undefined
-    }
-    // The hook may have changed anything, or returned another object: collectors get only a valid
-    // event, so it is checked and copied like a track() input. Consent is the plugin's, not the hook's.
-    const normalized = normalizeEventInput(result ?? event, event.timestamp, this.cuts)
-    if (typeof normalized === 'string') {
-      const reason = result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function'
-        ? 'beforeSend must return synchronously'
-        : normalized
-      return this.#beforeSendFailed(event, { reason }, `analytics beforeSend() returned an invalid event (${reason}); the event is dropped`)
-    }
-    this.propertiesDropped(normalized.droppedProperties)
-    const kept = normalized.event
-    kept.request = request
-    kept.consent = event.consent
-    // Like consent, the visitor, visit and country are the plugin's: carried over the hook's copy.
-    kept.visitorId = event.visitorId
-    kept.visit = event.visit
-    kept.country = event.country
-    return kept
-  }
-
-  #beforeSendFailed (event: AnalyticsEvent, fields: Record<string, unknown>, message: string): undefined {
-    this.counters.beforeSendFailed++
-    event.request = undefined
-    this.#log.error('option:beforeSend', fields, message)
-    return undefined
-  }
-
   /** `track()` from application code; `request` enriches it when there is one, `state` holds its consent. */
   track (input: unknown, request: FastifyRequest | undefined, state: RequestState | null = null): void {
     const normalized = normalizeEventInput(input, new Date(), this.cuts)
@@ -320,12 +166,16 @@ export class Tracker {
     }
     this.propertiesDropped(normalized.droppedProperties, request)
     const event = normalized.event
+    let facts: RequestFacts | undefined
+    let consent: ConsentDecision | '' = ''
     if (request !== undefined) {
-      enrichFromRequest(event, request, request.routeOptions.url ?? '', this.#enrich)
-      // Explicit events are kept even from bots (the app asked for them): labelled, not skipped.
-      event.client = this.#clients.classify(request, event.userAgent)
+      facts = this.#facts(request, event.userId === '', event.locale === '')
+      consent = this.#consent(request, state)
+      if (event.matchedPattern === '') event.matchedPattern = boundField('matchedPattern', request.routeOptions.url ?? '', this.cuts)
     }
-    this.emit(event, state, false)
+    if (this.#remote !== undefined) return this.#remote.tracked(event, facts, consent)
+    event.request = request
+    ;(this.#pipeline as Pipeline).tracked(event, facts, consent)
   }
 
   /** One `routeOptions` read (a getter that allocates) per request, then a cached lookup. */
@@ -351,7 +201,7 @@ export class Tracker {
     return route
   }
 
-  /** The automatic event's type, or why there is none. */
+  /** The automatic event's type, or why there is none: the app's `classify` first, then the route and response. */
   #classify (request: FastifyRequest, reply: FastifyReply, descriptor: RouteDescriptor): EventType | SkipReason {
     const options = this.#options
     if (options.classify !== undefined) {
@@ -362,123 +212,115 @@ export class Tracker {
         this.#log.error('option:classify', { err: error }, 'analytics classify() option threw; using the default classification', this.#requestLog(request))
       }
     }
-    if (descriptor.disabled) return 'ignored'
-    const method = request.method
-    // A 404 for a GET may be a page (a broken link); a POST to nowhere is a probe, not an action.
-    if (method !== 'GET' && request.is404) return 'noRoute'
-    if (descriptor.type === EventType.PageView) return options.pageViews !== false ? EventType.PageView : 'ignored'
-    if (descriptor.type === EventType.Action) return options.actions ? EventType.Action : 'ignored'
-    switch (method) {
-      case 'GET':
-        if (options.pageViews === false) return 'ignored'
-        return options.pageViews === 'all' || isHtml(reply.getHeader('content-type')) ? EventType.PageView : 'notPage'
-      case 'POST':
-      case 'PUT':
-      case 'PATCH':
-      case 'DELETE': return options.actions ? EventType.Action : 'ignored'
-      default: return 'notPage'
-    }
-  }
-
-  #skip (reason: SkipReason): void {
-    this.counters.skipped[reason]++
+    return classifyRequest(request.method, request.is404, reply.getHeader('content-type'), descriptor, options)
   }
 
   /**
-   * Builds the one automatic event of a request, or counts why there is none. `unfinished` is 0 for a
+   * Captures the one automatic event of a request, or counts why there is none. `unfinished` is 0 for a
    * completed response, else the status that says why it did not complete (499 abandoned, see `unfinishedStatus`).
-   * `state` is null when an earlier onRequest hook replied before ours ran.
+   * `state` is null when nothing used `request.analytics` (or an earlier onRequest hook replied before ours ran).
    */
   automatic (request: FastifyRequest, reply: FastifyReply, state: RequestState | null, unfinished = 0): void {
+    const skipped = this.counters.skipped
     if (state !== null) {
       if (state.done) return
       state.done = true
-      if (state.skipped) return this.#skip('ignored')
+      if (state.skipped) {
+        skipped.ignored++
+        return
+      }
     }
     const options = this.#options
     if (options.ignore !== undefined) {
       try {
-        if (options.ignore(request) === true) return this.#skip('ignored')
+        if (options.ignore(request) === true) {
+          skipped.ignored++
+          return
+        }
       } catch (error) {
         this.#log.error('option:ignore', { err: error }, 'analytics ignore() option threw; the request is tracked', this.#requestLog(request))
       }
     }
     const { descriptor, pattern } = this.#route(request)
-    const promoted = state !== null && state.eventName !== ''
-    const type = promoted ? EventType.Custom : this.#classify(request, reply, descriptor)
-    if (type !== EventType.PageView && type !== EventType.Action && type !== EventType.Custom) return this.#skip(type)
-    if (type === EventType.PageView && isPrefetch(request)) return this.#skip('prefetch')
-    const userAgent = boundField('userAgent', header(request, 'user-agent'), this.cuts)
-    const client = this.#clients.classify(request, userAgent)
-    if (client.bot && options.bots === 'skip') return this.#skip('bot')
-    const referrer = request.headers.referer
-    if (typeof referrer === 'string' && referrer !== '' && isReferrerSpam(referrer)) return this.#skip('spam')
+    const eventName = state?.eventName ?? ''
+    const type = eventName !== '' ? EventType.Custom : this.#classify(request, reply, descriptor)
+    if (type !== EventType.PageView && type !== EventType.Action && type !== EventType.Custom) {
+      skipped[type]++
+      return
+    }
     // Fastify starts the reply's clock when the request starts, so elapsedTime holds for an abandoned one too.
     const durationMs = reply.elapsedTime
-    // The request's properties become the event's (no copy, no empty object made to be replaced).
-    const event = createEvent(type, new Date(Date.now() - durationMs), state?.properties)
-    event.durationMs = roundDuration(durationMs)
-    event.statusCode = unfinished !== 0 ? unfinished : reply.statusCode
-    event.userAgent = userAgent
-    event.client = client
-    if (promoted) event.eventName = state.eventName
-    if (type === EventType.Action) event.actionName = boundField('actionName', descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`, this.cuts)
-    if (state !== null) {
-      // The event owns them now: a late addProperty must not change what collectors saw.
-      state.properties = undefined
-      event.revenue = state.revenue
-      event.userId = state.userId
+    const userId = state?.userId ?? ''
+    const capture: AutomaticCapture = {
+      type,
+      facts: this.#facts(request, userId === '', true),
+      startMs: Date.now() - durationMs,
+      durationMs,
+      statusCode: unfinished !== 0 ? unfinished : reply.statusCode,
+      pattern,
+      actionName: type === EventType.Action ? (descriptor.actionName !== '' ? descriptor.actionName : `${request.method} ${pattern}`) : '',
+      eventName,
+      revenue: state?.revenue,
+      properties: state?.properties,
+      userId,
+      consent: this.#consent(request, state)
     }
-    enrichFromRequest(event, request, pattern, this.#enrich)
-    this.emit(event, state, true)
+    // The event owns them now: a late addProperty must not change what collectors saw.
+    if (state !== null) state.properties = undefined
+    if (this.#remote !== undefined) this.#remote.automatic(capture)
+    else (this.#pipeline as Pipeline).automatic(capture, request)
   }
 
   stats (): AnalyticsStats {
     const counters = this.counters
-    return { events: { ...counters, skipped: { ...counters.skipped } }, collectors: this.#fanOut.stats(), visits: this.#visitors?.stats() ?? { ...VISITS_OFF } }
+    const events = { ...counters, skipped: { ...counters.skipped } }
+    const collectors = this.#fanOut.stats()
+    if (this.#remote === undefined) return { events, collectors, visits: (this.#pipeline as Pipeline).visitStats() }
+    // The worker's pipeline counts what it skipped and emitted; the request thread, what it refused.
+    const remote = this.#remote.figures()
+    events.emitted += remote.emitted
+    events.truncated += remote.truncated
+    events.consentDenied += remote.consentDenied
+    events.skipped.prefetch += remote.prefetch
+    events.skipped.bot += remote.bot
+    events.skipped.spam += remote.spam
+    events.skipped.consent += remote.consent
+    const visits = this.#visitsStore === 'off'
+      ? { ...VISITS_OFF }
+      : { store: this.#visitsStore, visitors: remote.visitors, evictions: remote.evictions, fallbacks: remote.fallbacks }
+    return { events, collectors, visits }
   }
 
   /** Starts every collector (`onReady`); rejects with `FST_ANALYTICS_START_FAILED`. */
   async start (timeoutMs: number): Promise<void> {
-    await Promise.all([this.#fanOut.start(timeoutMs), this.#visitors?.start(this.#log.log)])
+    await Promise.all([this.#fanOut.start(timeoutMs), this.#pipeline?.start()])
   }
 
   /** Flushes every collector; resolves at the deadline whatever they do. */
   async flush (timeoutMs: number): Promise<void> {
     // Events waiting for the visit store are accepted events: they reach the collectors first.
-    await this.#settled()
+    await this.#pipeline?.settled()
     return this.#fanOut.flush(timeoutMs)
   }
 
   /** Flushes then closes every collector (`onClose`), then logs one line with the event-level counters (skips included). */
   async close (timeoutMs: number): Promise<void> {
-    await this.#settled()
+    await this.#pipeline?.settled()
     await this.#fanOut.close(timeoutMs)
-    await this.#visitors?.close()
+    await this.#pipeline?.close()
     this.#log.log.info({ events: this.stats().events }, 'analytics closed')
   }
 }
 
-// `text/html; charset=utf-8`, any case; XHTML pages are pages too.
-const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\s*(?:;|$)/i
-
-// An app sends its HTML with one Content-Type string, mostly the same constant: a hit skips the regex.
-let lastHtmlType = ''
-
-function isHtml (contentType: unknown): boolean {
-  if (typeof contentType !== 'string') return false
-  if (contentType === lastHtmlType) return true
-  if (!HTML_TYPE.test(contentType)) return false
-  lastHtmlType = contentType
-  return true
-}
-
-// `Sec-Purpose: prefetch` (Chrome, Firefox; `prefetch;prerender` for Chrome's prerender) and the
-// older `Purpose: prefetch`: the visitor may never see the page, so it is no page view.
-function isPrefetch (request: FastifyRequest): boolean {
-  const headers = request.headers
-  const purpose = headers['sec-purpose'] ?? headers.purpose
-  return typeof purpose === 'string' && purpose.toLowerCase().includes('prefetch')
+/** The request headers the collectors declared, lower case, each once. */
+function declaredHeaders (collectors: readonly AnalyticsCollector[]): string[] {
+  const names = new Set<string>()
+  for (const collector of collectors) {
+    const declared: unknown = collector.requestHeaders
+    if (!Array.isArray(declared)) continue
+    for (const name of declared) if (typeof name === 'string' && name !== '') names.add(name.toLowerCase())
+  }
+  return [...names]
 }
 
 /** Fastify's `logLevel` / `logSerializers` register options as pino child options, for every logger the plugin makes. */

@@ -15,12 +15,12 @@ for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
 }
 mkdirSync(new URL('dist/cjs', root), { recursive: true })
 writeFileSync(new URL('dist/cjs/package.json', root), '{ "type": "commonjs" }\n')
-// lib/worker/location.ts reads import.meta.url, which CommonJS cannot parse: its CommonJS output is
+// lib/location.ts reads import.meta.url, which CommonJS cannot parse: its CommonJS output is
 // this equivalent on __dirname (same exports, so the compiled .d.ts stays true).
-writeFileSync(new URL('dist/cjs/lib/worker/location.js', root), `'use strict'
+writeFileSync(new URL('dist/cjs/lib/location.js', root), `'use strict'
 Object.defineProperty(exports, '__esModule', { value: true })
 const { join } = require('node:path')
 exports.FROM_SOURCE = false
-exports.libPath = (relative) => join(__dirname, '..', relative)
+exports.libPath = (relative) => join(__dirname, relative)
 exports.libSpecifier = exports.libPath
 `)

@@ -34,7 +34,7 @@ test('the parser and the cache see only the first MAX_PARSED_USER_AGENT_LENGTH c
   const seen: string[] = []
   app.get('/', async (request) => {
     classifier ??= new ClientClassifier(true)
-    const client = classifier.classify(request, request.headers['user-agent'] ?? '')
+    const client = classifier.classify(request.headers['user-agent'] ?? '', undefined, undefined)
     seen.push(client.browser)
     return 'ok'
   })

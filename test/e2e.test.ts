@@ -25,6 +25,7 @@ test('end to end: real requests through the plugin reach every collector, each w
   const app = Fastify({ trustProxy: '127.0.0.1' })
   await app.register(analytics, {
     ...COUNT_EVERYTHING,
+    requestContext: true,
     collectors: [
       stdoutCollector({ destination: file }),
       ga4Collector({ measurementId: 'G-E2ETEST1', apiSecret: 'e2e-secret', endpoint: ga4.origin }),

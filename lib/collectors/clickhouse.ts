@@ -5,7 +5,7 @@ import {
 } from './clickhouse/options.js'
 import { jsonRow } from './clickhouse/table.js'
 import { ClickHouseTransport } from './clickhouse/transport.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 
 export type { ClickHouseCollectorOptions } from './clickhouse/options.js'
 export type { ClickHouseTableFlavour } from './clickhouse/table.js'
@@ -49,5 +49,5 @@ export class ClickHouseCollector extends WarehouseCollector {
  * loaded at start). Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function clickhouseCollector (options: ClickHouseCollectorOptions): ClickHouseCollector {
-  return describeForWorker(new ClickHouseCollector(options), 'collectors/clickhouse.js', 'clickhouseCollector', options)
+  return portableCollector(new ClickHouseCollector(options), 'collectors/clickhouse.js', 'clickhouseCollector', options)
 }

@@ -6,7 +6,7 @@ import { secretValues } from '../http/index.js'
 import type { RateLimitedLog } from '../log.js'
 import { collectorIp, redactEmails, type IpPolicy } from '../privacy/index.js'
 import { errorText } from '../util.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
@@ -75,6 +75,8 @@ class Ga4DebugAdapter extends Ga4Adapter {
  * The API secret is kept in private fields: it never shows in `util.inspect`, JSON or `stats()`.
  */
 export class Ga4Collector extends EngineCollector<Ga4Item> {
+  /** The browser's `_ga` cookies stitch server events to gtag.js's client and session. */
+  readonly requestHeaders: readonly string[] = ['cookie']
   readonly #hasher: ClientIdHasher
   readonly #sessions: SessionResolver
   readonly #sessionCookie: string
@@ -126,8 +128,8 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     // An anonymous visitor is not stitched to anything that identifies them across days: not the
     // browser's _ga cookies, not the app's own client id; the derived id rotates daily.
     const anonymous = event.consent === 'anonymous'
-    const headers = anonymous ? undefined : event.request?.headers
-    const cookies = headers === undefined ? NO_COOKIES : readGaCookies(headers.cookie, this.#sessionCookie)
+    const cookie = anonymous ? undefined : event.requestHeaders.cookie
+    const cookies = cookie === undefined ? NO_COOKIES : readGaCookies(cookie, this.#sessionCookie)
     const clientId = (anonymous ? undefined : this.#customClientId(event)) ??
       cookies.clientId ??
       this.#hasher.id(event.clientIP, event.userAgent, event.hostname, atMs)
@@ -229,5 +231,5 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
  * option, never quoting the secret) for options that cannot work.
  */
 export function ga4Collector (options: Ga4CollectorOptions): Ga4Collector {
-  return describeForWorker(new Ga4Collector(options), 'collectors/ga4.js', 'ga4Collector', options)
+  return portableCollector(new Ga4Collector(options), 'collectors/ga4.js', 'ga4Collector', options)
 }

@@ -1,7 +1,7 @@
 import type { AnalyticsEvent } from '../event.js'
 import type { DeliveryAdapter, HttpResponse, OutgoingRequest, PreparedBatch, Verdict } from '../batch/types.js'
 import { defaultInterpret } from '../batch/verdict.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 import type { IpPolicy } from '../privacy/ip.js'
 import { EngineCollector } from './engine-collector.js'
 import { normalizePlausibleOptions, type PlausibleCollectorOptions } from './plausible/options.js'
@@ -63,5 +63,5 @@ export class PlausibleCollector extends EngineCollector<OutgoingRequest> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function plausibleCollector (options: PlausibleCollectorOptions): PlausibleCollector {
-  return describeForWorker(new PlausibleCollector(options), 'collectors/plausible.js', 'plausibleCollector', options)
+  return portableCollector(new PlausibleCollector(options), 'collectors/plausible.js', 'plausibleCollector', options)
 }

@@ -5,7 +5,7 @@ import {
 } from './postgres/options.js'
 import { copyRow } from './postgres/table.js'
 import { PostgresTransport } from './postgres/transport.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 
 export type { PostgresCollectorOptions, PostgresPool, PostgresPoolClient } from './postgres/options.js'
 export type { IpPolicy } from '../privacy/ip.js'
@@ -46,5 +46,5 @@ export class PostgresCollector extends WarehouseCollector {
  * dependencies loaded at start). Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function postgresCollector (options: PostgresCollectorOptions): PostgresCollector {
-  return describeForWorker(new PostgresCollector(options), 'collectors/postgres.js', 'postgresCollector', options)
+  return portableCollector(new PostgresCollector(options), 'collectors/postgres.js', 'postgresCollector', options)
 }

@@ -9,7 +9,7 @@ import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { eventJSONString } from '../event-json.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 import { checkCollectorOptions, ipPolicyOption, optionErrors } from './options.js'
 
 export interface StdoutCollectorOptions {
@@ -100,7 +100,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     : new StreamWriter<Readonly<AnalyticsEvent>>(destination, streamSend(destination, level, line, ip), maxQueueBytes, currentLog)
   let started = false
 
-  return describeForWorker({
+  return portableCollector({
     name,
     start (_signal: AbortSignal, context: CollectorContext) {
       if (started) return

@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../event.js'
 import { eventJSONString } from '../event-json.js'
-import { describeForWorker } from '../worker/descriptor.js'
+import { portableCollector } from './portable.js'
 import type { IpPolicy } from '../privacy/index.js'
 import { EngineCollector } from './engine-collector.js'
 import { ENVELOPE_BYTES, WebhookAdapter } from './webhook/body.js'
@@ -43,5 +43,5 @@ export class WebhookCollector extends EngineCollector<string> {
  * Throws `FST_ANALYTICS_INVALID_OPTION` for options that cannot work.
  */
 export function webhookCollector (options: WebhookCollectorOptions): WebhookCollector {
-  return describeForWorker(new WebhookCollector(options), 'collectors/webhook.js', 'webhookCollector', options)
+  return portableCollector(new WebhookCollector(options), 'collectors/webhook.js', 'webhookCollector', options)
 }

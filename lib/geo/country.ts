@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { Reader, type CountryResponse } from 'maxmind'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { errorText, StringMemo } from '../util.js'
-import { libPath } from '../worker/location.js'
+import { libPath } from '../location.js'
 
 /**
  * The database used when none is named: IPtoASN's country data, PDDL-1.0 ("use without
@@ -59,6 +59,20 @@ function boundedRecordCache (): { get: (offset: number) => unknown, set: (offset
 function openReader (path: string, what: string): Reader<CountryResponse> {
   const cached = readers.get(path)
   if (cached !== undefined) return cached
+  const reader = readDatabase(path, what)
+  readers.set(path, reader)
+  return reader
+}
+
+/**
+ * Checks a user's database at registration when the lookups run in the delivery worker: the same
+ * errors as inline, and the request thread keeps no copy of the file.
+ */
+export function checkCountryDatabase (path: string): void {
+  if (!readers.has(path)) readDatabase(path, 'geo.database')
+}
+
+function readDatabase (path: string, what: string): Reader<CountryResponse> {
   let reader: Reader<CountryResponse>
   try {
     reader = new Reader<CountryResponse>(readFileSync(path), { cache: boundedRecordCache() })
@@ -69,7 +83,6 @@ function openReader (path: string, what: string): Reader<CountryResponse> {
   if (!/country|city/i.test(type)) {
     throw new FST_ANALYTICS_INVALID_OPTION(`${what}: "${path}" is a "${type}" database, not a country or city database`)
   }
-  readers.set(path, reader)
   return reader
 }
 

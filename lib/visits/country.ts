@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import { CountryDatabase, countryFromHeader } from '../geo/country.js'
 
 /** Plugin option `geo`, normalised. */
@@ -26,9 +25,15 @@ export class CountryResolver {
     this.#database = settings.header !== undefined && settings.database === undefined ? undefined : CountryDatabase.open(settings.database)
   }
 
-  country (request: FastifyRequest | undefined, ip: string): string {
-    if (this.#header !== undefined && request !== undefined) {
-      const country = countryFromHeader(request.headers[this.#header])
+  /** The header's name, lower case, when one is configured: the capture reads its value. */
+  get header (): string | undefined {
+    return this.#header
+  }
+
+  /** `headerValue`: the configured header's value ('' when not sent or not configured). */
+  country (headerValue: string, ip: string): string {
+    if (headerValue !== '') {
+      const country = countryFromHeader(headerValue)
       if (country !== '') return country
     }
     // The database remembers answers per IP: a returning visitor costs a Map read.

@@ -1,9 +1,8 @@
-import type { FastifyRequest } from 'fastify'
 import { attribute, DIRECT, type Attribution } from '../attribution/index.js'
-import { header } from '../enrich.js'
 import type { AnalyticsEvent, Visit } from '../event.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { redactEmails } from '../privacy/email.js'
+import type { RequestFacts } from '../pipeline/facts.js'
 import { errorText } from '../util.js'
 import { DAY_MS, MemoryVisitStore, type Salts, type VisitHit, type VisitStore } from './store.js'
 import { VisitorIdCache } from './visitor-id.js'
@@ -135,7 +134,7 @@ export class Visitors {
   }
 
   /** Sets `visitorId` and `visit` of a request's event. Never throws; a returned promise never rejects. */
-  identify (event: AnalyticsEvent, request: FastifyRequest): Promise<void> | undefined {
+  identify (event: AnalyticsEvent, facts: RequestFacts): Promise<void> | undefined {
     const nowMs = this.#clock()
     // The event's own time (an automatic event's is its request's start), never after now: a
     // tracked event's timestamp is the app's to give. A test clock stands for the event's time.
@@ -146,9 +145,9 @@ export class Visitors {
     const day = Math.floor(nowMs / DAY_MS)
     if (day !== this.#ids.day || (this.#saltRetryAt !== 0 && nowMs >= this.#saltRetryAt)) {
       const rotating = this.#rotate(day, nowMs)
-      if (rotating !== undefined) return rotating.then(() => this.#visit(event, request, atMs))
+      if (rotating !== undefined) return rotating.then(() => this.#visit(event, facts, atMs))
     }
-    return this.#visit(event, request, atMs)
+    return this.#visit(event, facts, atMs)
   }
 
   #rotate (day: number, atMs: number): Promise<void> | undefined {
@@ -194,13 +193,13 @@ export class Visitors {
    * campaign), so its values get the email rule here: `?utm_source=alice%40example.com` must not
    * reach a collector through the visit when the URL itself no longer carries it.
    */
-  #attribution (request: FastifyRequest, hostname: string): Readonly<Attribution> {
-    const found = attribute(request.url, header(request, 'referer'), hostname)
+  #attribution (facts: RequestFacts, hostname: string): Readonly<Attribution> {
+    const found = attribute(facts.url, facts.referrer, hostname)
     // DIRECT, a returning visitor's every internal page view, has nothing to redact.
     return this.#redactEmails && found !== DIRECT ? withoutEmails(found) : found
   }
 
-  #visit (event: AnalyticsEvent, request: FastifyRequest, atMs: number): Promise<void> | undefined {
+  #visit (event: AnalyticsEvent, facts: RequestFacts, atMs: number): Promise<void> | undefined {
     const timeoutMs = this.#timeoutMs
     // A visit from yesterday can still be running only in the first `timeoutMs` of the day.
     const nearMidnight = atMs - this.#ids.day * DAY_MS < timeoutMs
@@ -211,7 +210,7 @@ export class Visitors {
       previousVisitorId: ids.previous,
       atMs,
       timeoutMs,
-      attribution: this.#attribution(request, event.hostname),
+      attribution: this.#attribution(facts, event.hostname),
       landingPath: event.path
     }
     const store = this.#store

@@ -1,5 +1,5 @@
 import type { ClientInfo } from '../client.js'
-import type { AnalyticsEvent, AnalyticsEventJSON, EventProperties, Visit } from '../event.js'
+import { NO_REQUEST_HEADERS, type AnalyticsEvent, type AnalyticsEventJSON, type EventProperties, type Visit } from '../event.js'
 import { Money } from '../money.js'
 
 /** One value of a {@link WireEvent}: only primitives, which structured clone copies cheaply. */
@@ -8,16 +8,14 @@ export type WireValue = string | number | boolean | bigint | null | undefined
 /**
  * One event as it crosses to the worker: a flat array of primitives in a fixed order (the fields
  * below, the timestamp in ms, the revenue's minor units and currency, the client's fields, the
- * request's `_ga` cookies), then the properties as key, value pairs. Measured against the event's
+ * visit, the count of request headers), then the declared request headers and the properties, each
+ * as name, value pairs. Measured against the event's
  * JSON form (nested objects, an ISO timestamp): cloning objects costs a key per field and a map per
  * object, and building the JSON form costs as much again (bench/RESULTS.md, profile of
  * four-noctx-worker; shared/reference/offthread-delivery.md measured tuples at 0.63 µs against 1.0
  * for objects).
  */
 export type WireEvent = WireValue[]
-
-/** What the worker's collectors receive in place of the request: only the headers they read. */
-export interface WireRequest { headers: { cookie?: string } }
 
 const FIELDS = [
   'id', 'type', 'eventName', 'actionName', 'clientIP', 'locale', 'hostname', 'userId', 'matchedPattern',
@@ -41,14 +39,14 @@ const TIMESTAMP = FIELDS.length
 const REVENUE = TIMESTAMP + 1
 const CLIENT = REVENUE + 2
 const VISIT = CLIENT + CLIENT_FIELDS.length
-const COOKIE = VISIT + 1 + VISIT_FIELDS.length
-const PROPERTIES = COOKIE + 1
+const HEADERS = VISIT + 1 + VISIT_FIELDS.length
+const PAIRS = HEADERS + 1
 
 /** Encodes an event on the request thread, while its request is still valid. Throws on an invalid Date, as the JSON form does. */
 export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
   const ms = event.timestamp.getTime()
   if (Number.isNaN(ms)) throw new RangeError('Invalid time value')
-  const wire: WireEvent = new Array(PROPERTIES)
+  const wire: WireEvent = new Array(PAIRS)
   for (let i = 0; i < FIELDS.length; i++) wire[i] = event[FIELDS[i]]
   wire[TIMESTAMP] = ms
   const revenue = event.revenue
@@ -63,9 +61,14 @@ export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
     wire[VISIT] = visit.startedAt.getTime()
     for (let i = 0; i < VISIT_FIELDS.length; i++) wire[VISIT + 1 + i] = visit[VISIT_FIELDS[i]]
   }
-  const cookie = event.request?.headers.cookie
-  // Only a header that can hold `_ga` cookies crosses: session cookies of the app stay on its thread.
-  wire[COOKIE] = typeof cookie === 'string' && cookie.includes('_ga') ? cookie : undefined
+  // Only the headers collectors declared were captured: the app's others never reach the worker.
+  const headers = event.requestHeaders
+  let headerCount = 0
+  for (const name in headers) {
+    wire.push(name, headers[name])
+    headerCount++
+  }
+  wire[HEADERS] = headerCount
   const properties = event.properties
   for (const key in properties) wire.push(key, properties[key])
   return wire
@@ -101,11 +104,17 @@ export function decodeEvent (wire: WireEvent): AnalyticsEvent {
     for (let i = 0; i < VISIT_FIELDS.length; i++) visit[VISIT_FIELDS[i]] = wire[VISIT + 1 + i]
     event.visit = Object.freeze(visit)
   }
-  const cookie = wire[COOKIE]
-  event.request = cookie === undefined ? undefined : { headers: { cookie: cookie as string } } satisfies WireRequest
+  event.request = undefined
+  const propertiesAt = PAIRS + 2 * (wire[HEADERS] as number)
+  let headers = NO_REQUEST_HEADERS
+  if (propertiesAt > PAIRS) {
+    headers = Object.create(null) as Record<string, string>
+    for (let i = PAIRS; i < propertiesAt; i += 2) (headers as Record<string, string>)[wire[i] as string] = wire[i + 1] as string
+  }
+  event.requestHeaders = headers
   // Plain assignment on a null-prototype object: a `__proto__` key stays data.
   const properties = Object.create(null) as EventProperties
-  for (let i = PROPERTIES; i < wire.length; i += 2) properties[wire[i] as string] = wire[i + 1] as string
+  for (let i = propertiesAt; i < wire.length; i += 2) properties[wire[i] as string] = wire[i + 1] as string
   event.properties = properties
   return event as unknown as AnalyticsEvent
 }

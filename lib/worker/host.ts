@@ -5,10 +5,10 @@ import type { AnalyticsEvent } from '../event.js'
 import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { errorText } from '../util.js'
-import { encodeEvent, wireBytes, type WireEvent } from './codec.js'
-import { FROM_SOURCE, libPath } from './location.js'
-import type { FromWorker, Member, SerializedError, ToWorker, WorkerInit } from './protocol.js'
-import { createSnapshotBuffer, entriesReceived, figuresOf, SnapshotReader, zeroFigures, type CollectorFigures } from './snapshot.js'
+import { encodeEvent, wireBytes, type WireEvent, type WireValue } from './codec.js'
+import { FROM_SOURCE, libPath } from '../location.js'
+import { PIPELINE_ENTRY, type FromWorker, type Member, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js'
+import { createSnapshotBuffer, entriesReceived, figuresOf, PIPELINE_FIGURES, pipelineFiguresOf, SnapshotReader, zeroFigures, zeroPipelineFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 
 /** Events handed over but not yet taken by the worker; beyond it new events are dropped as `queueFull`. */
 export const MAX_CHANNEL_EVENTS = 20_000
@@ -24,11 +24,17 @@ export const MAX_CHANNEL_BYTES = DEFAULT_MAX_QUEUE_BYTES
 /** Events per postMessage: measured at ≈1 µs/event from 64 up (docs: bench/README.md). */
 const MAX_BATCH_EVENTS = 256
 /**
- * How long events gather before a hand-over (unless a batch fills first). One postMessage per
- * event-loop turn meant one per request at moderate rates, each waking the worker and adding a turn
- * to the app's loop: at 2 000 req/s that cost the request thread more than the hand-over itself.
+ * How long entries gather before a hand-over (unless a batch fills first), adapted to the traffic:
+ * a hand-over costs the request thread about the same whatever it carries (a timer, a
+ * postMessage, a wake-up of the worker), so at low rates the delay grows until each carries at
+ * least HANDOVER_TARGET_ENTRIES, and at high rates batches fill first. One postMessage per
+ * event-loop turn meant one per request at moderate rates: at 2 000 req/s a 1 ms hand-over cost
+ * the request thread 20 µs more per request than a 50 ms one (issue 22's measurements).
+ * Bounded: an entry reaches the worker within MAX_HANDOVER_DELAY_MS; flush() and close() hand over at once.
  */
-const HANDOVER_DELAY_MS = 5
+const MIN_HANDOVER_DELAY_MS = 5
+const MAX_HANDOVER_DELAY_MS = 50
+const HANDOVER_TARGET_ENTRIES = 32
 /** A collector's bit in an event's mask: a mask is a 31-bit small integer. */
 export const MAX_WORKER_COLLECTORS = 31
 /** Restarts of a crashed worker within RESTART_WINDOW_MS before its collectors are given up. */
@@ -63,6 +69,8 @@ interface Generation {
   /** Per posted batch, pending: the entries and bytes posted up to its end (entries, bytes, …). */
   marks: number[]
   calls: Map<number, (error: SerializedError | Error | undefined) => void>
+  /** Captures handed to this worker's pipeline (including the batch not yet posted). */
+  captures: number
   /** Its end is accounted for: a later 'exit' changes nothing. */
   ended: boolean
 }
@@ -88,6 +96,10 @@ export class WorkerHost {
   readonly #logs: Logger[]
   readonly #limited: RateLimitedLog[]
   readonly #base: CollectorFigures[]
+  /** Per collector: events of the worker's pipeline from workers that have ended, and captures they never took. */
+  readonly #builtBase: number[]
+  /** The worker's pipeline's figures from workers that have ended. */
+  readonly #pipelineBase: PipelineFigures = zeroPipelineFigures()
   readonly #queueFull: number[]
   /** Events refused because the worker is gone for good. */
   readonly #lost: number[]
@@ -96,6 +108,7 @@ export class WorkerHost {
   #batch: Array<WireEvent | number> = []
   #batchBytes = 0
   #scheduled = false
+  #delayMs = MIN_HANDOVER_DELAY_MS
   #last: unknown
   #lastAt = DEAD
   #encodeError: unknown
@@ -105,13 +118,14 @@ export class WorkerHost {
   #closing = false
   #closed = 0
 
-  constructor (collectors: WorkerInit['collectors'], names: readonly string[], log: Logger) {
-    this.#init = { collectors }
+  constructor (collectors: WorkerInit['collectors'], names: readonly string[], log: Logger, pipeline?: WorkerInit['pipeline']) {
+    this.#init = pipeline === undefined ? { collectors } : { collectors, pipeline }
     this.#names = names
     this.#log = log
     this.#logs = names.map((collector) => log.child({ collector }) as Logger)
     this.#limited = this.#logs.map((child) => new RateLimitedLog(child))
     this.#base = names.map(zeroFigures)
+    this.#builtBase = names.map(() => 0)
     this.#queueFull = names.map(() => 0)
     this.#lost = names.map(() => 0)
     this.#started = names.map(() => false)
@@ -123,8 +137,8 @@ export class WorkerHost {
   }
 
   /** The stand-in the fan-out calls for collector `index`. */
-  collector (index: number): AnalyticsCollector {
-    return new WorkerCollector(this, index, this.#names[index])
+  collector (index: number, requestHeaders: readonly string[] | undefined): AnalyticsCollector {
+    return new WorkerCollector(this, index, this.#names[index], requestHeaders)
   }
 
   accept (index: number, event: Readonly<AnalyticsEvent>): void {
@@ -147,8 +161,44 @@ export class WorkerHost {
     }
   }
 
+  /**
+   * Hands a request's capture (or a tracked event with its request's facts) to the worker's
+   * pipeline. Beyond the channel's bounds, or with the worker gone, it is counted against every
+   * collector as accepted and dropped (`queueFull`, `failed`): the event it would have been is never
+   * lost silently.
+   */
+  capture (wire: WireValue[]): void {
+    const at = this.#appendWire(wire)
+    if (at >= 0) {
+      this.#batch[at] = PIPELINE_ENTRY
+      ;(this.#gen as Generation).captures++
+      return
+    }
+    for (let index = 0; index < this.#names.length; index++) {
+      this.#builtBase[index]++
+      if (at === FULL) {
+        this.#queueFull[index]++
+        this.#limited[index].warn('channel', { maxChannelEvents: MAX_CHANNEL_EVENTS }, 'analytics delivery worker is behind: the channel to it is full; dropping events')
+      } else {
+        this.#lost[index]++
+      }
+    }
+  }
+
   /** The batch position of the event's mask, or why it is not in the batch. */
   #append (event: Readonly<AnalyticsEvent>): number {
+    let wire: WireEvent
+    try {
+      wire = encodeEvent(event)
+    } catch (error) {
+      this.#encodeError = error
+      return UNENCODABLE
+    }
+    return this.#appendWire(wire)
+  }
+
+  /** The batch position of the entry's mask, or why it is not in the batch. */
+  #appendWire (wire: WireValue[]): number {
     if (this.#dead || this.#closing) return DEAD
     const gen = this.#gen ?? this.#spawn()
     const pending = this.#batch.length / 2
@@ -157,26 +207,22 @@ export class WorkerHost {
       this.#refreshTaken(gen)
       if (gen.entriesPosted + pending - gen.entriesTaken >= MAX_CHANNEL_EVENTS) return FULL
     }
-    let wire: WireEvent
-    try {
-      wire = encodeEvent(event)
-    } catch (error) {
-      this.#encodeError = error
-      return UNENCODABLE
-    }
     const bytes = wireBytes(wire)
     if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) {
       this.#refreshTaken(gen)
       if (gen.bytesPosted - gen.bytesTaken + this.#batchBytes + bytes > MAX_CHANNEL_BYTES) return FULL
     }
     // A full batch goes first: this event opens the next one, and its bytes are that batch's.
-    if (pending >= MAX_BATCH_EVENTS) this.#post()
+    if (pending >= MAX_BATCH_EVENTS) {
+      this.#delayMs = MIN_HANDOVER_DELAY_MS
+      this.#post()
+    }
     this.#batchBytes += bytes
     this.#batch.push(wire, 0)
     if (!this.#scheduled) {
       this.#scheduled = true
       // unref(): like the engine's flush timer, it must not keep the app alive; flush() and close() hand over first.
-      setTimeout(this.#onTurn, HANDOVER_DELAY_MS).unref()
+      setTimeout(this.#onTurn, this.#delayMs).unref()
     }
     return this.#batch.length - 1
   }
@@ -193,10 +239,14 @@ export class WorkerHost {
     if (done > 0) marks.splice(0, done)
   }
 
-  // One postMessage per HANDOVER_DELAY_MS (or per full batch); a timer runs between turns, so
-  // never in the middle of one event's fan-out.
+  // One postMessage per delay (or per full batch); a timer runs between turns, so never in the
+  // middle of one event's fan-out.
   readonly #onTurn = (): void => {
     this.#scheduled = false
+    const entries = this.#batch.length / 2
+    // Too few entries per hand-over: wait longer next time; plenty: shorten towards the minimum.
+    if (entries < HANDOVER_TARGET_ENTRIES) this.#delayMs = Math.min(this.#delayMs * 2, MAX_HANDOVER_DELAY_MS)
+    else if (entries >= 4 * HANDOVER_TARGET_ENTRIES) this.#delayMs = Math.max(this.#delayMs / 2, MIN_HANDOVER_DELAY_MS)
     this.#post()
   }
 
@@ -216,8 +266,15 @@ export class WorkerHost {
     } catch (error) {
       // Cannot happen with eventToJSON's plain data; if it does, the events are counted, not lost.
       for (let i = 1; i < entries.length; i += 2) {
+        const mask = entries[i] as number
+        if (mask === PIPELINE_ENTRY) gen.captures--
         for (let c = 0; c < this.#names.length; c++) {
-          if (((entries[i] as number) & (1 << c)) === 0) continue
+          if (mask === PIPELINE_ENTRY) {
+            this.#builtBase[c]++
+            this.#lost[c]++
+            continue
+          }
+          if ((mask & (1 << c)) === 0) continue
           gen.posted[c]--
           this.#lost[c]++
         }
@@ -248,6 +305,7 @@ export class WorkerHost {
       bytesTaken: 0,
       marks: [],
       calls: new Map(),
+      captures: 0,
       ended: false
     }
     worker.on('message', (message: FromWorker) => this.#onMessage(gen, message))
@@ -302,13 +360,21 @@ export class WorkerHost {
     if (this.#gen !== gen) return
     this.#gen = undefined
     const copy = gen.reader.read()
+    const pipeline = pipelineFiguresOf(copy, this.#names.length)
+    // Captures the worker never took: the events they would have been count against every collector.
+    const untaken = gen.captures - pipeline.captures
+    for (const name of PIPELINE_FIGURES) {
+      // The visit figures describe the live store: a new worker starts with none.
+      if (name !== 'visitors') this.#pipelineBase[name] += pipeline[name]
+    }
     for (let i = 0; i < this.#names.length; i++) {
       const f = figuresOf(copy, i)
       const base = this.#base[i]
       base.delivered += f.delivered
       base.retries += f.retries
+      this.#builtBase[i] += f.built + untaken
       for (const r of DROP_REASONS) base.dropped[r] += f.dropped[r]
-      base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight
+      base.dropped[reason] += gen.posted[i] - f.received + f.queued + f.inFlight + untaken
     }
     this.#batch = []
     this.#batchBytes = 0
@@ -387,6 +453,27 @@ export class WorkerHost {
     return { delivered, dropped, retries, queued, inFlight }
   }
 
+  /** Events collector `index` accepted in the worker: built there by its pipeline, or captures it never took. */
+  acceptedInWorker (index: number): number {
+    const gen = this.#gen
+    let built = this.#builtBase[index]
+    if (gen !== undefined) {
+      const copy = gen.reader.read()
+      built += figuresOf(copy, index).built + gen.captures - pipelineFiguresOf(copy, this.#names.length).captures
+    }
+    return built
+  }
+
+  /** The worker's pipeline's figures: counters summed over every worker, visits of the live one. */
+  pipelineFigures (): PipelineFigures {
+    const figures = { ...this.#pipelineBase }
+    const gen = this.#gen
+    if (gen === undefined) return figures
+    const live = pipelineFiguresOf(gen.reader.read(), this.#names.length)
+    for (const name of PIPELINE_FIGURES) figures[name] = name === 'visitors' ? live[name] : figures[name] + live[name]
+    return figures
+  }
+
   setLog (index: number, log: Logger): void {
     this.#logs[index] = log
     this.#limited[index].log = log
@@ -396,13 +483,16 @@ export class WorkerHost {
 /** What the fan-out sees of a collector that runs in the worker: the same contract, by message. */
 class WorkerCollector implements AnalyticsCollector {
   readonly name: string
+  /** The headers the collector it stands for declared: the request thread captures them for it. */
+  readonly requestHeaders: readonly string[] | undefined
   readonly #host: WorkerHost
   readonly #index: number
 
-  constructor (host: WorkerHost, index: number, name: string) {
+  constructor (host: WorkerHost, index: number, name: string, requestHeaders: readonly string[] | undefined) {
     this.#host = host
     this.#index = index
     this.name = name
+    this.requestHeaders = requestHeaders
   }
 
   start (signal: AbortSignal, context: CollectorContext): Promise<void> {

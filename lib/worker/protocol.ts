@@ -1,20 +1,31 @@
-import type { WireEvent } from './codec.js'
+import type { WireEvent, WireValue } from './codec.js'
+import type { PipelineSettings } from '../pipeline/index.js'
 
 // The messages between the request thread (host.ts) and the delivery worker (worker.ts).
 
-/** Where the built-in collectors run: `'worker'` moves them to one worker thread; custom collectors always run inline. */
-export type DeliveryMode = 'worker' | 'inline'
+export type { DeliveryMode } from '../options.js'
 
 export type Member = 'start' | 'flush' | 'close'
+
+/** In a batch, the mask of an entry for the worker's pipeline (a capture), not an event for collectors. */
+export const PIPELINE_ENTRY = -1
 
 export interface WorkerInit {
   collectors: Array<{ module: string, factory: string, options: unknown }>
   snapshot: SharedArrayBuffer
+  /** Set when the pipeline runs in the worker: the request thread then sends captures, not events. */
+  pipeline?: PortablePipelineSettings
 }
 
+/** The pipeline's settings as plain data: visits in memory, on the worker's own clock. */
+export type PortablePipelineSettings = Omit<PipelineSettings, 'visits'> & { visits: { timeoutMs: number } | false }
+
 export type ToWorker =
-  /** Wire events, flat: event, then the bit mask of the collectors that accepted it. */
-  | { t: 'events', entries: Array<WireEvent | number> }
+  /**
+   * Flat: an entry, then the bit mask of the collectors that accepted it; or a capture for the
+   * worker's pipeline, then PIPELINE_ENTRY (-1).
+   */
+  | { t: 'events', entries: Array<WireEvent | WireValue[] | number> }
   | { t: 'call', id: number, index: number, member: Member }
   | { t: 'abort', id: number }
 

@@ -5,15 +5,19 @@ import { DROP_REASONS, emptyDropCounts, type DeliveryReport, type DropCounts } f
 // exactly from the last snapshot). One writer (the worker), a sequence lock for consistency: a reader
 // that sees the same even sequence before and after copying has a snapshot of one moment.
 
-/** Per collector: events received by the worker, then the fields of a DeliveryReport. */
-const FIELDS = ['received', 'delivered', 'retries', 'queued', 'inFlight', ...DROP_REASONS] as const
+/**
+ * Per collector: events received by the worker, events its pipeline built for the collector, then
+ * the fields of a DeliveryReport.
+ */
+const FIELDS = ['received', 'built', 'delivered', 'retries', 'queued', 'inFlight', ...DROP_REASONS] as const
 const STRIDE = FIELDS.length
 const RECEIVED = 0
-const DELIVERED = 1
-const RETRIES = 2
-const QUEUED = 3
-const IN_FLIGHT = 4
-const DROPS = 5
+const BUILT = 1
+const DELIVERED = 2
+const RETRIES = 3
+const QUEUED = 4
+const IN_FLIGHT = 5
+const DROPS = 6
 /** Before the per-collector figures: the count of wire entries the worker has taken off the channel. */
 const HEADER = 1
 // The sequence word lives in its own 8 bytes ahead of the Float64 figures.
@@ -24,11 +28,20 @@ const MAX_READ_TRIES = 64
 export interface CollectorFigures extends DeliveryReport {
   /** Events the worker took off the channel for this collector. */
   received: number
+  /** Events the worker's own pipeline built from captures and handed to this collector. */
+  built: number
   dropped: DropCounts
 }
 
+/**
+ * After the collectors, the worker's pipeline (when it runs there): captures taken off the channel,
+ * its event counters and its visit figures.
+ */
+export const PIPELINE_FIGURES = ['captures', 'emitted', 'truncated', 'prefetch', 'bot', 'spam', 'consent', 'consentDenied', 'visitors', 'evictions', 'fallbacks'] as const
+export type PipelineFigures = Record<typeof PIPELINE_FIGURES[number], number>
+
 export function createSnapshotBuffer (collectors: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(SEQ_BYTES + (HEADER + collectors * STRIDE) * Float64Array.BYTES_PER_ELEMENT)
+  return new SharedArrayBuffer(SEQ_BYTES + (HEADER + collectors * STRIDE + PIPELINE_FIGURES.length) * Float64Array.BYTES_PER_ELEMENT)
 }
 
 /** The worker's side: fill `figures` then `publish()`. */
@@ -41,7 +54,7 @@ export class SnapshotWriter {
     this.#data = new Float64Array(buffer, SEQ_BYTES)
   }
 
-  publish (entries: number, figures: readonly CollectorFigures[]): void {
+  publish (entries: number, figures: readonly CollectorFigures[], pipeline: PipelineFigures | undefined): void {
     const data = this.#data
     Atomics.add(this.#seq, 0, 1)
     data[0] = entries
@@ -49,11 +62,16 @@ export class SnapshotWriter {
       const f = figures[i]
       const at = HEADER + i * STRIDE
       data[at + RECEIVED] = f.received
+      data[at + BUILT] = f.built
       data[at + DELIVERED] = f.delivered
       data[at + RETRIES] = f.retries
       data[at + QUEUED] = f.queued
       data[at + IN_FLIGHT] = f.inFlight
       for (let r = 0; r < DROP_REASONS.length; r++) data[at + DROPS + r] = f.dropped[DROP_REASONS[r]]
+    }
+    if (pipeline !== undefined) {
+      const at = HEADER + figures.length * STRIDE
+      for (let k = 0; k < PIPELINE_FIGURES.length; k++) data[at + k] = pipeline[PIPELINE_FIGURES[k]]
     }
     Atomics.add(this.#seq, 0, 1)
   }
@@ -98,6 +116,7 @@ export function figuresOf (copy: Float64Array, index: number): CollectorFigures 
   for (let r = 0; r < DROP_REASONS.length; r++) dropped[DROP_REASONS[r]] = copy[at + DROPS + r]
   return {
     received: copy[at + RECEIVED],
+    built: copy[at + BUILT],
     delivered: copy[at + DELIVERED],
     retries: copy[at + RETRIES],
     queued: copy[at + QUEUED],
@@ -106,6 +125,20 @@ export function figuresOf (copy: Float64Array, index: number): CollectorFigures 
   }
 }
 
+/** The pipeline's figures from a copy; `collectors`: how many collectors the snapshot has. */
+export function pipelineFiguresOf (copy: Float64Array, collectors: number): PipelineFigures {
+  const at = HEADER + collectors * STRIDE
+  const figures = {} as PipelineFigures
+  for (let k = 0; k < PIPELINE_FIGURES.length; k++) figures[PIPELINE_FIGURES[k]] = copy[at + k]
+  return figures
+}
+
+export function zeroPipelineFigures (): PipelineFigures {
+  const figures = {} as PipelineFigures
+  for (const name of PIPELINE_FIGURES) figures[name] = 0
+  return figures
+}
+
 export function zeroFigures (): CollectorFigures {
-  return { received: 0, delivered: 0, retries: 0, queued: 0, inFlight: 0, dropped: emptyDropCounts() }
+  return { received: 0, built: 0, delivered: 0, retries: 0, queued: 0, inFlight: 0, dropped: emptyDropCounts() }
 }

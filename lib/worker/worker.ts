@@ -6,10 +6,13 @@ import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
 import { forgetEventJSON } from '../event-json.js'
 import { RateLimitedLog, type Logger } from '../log.js'
-import { decodeEvent, type WireEvent } from './codec.js'
-import { libSpecifier } from './location.js'
-import { serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
-import { SnapshotWriter, zeroFigures, type CollectorFigures } from './snapshot.js'
+import { decodeEvent, type WireEvent, type WireValue } from './codec.js'
+import { AUTOMATIC, decodeCapture, decodeTracked } from './capture-codec.js'
+import { emptyEventCounters } from '../pipeline/counters.js'
+import type { Pipeline } from '../pipeline/index.js'
+import { libSpecifier } from '../location.js'
+import { PIPELINE_ENTRY, serializeError, type FromWorker, type LogLevel, type ToWorker, type WorkerInit } from './protocol.js'
+import { SnapshotWriter, zeroFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 
 const port = parentPort
 if (port === null) throw new Error('fastify-analytics delivery worker must run in a worker thread')
@@ -74,6 +77,45 @@ let slots: Slot[] = []
 const writer = new SnapshotWriter(init.snapshot)
 let entriesReceived = 0
 
+// The pipeline, when it runs here (delivery: 'worker', every collector here, no beforeSend): the
+// request thread sends each request's capture, and the events are built in this thread.
+const counters = emptyEventCounters()
+let capturesTaken = 0
+let pipeline: Pipeline | undefined
+let pipelineStarted: Promise<void> | undefined
+/** Why the pipeline could not be built: every collector's start() reports it. */
+let pipelineError: unknown
+
+/** Loaded only when the pipeline runs here: a worker that only delivers need not load the parsers and databases. */
+async function buildPipeline (): Promise<void> {
+  if (init.pipeline === undefined) return
+  const { Pipeline } = await import('../pipeline/index.js')
+  const { visits } = init.pipeline
+  const settings = { ...init.pipeline, visits: visits === false ? false as const : { timeoutMs: visits.timeoutMs, store: undefined, clock: Date.now } }
+  pipeline = new Pipeline(settings, counters, new RateLimitedLog(forwardingLogger(-1, {})), (event) => {
+    for (let c = 0; c < slots.length; c++) collect(slots[c], event, true)
+  })
+}
+
+function pipelineFigures (): PipelineFigures | undefined {
+  if (pipeline === undefined) return undefined
+  const skipped = counters.skipped
+  const visits = pipeline.visitStats()
+  return {
+    captures: capturesTaken,
+    emitted: counters.emitted,
+    truncated: counters.truncated,
+    prefetch: skipped.prefetch,
+    bot: skipped.bot,
+    spam: skipped.spam,
+    consent: skipped.consent,
+    consentDenied: counters.consentDenied,
+    visitors: visits.visitors,
+    evictions: visits.evictions,
+    fallbacks: visits.fallbacks
+  }
+}
+
 let publishing = false
 
 /**
@@ -105,11 +147,13 @@ function publish (): void {
     }
     f.dropped.failed += slot.failed
   }
-  writer.publish(entriesReceived, slots.map((slot) => slot.figures))
+  writer.publish(entriesReceived, slots.map((slot) => slot.figures), pipelineFigures())
 }
 
-function collect (slot: Slot, event: AnalyticsEvent): void {
-  slot.figures.received++
+/** `built`: the worker's pipeline made the event (else it came over the channel). */
+function collect (slot: Slot, event: AnalyticsEvent, built: boolean): void {
+  if (built) slot.figures.built++
+  else slot.figures.received++
   try {
     const result = slot.collector?.collect(event) as unknown
     if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
@@ -124,10 +168,34 @@ function collect (slot: Slot, event: AnalyticsEvent): void {
   }
 }
 
-function onEvents (entries: Array<WireEvent | number>): void {
+/** One capture (or tracked event with its facts) through the pipeline; never throws. */
+function onCapture (wire: WireValue[]): void {
+  capturesTaken++
+  try {
+    if (wire[0] === AUTOMATIC) {
+      (pipeline as Pipeline).automatic(decodeCapture(wire))
+    } else {
+      const tracked = decodeTracked(wire)
+      ;(pipeline as Pipeline).tracked(tracked.event, tracked.facts, tracked.consent)
+    }
+  } catch (error) {
+    // One capture the worker cannot use must not take the thread (and every event it holds) down.
+    for (const slot of slots) {
+      slot.figures.built++
+      slot.failed++
+    }
+    slots[0]?.log.error('capture', { err: error }, 'analytics capture could not be turned into an event in the delivery worker; counted failed')
+  }
+}
+
+function onEvents (entries: Array<WireEvent | WireValue[] | number>): void {
   for (let i = 0; i < entries.length; i += 2) {
     const mask = entries[i + 1] as number
     entriesReceived++
+    if (mask === PIPELINE_ENTRY) {
+      onCapture(entries[i] as WireValue[])
+      continue
+    }
     if (mask === 0) continue
     let event: AnalyticsEvent
     try {
@@ -142,7 +210,7 @@ function onEvents (entries: Array<WireEvent | number>): void {
       }
       continue
     }
-    for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event)
+    for (let c = 0; c < slots.length; c++) if ((mask & (1 << c)) !== 0) collect(slots[c], event, false)
   }
   // As the fan-out does after each event: the shared JSON strings of the last event are not kept.
   forgetEventJSON()
@@ -162,8 +230,16 @@ async function onCall (id: number, index: number, member: 'start' | 'flush' | 'c
   let error: unknown
   try {
     if (slot.collector === undefined) throw slot.error
-    if (member === 'start') await slot.collector.start(controller.signal, { log: forwardingLogger(index, {}), onStatsChange })
-    else await slot.collector[member](controller.signal)
+    if (member === 'start') {
+      if (pipelineError !== undefined) throw pipelineError
+      await slot.collector.start(controller.signal, { log: forwardingLogger(index, {}), onStatsChange })
+      pipelineStarted ??= pipeline?.start()
+      await pipelineStarted
+    } else {
+      // Events still waiting for the visit store are accepted events: they reach the collectors first.
+      await pipeline?.settled()
+      await slot.collector[member](controller.signal)
+    }
   } catch (thrown) {
     error = thrown ?? new Error(`${member}() failed`)
   }
@@ -180,7 +256,7 @@ function onMessage (message: ToWorker): void {
   }
 }
 
-void Promise.all(init.collectors.map(build)).then((built) => {
+void Promise.all([Promise.all(init.collectors.map(build)), buildPipeline().catch((error: unknown) => { pipelineError = error })]).then(([built]) => {
   slots = built
   port.on('message', onMessage)
   publish()

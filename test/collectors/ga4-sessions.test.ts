@@ -68,7 +68,7 @@ test('a _ga_<stream> cookie keeps its session id: the store is not asked', async
   const store: Ga4SessionStore = { kind: 'custom', sessionIds: async (q) => { asked++; return q.lookups.map((l) => l.atMs.map(() => 1)) } }
   const h = await harness(t, store)
   const event = pageView('a')
-  event.request = { headers: { cookie: '_ga_TEST1234=GS1.1.1700001234.1.1.1.0.0.0' } } as unknown as AnalyticsEvent['request']
+  event.requestHeaders = { cookie: '_ga_TEST1234=GS1.1.1700001234.1.1.1.0.0.0' }
   h.collect(event)
   await h.finish()
   t.equal(asked, 0)

@@ -165,7 +165,7 @@ test('@fastify/request-context registered after the plugin works, and so do the 
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, requestContext: true, collectors: [collector] })
   await app.register(fastifyRequestContext, { defaultStoreValues: { tenant: 'acme' } as never })
   app.get('/', async (request) => {
     addAnalyticsProperty('tenant', (request.requestContext.get as (key: string) => string)('tenant'))
@@ -190,7 +190,7 @@ test('the helpers find the request after a parsed body without any request-conte
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
+  await app.register(analytics, { ...COUNT_EVERYTHING, requestContext: true, collectors: [collector] })
   app.post('/', async () => {
     addAnalyticsProperty('posted', 'yes')
     return 'ok'

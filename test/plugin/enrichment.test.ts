@@ -208,3 +208,30 @@ test('hostname is the Host without its port, an IPv6 literal kept in brackets, a
   t.same(events, ['[::1]', '[2001:db8::1]', 'shop.example', 'shop.example', 'xn--bcher-kva.example', 'outer.example'])
   t.same(events, seen, 'the same as request.hostname, the trusted X-Forwarded-Host included')
 })
+
+test('requestHeaders: a collector sees exactly the request headers some collector declared, on automatic and tracked events', async (t) => {
+  const seen: Array<Record<string, string>> = []
+  const declaring = {
+    name: 'tenant',
+    requestHeaders: ['X-Tenant'],
+    start () {},
+    collect (event: Readonly<import('../../lib/index.js').AnalyticsEvent>) { seen.push({ ...event.requestHeaders }) },
+    flush () {},
+    close () {}
+  }
+  const other = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [declaring, other] })
+  app.get('/', async (request) => {
+    request.analytics.track({ type: EventType.Custom, eventName: 'inside' })
+    return 'ok'
+  })
+  await app.ready()
+  await app.inject({ url: '/', headers: { 'x-tenant': 'acme', cookie: 'sid=secret', authorization: 'Bearer secret' } })
+  await app.inject({ url: '/' })
+  app.analytics.track({ type: EventType.Custom, eventName: 'outside' })
+  t.same(seen, [{ 'x-tenant': 'acme' }, { 'x-tenant': 'acme' }, {}, {}, {}], 'declared names are matched in lower case; absent headers are absent; outside a request there are none')
+  t.equal(other.events.length, 5)
+  t.notOk(JSON.stringify(other.events).includes('secret'), 'the undeclared cookie and authorization reach no collector')
+})

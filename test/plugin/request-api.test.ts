@@ -6,13 +6,15 @@ import analytics, {
   trackAnalyticsEvent, setAnalyticsRevenue, addAnalyticsProperty, setAnalyticsEventName
 } from '../../lib/index.js'
 import { memoryCollector } from '../../lib/testing.js'
+import { asyncContextFrameActive, DEFAULT_REQUEST_CONTEXT } from '../../lib/options.js'
 import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 
 async function build (t: TapTest) {
   const collector = memoryCollector()
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
+  // The module helpers need the request context (off by default where it is costly: Node 20, 22).
+  await app.register(analytics, { ...COUNT_EVERYTHING, requestContext: true, collectors: [collector] })
   return { app, collector }
 }
 
@@ -241,4 +243,25 @@ test('requestContext: false still uses a request context the app registered itse
   })
   await app.inject('/')
   t.same(collector.events[0].properties, { helper: 'yes' })
+})
+
+test('requestContext defaults to on only where AsyncLocalStorage is cheap (AsyncContextFrame), and the helpers follow it', async (t) => {
+  t.equal(asyncContextFrameActive('20.20.2', []), false, 'Node 20: off')
+  t.equal(asyncContextFrameActive('22.12.0', []), false, 'Node 22: off')
+  t.equal(asyncContextFrameActive('22.12.0', ['--experimental-async-context-frame']), true, 'Node 22 with AsyncContextFrame: on')
+  t.equal(asyncContextFrameActive('24.0.0', []), true, 'Node 24: on')
+  t.equal(asyncContextFrameActive('24.11.1', ['--no-async-context-frame']), false, 'Node 24 without AsyncContextFrame: off')
+  t.equal(DEFAULT_REQUEST_CONTEXT, asyncContextFrameActive(), 'the default is this process\'s answer')
+  const collector = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [collector] })
+  app.get('/', async () => {
+    trackAnalyticsEvent({ type: EventType.Custom, eventName: 'from.helper' })
+    return 'ok'
+  })
+  await app.inject('/')
+  const tracked = collector.events.filter((event) => event.eventName === 'from.helper').length
+  t.equal(tracked, DEFAULT_REQUEST_CONTEXT ? 1 : 0, `the helper ${DEFAULT_REQUEST_CONTEXT ? 'found' : 'did not find'} the request by default on Node ${process.versions.node}`)
+  t.equal(app.analytics.stats().events.unattached, DEFAULT_REQUEST_CONTEXT ? 0 : 1, 'a call that found no request is counted')
 })

@@ -170,7 +170,7 @@ test('worker mode: a collector that throws in collect() in the worker: counted f
 })
 
 // Both module formats: the CommonJS build cannot read import.meta, so it finds its worker and the
-// collectors' modules through its own lib/worker/location.js (scripts/build.mjs).
+// collectors' modules through its own lib/location.js (scripts/build.mjs).
 const requireFromHere = createRequire(import.meta.url)
 const publishedBuilds = {
   ESM: async () => ({ plugin: (await import('fastify-analytics')).default, webhook: (await import('fastify-analytics/webhook')).webhookCollector }),

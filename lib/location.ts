@@ -11,7 +11,7 @@ const here: string = import.meta.url
 export const FROM_SOURCE: boolean = here.endsWith('.ts')
 
 function libUrl (relative: string): URL {
-  return new URL(`../${FROM_SOURCE ? relative.replace(/\.js$/, '.ts') : relative}`, here)
+  return new URL(`./${FROM_SOURCE ? relative.replace(/\.js$/, '.ts') : relative}`, here)
 }
 
 /** The file of a lib/ module named relative to lib/ with its built extension (`'collectors/ga4.js'`). */
