@@ -233,6 +233,19 @@ export function render (results, machine) {
     }
   }
 
+  // Issue 22: each collector's CPU per event within 1.5× of its hand-written floor (Plausible 1.2×), inline.
+  const floor = results.floor
+  if (floor !== undefined) {
+    const FLOOR_TARGETS = { stdout: 1.5, ga4: 1.5, webhook: 1.5, plausible: 1.2 }
+    for (const [kind, f] of Object.entries(floor)) {
+      row('3', `${kind}: CPU µs/event, collector (inline)`, stat(f.runs.map((r) => r.collectorUs)), 2)
+      row('3', `${kind}: CPU µs/event, its floor (JSON.stringify + undici Pool${kind === 'stdout' ? '; fs.write' : ''})`, stat(f.runs.map((r) => r.floorUs)), 2)
+      const ratio = stat(f.runs.map((r) => r.ratio))
+      const target = FLOOR_TARGETS[kind]
+      row('3', `${kind}: collector × floor${f.runs.every((r) => r.complete) ? '' : ' (INCOMPLETE runs)'}`, ratio, 2, target ? `≤ ${target}` : '', target ? verdict(ratio, '≤', target) : '')
+    }
+  }
+
   const outage = results.outage
   if (outage !== undefined && outage.outage.length > 0) {
     const growth = stat(outage.outage.map((r) => r.rssGrowthMB))
@@ -323,6 +336,15 @@ function markdown (results, machine, mdTable) {
       out.push(`| ${kind} | ${int(d.median)} | ${d.runs.map((r) => int(r.eventsPerSec)).join(', ')} | ${d.runs.map((r) => fmt(r.cpuPerEventUs, 1)).join(', ')} | ${d.runs.map((r) => fmt(r.sinkCoreBusy, 2)).join(', ')} | ${int(r0.produced)} | ${int(r0.sinkRequests)} | ${fmt(r0.sinkEvents / r0.sinkRequests, 1)} | ${exact ? 'yes' : 'NO'} |`)
     }
     out.push('', 'Defaults of each collector (webhook: batches of 500, one connection; GA4: batches of 500 cut per visitor into requests of ≤ 25, 4 connections; Plausible: one event per request, 8 connections). Events cycle through 50 visitors. CPU µs per event is the delivering process\'s own CPU time (track, encoding, HTTP client) per delivered event. "Sink core busy" is core 0\'s busy share while the sinks received: near 1.00 means the local sink, not the collector, set the pace.', '')
+  }
+
+  if (results.floor) {
+    out.push('## 3b. Delivery against its floor (CPU µs per event, inline)', '')
+    out.push('| collector | collector µs/event (runs) | floor µs/event (runs) | collector × floor (runs) | requests per run |', '|---|---|---|---|---:|')
+    for (const [kind, f] of Object.entries(results.floor)) {
+      out.push(`| ${kind} | ${f.runs.map((r) => fmt(r.collectorUs, 2)).join(', ')} | ${f.runs.map((r) => fmt(r.floorUs, 2)).join(', ')} | ${f.runs.map((r) => fmt(r.ratio, 2)).join(', ')} | ${f.runs[0].requests === undefined ? '—' : int(f.runs[0].requests)} |`)
+    }
+    out.push('', '`bench/delivery-floor.js`: each collector fed the §1 page views by collect() (500 per turn while its queue has room), then flushed, against a hand-written loop sending what the collector sent (recorded once; parsed back into objects): JSON.stringify of each payload and an undici Pool with the collector\'s concurrency, to the same local sink; for stdout, the same lines JSON.stringify\'d and written to a file with fs.write, up to 1 M units per write (the collector\'s write size for a regular file), one in flight. Process CPU time per event; collector and floor alternate within each round; the ratio is paired per round.', '')
   }
 
   if (results.outage) {

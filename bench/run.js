@@ -443,6 +443,8 @@ try {
     log('section 3: delivery throughput')
     results.delivery = (await script('delivery.js', 120_000)).delivery
     for (const [kind, d] of Object.entries(results.delivery)) log(`delivery ${kind}: ${d.runs.map((r) => r.eventsPerSec.toFixed(0)).join(', ')} events/s`)
+    results.floor = (await script('delivery-floor.js', 240_000)).floor
+    for (const [kind, f] of Object.entries(results.floor)) log(`delivery ${kind} vs its floor: ${f.collectorUs.toFixed(2)} vs ${f.floorUs.toFixed(2)} µs/event, ${f.runs.map((r) => r.ratio.toFixed(2)).join(', ')}×`)
   }
   if (SECTIONS.has('4')) {
     log(`section 4: outage, all sinks hanging for ${OUTAGE_S} s under ${RATE} req/s, vs healthy`)

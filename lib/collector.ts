@@ -64,6 +64,14 @@ export interface CollectorStats {
 export interface CollectorContext {
   /** `fastify.log.child({ plugin: 'analytics', collector: name })`. */
   log: Logger
+  /**
+   * Optional: called after every change to what the collector's `stats()` reports. A host that
+   * copies those figures elsewhere (the delivery worker publishes them to the request thread) sets
+   * it instead of polling. `beforeRequest` is true when events were just taken for a request not
+   * yet sent: figures published then, before any byte leaves, never show a delivered batch as
+   * queued. The built-in collectors call it; others may ignore it.
+   */
+  onStatsChange?: (beforeRequest: boolean) => void
 }
 
 /**

@@ -1,18 +1,11 @@
 import { DROP_REASONS, emptyDropCounts, totalDropped, type DeliveryReport, type DropReason } from '../collector.js'
 
-let observer: ((beforeRequest: boolean) => void) | undefined
-
 /**
- * Calls `callback` after every change to any ledger of this thread. The delivery worker uses it to
- * publish its stats snapshot when delivery state changes rather than on a timer, so stats() on the
- * request thread is current; a worker thread's ledgers all belong to its own collectors. Unset on
- * the request thread, where stats() reads the ledgers directly. `beforeRequest` is true when events
- * were just taken for a request not yet sent: publishing then, before any byte leaves, means a
+ * Called after every change to a ledger's figures. `beforeRequest` is true when events were just
+ * taken for a request not yet sent: a snapshot published then, before any byte leaves, means a
  * destination can never hold a batch that stats() still shows as queued.
  */
-export function observeLedgers (callback: ((beforeRequest: boolean) => void) | undefined): void {
-  observer = callback
-}
+export type LedgerObserver = (beforeRequest: boolean) => void
 
 /**
  * The delivery engine's accounting, in one owner. Every item the engine is given is `received`
@@ -26,11 +19,13 @@ export class Ledger {
   /** Events taken from the queue whose requests are not settled yet. */
   inFlight = 0
   readonly dropped = emptyDropCounts()
+  /** The collector's `onStatsChange` (see CollectorContext), when it was given one at start. */
+  observer: LedgerObserver | undefined = undefined
 
   /** An item the engine was given, whether it queues or drops it. */
   receive (): void {
     this.received++
-    observer?.(false)
+    this.observer?.(false)
   }
 
   /** Items refused before the queue (`invalid`, `closed`, `queueFull`…): received and dropped at once. */
@@ -38,19 +33,19 @@ export class Ledger {
     if (!Number.isSafeInteger(count) || count <= 0) return
     this.received += count
     this.dropped[DROP_REASONS.includes(reason) ? reason : 'invalid'] += count
-    observer?.(false)
+    this.observer?.(false)
   }
 
   /** Events that left the queue for a request. */
   take (count: number): void {
     this.inFlight += count
-    observer?.(true)
+    this.observer?.(true)
   }
 
   /** A request sent again. */
   retry (): void {
     this.retries++
-    observer?.(false)
+    this.observer?.(false)
   }
 
   /** Events that left flight: `delivered` of them delivered, `dropped` of them dropped for `reason`. */
@@ -58,7 +53,7 @@ export class Ledger {
     this.inFlight -= delivered + dropped
     this.delivered += delivered
     this.dropped[reason] += dropped
-    observer?.(false)
+    this.observer?.(false)
   }
 
   /** At the shutdown deadline: the queued and in-flight events become `shutdown`. Returns how many. */
@@ -66,7 +61,7 @@ export class Ledger {
     const count = queued + this.inFlight
     this.dropped.shutdown += count
     this.inFlight = 0
-    observer?.(false)
+    this.observer?.(false)
     return count
   }
 

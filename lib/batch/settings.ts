@@ -97,6 +97,17 @@ export function defaultItemBytes (item: unknown): number {
   return 0
 }
 
+/** An item's size from the collector's estimate, made safe: a finite non-negative number. */
+export function safeItemBytes<T> (itemBytes: (item: T) => number, item: T): number {
+  let bytes: number
+  try {
+    bytes = itemBytes(item)
+  } catch {
+    return 0
+  }
+  return typeof bytes === 'number' && bytes > 0 && Number.isFinite(bytes) ? bytes : 0
+}
+
 /** Every option after validation and defaults. */
 export interface Settings {
   name: string

@@ -56,7 +56,7 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
 
   start (signal: AbortSignal, context: CollectorContext): void {
     this.#log.log = context.log
-    this.#engine.start(signal, context.log)
+    this.#engine.start(signal, context.log, context.onStatsChange)
   }
 
   flush (signal: AbortSignal): Promise<void> {

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Level } from 'pino'
+import type { LedgerObserver } from '../batch/ledger.js'
 import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
 import { RateLimitedLog, silentLogger } from '../log.js'
@@ -105,7 +106,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
       if (started) return
       started = true
       if (context?.log !== undefined) log = new RateLimitedLog(context.log)
-      writer.open()
+      writer.open(context?.onStatsChange)
     },
     collect (event: Readonly<AnalyticsEvent>) {
       writer.write(event)
@@ -126,7 +127,7 @@ class LineWriter {
     this.#line = line
   }
 
-  open (): void { this.#writer.open() }
+  open (onStatsChange?: LedgerObserver): void { this.#writer.open(onStatsChange) }
   write (event: Readonly<AnalyticsEvent>): void { this.#writer.write(this.#line(event)) }
   flush (signal?: AbortSignal): Promise<void> { return this.#writer.flush(signal) }
   close (signal?: AbortSignal): Promise<void> { return this.#writer.close(signal) }

@@ -39,6 +39,9 @@ export class Transport {
   readonly #timeoutMs: number
   readonly #dispatcher: Dispatcher
   readonly #owned: boolean
+  /** Attempts not settled yet, and the caller signals already listened to. */
+  readonly #live = new Set<Attempt>()
+  readonly #watched = new WeakSet<AbortSignal>()
 
   constructor (options: TransportOptions) {
     this.origin = options.origin
@@ -63,44 +66,53 @@ export class Transport {
    * Sends one attempt of `request` (POST). The whole attempt, body included, is bounded by
    * `timeoutMs`: undici's headers and body timeouts reset on every byte, so a server dripping its
    * response one byte at a time would otherwise hold the connection for ever.
+   *
+   * Through `dispatch` with a handler, not `request()`: a request() response is a Readable stream,
+   * read here through an async iterator, with an AbortController per attempt, which cost more CPU
+   * than the HTTP exchange itself for a one-event request (Plausible; bench/delivery-floor.js).
    */
-  async send (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpResponse> {
-    const controller = new AbortController()
-    let deadline = false
-    const timer = setTimeout(() => {
-      deadline = true
-      controller.abort(new TransportError('timeout', 'ATTEMPT_TIMEOUT', 'attempt deadline reached'))
-    }, this.#timeoutMs)
-    timer.unref()
-    const onAbort = (): void => controller.abort(new TransportError('aborted', 'ABORT_ERR', 'request aborted'))
-    if (signal !== undefined) {
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
-    }
-    try {
-      const options: Dispatcher.RequestOptions = {
+  send (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const attempt = new Attempt(request, signal, this.#live, resolve, reject)
+      if (signal !== undefined && signal !== null) {
+        if (signal.aborted) {
+          attempt.fail(new TransportError('aborted', 'ABORT_ERR', 'request aborted'), false)
+          return
+        }
+        this.#watch(signal)
+      }
+      attempt.timer = setTimeout(onDeadline, this.#timeoutMs, attempt)
+      attempt.timer.unref()
+      this.#live.add(attempt)
+      const options: Dispatcher.DispatchOptions = {
         path: request.path,
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: controller.signal,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs
       }
       if (!this.#owned) options.origin = this.origin
-      const response = await this.#dispatcher.request(options)
-      const body = await readBody(response.body)
-      return { statusCode: response.statusCode, headers: response.headers, body }
-    } catch (error) {
-      throw classifyError(error, {
-        deadline,
-        aborted: signal?.aborted === true,
-        secrets: secretValues(request.path, request.headers)
-      })
-    } finally {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
+      try {
+        this.#dispatcher.dispatch(options, attempt)
+      } catch (error) {
+        attempt.onResponseError(undefined, error as Error)
+      }
+    })
+  }
+
+  /**
+   * One listener per caller signal (the engine passes its lifetime signal to every attempt), not
+   * one per attempt: when it fires, the attempts sent with it are aborted.
+   */
+  #watch (signal: AbortSignal): void {
+    if (this.#watched.has(signal)) return
+    this.#watched.add(signal)
+    signal.addEventListener('abort', () => {
+      for (const attempt of [...this.#live]) {
+        if (attempt.signal === signal) attempt.fail(new TransportError('aborted', 'ABORT_ERR', 'request aborted'), true)
+      }
+    }, { once: true })
   }
 
   /**
@@ -126,22 +138,101 @@ export class Transport {
   }
 }
 
+function onDeadline (attempt: Attempt): void {
+  attempt.timer = undefined
+  attempt.fail(new TransportError('timeout', 'ATTEMPT_TIMEOUT', 'attempt deadline reached'), true)
+}
+
 /**
- * Reads a response body as text, keeping the first 64 KiB. The rest is drained so the socket goes
- * back to the pool, up to `MAX_DRAIN_BYTES`; past that, leaving the loop destroys the stream.
+ * One attempt, as undici's dispatch handler: keeps the first 64 KiB of the response body as text
+ * and drains the rest so the socket goes back to the pool, up to `MAX_DRAIN_BYTES`; past that, the
+ * request is aborted (its socket destroyed) and the attempt answers with what it kept. Settles once.
  */
-async function readBody (body: AsyncIterable<Uint8Array>): Promise<string> {
-  const kept: Buffer[] = []
-  let keptBytes = 0
-  let total = 0
-  for await (const chunk of body) {
-    total += chunk.length
-    if (keptBytes < MAX_RESPONSE_BODY_BYTES) {
-      const part = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, MAX_RESPONSE_BODY_BYTES - keptBytes))
-      kept.push(part)
-      keptBytes += part.length
-    }
-    if (total > MAX_DRAIN_BYTES) break
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly signal: AbortSignal | undefined
+  timer: NodeJS.Timeout | undefined = undefined
+  readonly #request: OutgoingRequest
+  readonly #live: Set<Attempt>
+  readonly #resolve: (response: HttpResponse) => void
+  readonly #reject: (error: TransportError) => void
+  #controller: Dispatcher.DispatchController | undefined = undefined
+  #settled = false
+  /** Why the attempt ended before undici started it: the request is aborted as soon as it starts. */
+  #reason: Error | undefined = undefined
+  #statusCode = 0
+  #headers: Record<string, string | string[] | undefined> = {}
+  #kept: Buffer[] = []
+  #keptBytes = 0
+  #total = 0
+
+  constructor (request: OutgoingRequest, signal: AbortSignal | undefined, live: Set<Attempt>, resolve: (response: HttpResponse) => void, reject: (error: TransportError) => void) {
+    this.#request = request
+    this.signal = signal
+    this.#live = live
+    this.#resolve = resolve
+    this.#reject = reject
   }
-  return Buffer.concat(kept).toString('utf8')
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#reason !== undefined) controller.abort(this.#reason)
+  }
+
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#statusCode = statusCode
+    this.#headers = headers
+  }
+
+  onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return
+    this.#total += chunk.length
+    if (this.#keptBytes < MAX_RESPONSE_BODY_BYTES) {
+      const part = chunk.length <= MAX_RESPONSE_BODY_BYTES - this.#keptBytes ? chunk : chunk.subarray(0, MAX_RESPONSE_BODY_BYTES - this.#keptBytes)
+      this.#kept.push(part)
+      this.#keptBytes += part.length
+    }
+    if (this.#total > MAX_DRAIN_BYTES) {
+      // Not worth draining: answer with what was kept, and let the socket go.
+      this.#end()
+      controller.abort(new TransportError('aborted', 'ABORT_ERR', 'response body too large to drain'))
+    }
+  }
+
+  onResponseEnd (): void {
+    if (!this.#settled) this.#end()
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (!this.#settled) this.fail(error, false)
+  }
+
+  /** Ends the attempt with a failure; `abort` also aborts the request in undici (now, or once started). */
+  fail (error: unknown, abort: boolean): void {
+    if (this.#settled) return
+    this.#finish()
+    const signal = this.signal
+    this.#reject(classifyError(error, {
+      deadline: false,
+      aborted: signal?.aborted === true,
+      secrets: secretValues(this.#request.path, this.#request.headers)
+    }))
+    if (!abort) return
+    const reason = error instanceof Error ? error : new Error(String(error))
+    if (this.#controller !== undefined) this.#controller.abort(reason)
+    else this.#reason = reason
+  }
+
+  #end (): void {
+    this.#finish()
+    const kept = this.#kept
+    const body = kept.length === 0 ? '' : kept.length === 1 ? kept[0].toString('utf8') : Buffer.concat(kept).toString('utf8')
+    this.#resolve({ statusCode: this.#statusCode, headers: this.#headers, body })
+  }
+
+  #finish (): void {
+    this.#settled = true
+    this.#live.delete(this)
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
 }

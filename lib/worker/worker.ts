@@ -4,7 +4,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { AnalyticsCollector } from '../collector.js'
 import type { AnalyticsEvent } from '../event.js'
-import { observeLedgers } from '../batch/ledger.js'
 import { forgetEventJSON } from '../event-json.js'
 import { RateLimitedLog, type Logger } from '../log.js'
 import { decodeEvent, type WireEvent, type WireValue } from './codec.js'
@@ -220,6 +219,10 @@ function onEvents (entries: Array<WireEvent | WireValue[] | number>): void {
 
 const calls = new Map<number, AbortController>()
 
+// No timer: the built-in collectors call their context's onStatsChange on every change. Events taken
+// for a request are published at once, before the request leaves; other changes once the task is done.
+const onStatsChange = (beforeRequest: boolean): void => { if (beforeRequest) publish(); else schedulePublish() }
+
 async function onCall (id: number, index: number, member: 'start' | 'flush' | 'close'): Promise<void> {
   const slot = slots[index]
   const controller = new AbortController()
@@ -229,7 +232,7 @@ async function onCall (id: number, index: number, member: 'start' | 'flush' | 'c
     if (slot.collector === undefined) throw slot.error
     if (member === 'start') {
       if (pipelineError !== undefined) throw pipelineError
-      await slot.collector.start(controller.signal, { log: forwardingLogger(index, {}) })
+      await slot.collector.start(controller.signal, { log: forwardingLogger(index, {}), onStatsChange })
       pipelineStarted ??= pipeline?.start()
       await pipelineStarted
     } else {
@@ -255,11 +258,6 @@ function onMessage (message: ToWorker): void {
 
 void Promise.all([Promise.all(init.collectors.map(build)), buildPipeline().catch((error: unknown) => { pipelineError = error })]).then(([built]) => {
   slots = built
-  // No timer: between calls into the collectors (published after each), delivery state changes only
-  // in the built-in collectors' engine ledgers (stdout has none), which report every change. Only
-  // built-in collectors run here (describeForWorker is not public). Events taken for a request are
-  // published at once, before the request leaves; every other change once the current task is done.
-  observeLedgers((beforeRequest) => { if (beforeRequest) publish(); else schedulePublish() })
   port.on('message', onMessage)
   publish()
 })

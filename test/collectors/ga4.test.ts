@@ -9,7 +9,7 @@ import { toGa4Name, eventName, paramName, RESERVED_EVENT_NAMES } from '../../lib
 import { readGaCookies, sessionCookieName } from '../../lib/collectors/ga4/cookies.js'
 import { ClientIdHasher } from '../../lib/collectors/ga4/client-id.js'
 import { SessionTracker } from '../../lib/collectors/ga4/session.js'
-import { encodeGa4Batch, MAX_EVENT_AGE_MS, type Ga4Item } from '../../lib/collectors/ga4/payload.js'
+import { encodeGa4Batch, ga4Device, MAX_EVENT_AGE_MS, type Ga4Item } from '../../lib/collectors/ga4/payload.js'
 import { EU_ORIGIN, GLOBAL_ORIGIN } from '../../lib/collectors/ga4/options.js'
 import analytics from '../../lib/index.js'
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
@@ -803,4 +803,31 @@ test('GA4 sees devices: the request-level device object from the visitor\'s clie
   })
   t.same(byClient['333.1700000000'], { category: 'smart TV', operating_system: 'Tizen', operating_system_version: '6.0', browser: 'Samsung Internet', browser_version: '4.0' })
   t.equal(byClient['444.1700000000'], undefined, 'app.inject\'s test client: nothing known, no device object')
+})
+
+test('the device object is remembered per frozen client and locale only: a client that may change is read afresh', async (t) => {
+  const frozen = Object.freeze({ browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop' as const, bot: false })
+  const at = (client: AnalyticsEvent['client'], locale: string): AnalyticsEvent => Object.assign(createEvent(EventType.PageView, new Date()), { client, locale })
+  const english = ga4Device(at(frozen, 'en-GB'))
+  t.same(JSON.parse(english), { category: 'desktop', language: 'en-GB', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' })
+  t.equal(ga4Device(at(frozen, 'en-GB')), english, 'the same client and locale: the same object')
+  t.same(JSON.parse(ga4Device(at(frozen, 'de'))), { category: 'desktop', language: 'de', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' }, 'another locale: its own')
+  t.same(JSON.parse(ga4Device(at(frozen, ''))), { category: 'desktop', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' })
+  const open = { browser: 'Chrome', browserVersion: '126.0', os: 'Android', osVersion: '14', device: 'mobile' as AnalyticsEvent['client']['device'], bot: false }
+  t.match(JSON.parse(ga4Device(at(open, 'fr'))), { category: 'mobile', browser: 'Chrome' })
+  open.browser = 'Samsung Internet'
+  open.device = 'tablet'
+  t.match(JSON.parse(ga4Device(at(open, 'fr'))), { category: 'tablet', browser: 'Samsung Internet' }, 'a client that is not frozen is never served from memory')
+})
+
+test('derived client ids: the same per visitor, apart per IP, user agent or hostname, whichever was seen first', async (t) => {
+  const hasher = new ClientIdHasher(SECRET)
+  const day = Date.UTC(2026, 11, 8, 12)
+  const a = hasher.id('203.0.113.7', 'UA', 'shop.example', day)
+  const ids = [a, hasher.id('203.0.113.8', 'UA', 'shop.example', day), hasher.id('203.0.113.7', 'UA2', 'shop.example', day), hasher.id('203.0.113.7', 'UA', 'blog.example', day)]
+  t.equal(new Set(ids).size, 4, 'each field makes its own visitor')
+  t.equal(hasher.id('203.0.113.7', 'UA', 'shop.example', day), a, 'remembered')
+  t.equal(new ClientIdHasher(SECRET).id('203.0.113.7', 'UA', 'shop.example', day), a, 'as derived afresh')
+  // Fields that run into each other must not collide: the IP, user agent and hostname are kept apart.
+  t.not(hasher.id('203.0.113.7', 'UAshop.example', '', day), hasher.id('203.0.113.7', 'UA', 'shop.example', day))
 })

@@ -21,7 +21,12 @@ interface CachedId {
  */
 export class ClientIdHasher {
   readonly #key: KeyObject
-  readonly #cache = new Map<string, CachedId>()
+  /**
+   * By user agent, then by IP and hostname: a key joining all three was built and hashed per event
+   * (about 150 characters, most of them the user agent); a user agent is looked up as it came.
+   */
+  readonly #cache = new Map<string, Map<string, CachedId>>()
+  #size = 0
 
   constructor (secret: string) {
     this.#key = createSecretKey(Buffer.from(secret, 'utf8'))
@@ -31,10 +36,11 @@ export class ClientIdHasher {
   id (clientIP: string, userAgent: string, hostname: string, atMs: number): string {
     const day = Math.floor(atMs / DAY_MS)
     // NUL cannot occur in header values or IPs, so the fields cannot run into each other.
-    const key = `${clientIP}\u0000${userAgent}\u0000${hostname}`
-    const cached = this.#cache.get(key)
+    const where = `${clientIP}\u0000${hostname}`
+    let byAgent = this.#cache.get(userAgent)
+    const cached = byAgent?.get(where)
     if (cached !== undefined && cached.day === day) return cached.id
-    const digest = createHmac('sha256', this.#key).update(`${day}\u0000${key}`).digest()
+    const digest = createHmac('sha256', this.#key).update(`${day}\u0000${clientIP}\u0000${userAgent}\u0000${hostname}`).digest()
     const random = digest.readUInt32BE(0) & 0x7fffffff
     const seconds = day * 86_400 + (digest.readUInt32BE(4) % 86_400)
     const id = `${random}.${seconds}`
@@ -43,8 +49,14 @@ export class ClientIdHasher {
       cached.id = id
     } else {
       // Clearing beats LRU bookkeeping here: a miss only costs one HMAC.
-      if (this.#cache.size >= CLIENT_ID_CACHE_SIZE) this.#cache.clear()
-      this.#cache.set(key, { day, id })
+      if (this.#size >= CLIENT_ID_CACHE_SIZE) {
+        this.#cache.clear()
+        this.#size = 0
+        byAgent = undefined
+      }
+      if (byAgent === undefined) this.#cache.set(userAgent, byAgent = new Map())
+      byAgent.set(where, { day, id })
+      this.#size++
     }
     return id
   }

@@ -134,11 +134,24 @@ const DEVICE_CATEGORIES: Partial<Record<string, string>> = { desktop: 'desktop',
  */
 export function ga4Device (event: Readonly<AnalyticsEvent>): string {
   const client = event.client
+  // The classifier hands every request of a User-Agent the same frozen ClientInfo: its device JSON
+  // is made once per client and locale rather than per event. A client that is not frozen may
+  // change, so it is never remembered.
+  const memo = devices.get(client)
+  if (memo !== undefined && memo.locale === event.locale) return memo.json
+  const json = deviceJSON(client, event.locale)
+  if (typeof client === 'object' && client !== null && Object.isFrozen(client)) devices.set(client, { locale: event.locale, json })
+  return json
+}
+
+const devices = new WeakMap<Readonly<AnalyticsEvent['client']>, { locale: string, json: string }>()
+
+function deviceJSON (client: Readonly<AnalyticsEvent['client']>, locale: string): string {
   const device: Ga4Device = {}
   let empty = true
   const category = DEVICE_CATEGORIES[client.device]
   if (category !== undefined) { device.category = category; empty = false }
-  if (event.locale !== '') { device.language = truncateCodePoints(event.locale, MAX_PARAM_VALUE_LENGTH); empty = false }
+  if (locale !== '') { device.language = truncateCodePoints(locale, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.os !== '') { device.operating_system = truncateCodePoints(client.os, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.osVersion !== '') { device.operating_system_version = truncateCodePoints(client.osVersion, MAX_PARAM_VALUE_LENGTH); empty = false }
   if (client.browser !== '') { device.browser = truncateCodePoints(client.browser, MAX_PARAM_VALUE_LENGTH); empty = false }
@@ -155,6 +168,17 @@ export function ga4UserId (userId: string): string {
 /** Request-level `consent` for an anonymous visitor (Measurement Protocol reference: `consent`). */
 const ADS_DENIED = ',"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}'
 
+/** Items that share every request-level field: one or more requests of their own. */
+interface Group {
+  first: Ga4Item
+  items: Ga4Item[]
+}
+
+/** Whether two items can share a request: the same request-level fields (client_id compared by the caller). */
+function sameRequest (a: Ga4Item, b: Ga4Item): boolean {
+  return a.userId === b.userId && a.ip === b.ip && a.device === b.device && a.adsDenied === b.adsDenied
+}
+
 /**
  * Turns a batch into Measurement Protocol requests: one group per (client_id, user_id, ip_override,
  * device, consent),
@@ -163,25 +187,47 @@ const ADS_DENIED = ',"consent":{"ad_user_data":"DENIED","ad_personalization":"DE
  */
 export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: number): PreparedBatch {
   let invalid = 0
-  const groups = new Map<string, Ga4Item[]>()
+  // Looked up by client_id (a string the client id memo hands out again and again, its hash kept),
+  // then compared field by field: a key joining the five fields was built and hashed per event.
+  const byClient = new Map<string, Group | Group[]>()
+  const groups: Group[] = []
   for (const item of items) {
     if (nowMs - item.atMs > MAX_EVENT_AGE_MS) { invalid++; continue }
-    const key = `${item.clientId}\n${item.userId}\n${item.ip}\n${item.device}\n${item.adsDenied ? 'd' : ''}`
-    const group = groups.get(key)
-    if (group === undefined) groups.set(key, [item])
-    else group.push(item)
+    const found = byClient.get(item.clientId)
+    let group: Group | undefined
+    if (found === undefined) {
+      group = { first: item, items: [] }
+      byClient.set(item.clientId, group)
+      groups.push(group)
+    } else if (!Array.isArray(found)) {
+      if (sameRequest(found.first, item)) group = found
+      else {
+        group = { first: item, items: [] }
+        byClient.set(item.clientId, [found, group])
+        groups.push(group)
+      }
+    } else {
+      group = found.find((candidate) => sameRequest(candidate.first, item))
+      if (group === undefined) {
+        group = { first: item, items: [] }
+        found.push(group)
+        groups.push(group)
+      }
+    }
+    group.items.push(item)
   }
   const requests: OutgoingRequest[] = []
-  for (const group of groups.values()) {
-    const first = group[0]
+  for (const { first, items: group } of groups) {
     let head = `{"client_id":${JSON.stringify(first.clientId)}`
     if (first.userId !== '') head += `,"user_id":${JSON.stringify(first.userId)}`
     if (first.ip !== '') head += `,"ip_override":${JSON.stringify(first.ip)}`
     if (first.device !== '') head += `,"device":${first.device}`
     if (first.adsDenied) head += ADS_DENIED
     head += ',"events":['
-    const overhead = Buffer.byteLength(head) + 2 // the closing `]}`
+    const headBytes = Buffer.byteLength(head)
+    const overhead = headBytes + 2 // the closing `]}`
     let parts: string[] = []
+    let sizes: number[] = []
     let size = overhead
     // Wire events in the current request: an item with a campaign_details event is two.
     let events = 0
@@ -192,25 +238,34 @@ export function encodeGa4Batch (items: readonly Ga4Item[], path: string, nowMs: 
       // Unreachable with the caps above (an event is at most a few kB), but never send what GA refuses.
       if (overhead + bytes >= MAX_BODY_BYTES) { invalid++; continue }
       if (events + weight > MAX_EVENTS_PER_REQUEST || (parts.length > 0 && size + 1 + bytes >= MAX_BODY_BYTES)) {
-        requests.push(request(path, head, parts))
+        requests.push(request(path, head, headBytes, parts, sizes, size))
         parts = []
+        sizes = []
         size = overhead
         events = 0
       }
       size += parts.length === 0 ? bytes : bytes + 1
       parts.push(json)
+      sizes.push(bytes)
       events += weight
     }
-    if (parts.length > 0) requests.push(request(path, head, parts))
+    if (parts.length > 0) requests.push(request(path, head, headBytes, parts, sizes, size))
   }
   return { requests, invalid }
 }
 
-function request (path: string, head: string, parts: string[]): OutgoingRequest {
-  return {
-    path,
-    headers: { 'content-type': 'application/json' },
-    body: `${head}${parts.join(',')}]}`,
-    events: parts.length
+/**
+ * One request, its body encoded once into a buffer of its exact size (`size`, counted while the
+ * parts were chosen): no joined string for undici to flatten and encode again.
+ */
+function request (path: string, head: string, headBytes: number, parts: string[], sizes: number[], size: number): OutgoingRequest {
+  const body = Buffer.allocUnsafe(size)
+  let at = body.write(head, 0, headBytes, 'utf8')
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) body[at++] = 0x2c // ,
+    at += body.write(parts[i], at, sizes[i], 'utf8')
   }
+  body[at++] = 0x5d // ]
+  body[at++] = 0x7d // }
+  return { path, headers: { 'content-type': 'application/json' }, body, events: parts.length }
 }

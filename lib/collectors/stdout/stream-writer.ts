@@ -1,6 +1,6 @@
 import type { DestinationStream } from 'pino'
 import type { DeliveryReport } from '../../collector.js'
-import { Ledger } from '../../batch/ledger.js'
+import { Ledger, type LedgerObserver } from '../../batch/ledger.js'
 import type { RateLimitedLog } from '../../log.js'
 import { errorText } from '../../util.js'
 
@@ -39,7 +39,9 @@ export class StreamWriter<E> {
     this.#log = log
   }
 
-  open (): void {
+  /** Listens for the stream's errors; `onStatsChange` is told of every change to the figures (CollectorContext). */
+  open (onStatsChange?: LedgerObserver): void {
+    if (typeof onStatsChange === 'function') this.#ledger.observer = onStatsChange
     if (typeof this.#stream.on === 'function') this.#stream.on('error', this.#onError)
   }
 
