@@ -52,3 +52,12 @@ t.test('the version and docs/upgrading.md agree: the page upgrades from 0.1 to t
   t.match(page, new RegExp(`from 0\\.1 to ${major}\\.${minor}\\b`, 'i'), 'the upgrading page names both versions')
   t.match(read('README.md'), `[Upgrading](docs/upgrading.md) from 0.1 to ${major}.${minor}`, 'the README links it with both')
 })
+
+t.test('the README never suggests a module helper works without a request, and names app.analytics.track for that case (issue 26)', async (t) => {
+  const readme = read('README.md')
+  const quickStart = readme.split('\n## Quick start\n')[1]?.split('\n## ')[0] ?? ''
+  t.notMatch(quickStart, /no request in hand/, 'the quick start comment no longer says so')
+  t.match(quickStart, /Outside any request[^\n]*app\.analytics\.track/, 'the quick start shows the way for code outside requests')
+  const helpers = readme.split('\n## Request API and helpers\n')[1]?.split('\n## ')[0] ?? ''
+  t.match(helpers, /outside requests[^.]*`app\.analytics\.track\(event\)`/, 'the helpers paragraph names it too')
+})
