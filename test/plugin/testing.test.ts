@@ -44,7 +44,7 @@ test('waitFor that times out says what the plugin counted instead, with what to 
   await app.register(analytics, { collectors: [collector] })
   await otherApp.register(analytics, { collectors: [other] })
   app.get('/json', async () => ({ ok: true }))
-  app.get('/page', async (request, reply) => reply.type('text/html').send('<p>page</p>'))
+  app.get('/page', async (_request, reply) => reply.type('text/html').send('<p>page</p>'))
   otherApp.get('/json', async () => ({ ok: true }))
   await app.ready()
   await otherApp.ready()
