@@ -44,8 +44,8 @@ test('the examples ship with the package and run as published', async (t) => {
   for (const name of EXAMPLES) t.ok(files.has(`examples/${name}.js`), `examples/${name}.js ships`)
   t.ok(files.has('examples/receiver.js'), 'with the local receiver they share')
   // They import 'fastify-analytics/…' by name: Node resolves that through the package's own
-  // `exports` (self-reference), as it would inside node_modules.
-  // In parallel (each listens on its own port 0), within tap's 60 s per file on a loaded machine.
-  const runs = await Promise.all(EXAMPLES.map((name) => run(process.execPath, [`examples/${name}.js`], { cwd: root, timeout: 45_000 })))
-  runs.forEach(({ stderr }, i) => t.notMatch(stderr, /"level":(50|60)/, `examples/${EXAMPLES[i]}.js exited 0 without an error log`))
+  // `exports` (self-reference), as it would inside node_modules. test/examples.test.ts runs the
+  // destination examples and checks what their receivers got; the demo runs here.
+  const { stderr } = await run(process.execPath, ['examples/demo.js'], { cwd: root, timeout: 45_000 })
+  t.notMatch(stderr, /"level":(50|60)/, 'examples/demo.js exited 0 without an error log')
 })
