@@ -61,3 +61,9 @@ t.test('the README never suggests a module helper works without a request, and n
   const helpers = readme.split('\n## Request API and helpers\n')[1]?.split('\n## ')[0] ?? ''
   t.match(helpers, /outside requests[^.]*`app\.analytics\.track\(event\)`/, 'the helpers paragraph names it too')
 })
+
+t.test('docs/metrics.md names every instrument fastify-analytics/otel creates, in its table', async (t) => {
+  const { ANALYTICS_METRICS } = await import('../../lib/otel.js')
+  const rows = new Set([...read('docs/metrics.md').matchAll(/^\| `([a-z_.]+)` \|/gm)].map(([, name]) => name))
+  t.same([...rows].sort(), Object.values(ANALYTICS_METRICS).sort())
+})
