@@ -83,6 +83,8 @@ export class Transport {
    * response one byte at a time would otherwise hold the connection for ever.
    */
   async send (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    // Before the deadline starts: loading undici at the first attempt must not eat into its time.
+    const dispatcher = this.#pool()
     const controller = new AbortController()
     let deadline = false
     const timer = setTimeout(() => {
@@ -106,7 +108,7 @@ export class Transport {
         bodyTimeout: this.#timeoutMs
       }
       if (!this.#owned) options.origin = this.origin
-      const response = await this.#pool().request(options)
+      const response = await dispatcher.request(options)
       const body = await readBody(response.body)
       return { statusCode: response.statusCode, headers: response.headers, body }
     } catch (error) {
