@@ -380,6 +380,11 @@ function markdown (results, machine, mdTable) {
     out.push('', 'bench/warehouse.js: throwaway PostgreSQL 15 (fsync on) and ClickHouse started by the bench on 127.0.0.1; 100 000 events per run, createTable, default batching except PostgreSQL batches of 5000. Webhook and GA4 post to a local 204 receiver in the same process. "every event stored" compares count(*) in the table with the events tracked.', '')
   }
 
+  if (results.coldStart) {
+    out.push('## 7. Cold start (time from process start to `listening`, bare Fastify and with the plugin)', '', results.coldStart.markdown, '')
+    out.push('bench/cold-start.js: a fresh Node process per measurement, configurations alternating within each round; destinations unreachable (PostgreSQL and ClickHouse on a closed loopback port, refused at once), so the figure is the plugin\'s own start.', '')
+  }
+
   for (const pr of results.profiles ?? []) {
     const perRequest = (f) => fmt(f.selfMs * 1000 / pr.handled, 2)
     const frames = (title, list) => {

@@ -32,7 +32,7 @@ const FIXED_CONFIGS_HIGH = list('BENCH_FIXED_CONFIGS_HIGH', 'bare,four-worker')
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 const PIPELINING = env('BENCH_PIPELINING', 1)
 const STAGGER = env('BENCH_STAGGER', 25)
-const SECTIONS = new Set(list('BENCH_SECTIONS', '1,2,3,4,5,6'))
+const SECTIONS = new Set(list('BENCH_SECTIONS', '1,2,3,4,5,6,7'))
 // Both delivery modes for the collectors that can leave the request thread (`-worker`); the
 // discarding collector is a custom one, which always runs on the request thread.
 // `-json`: the same app answering JSON (no event), paired with bare-json: the request most apps serve most.
@@ -468,6 +468,11 @@ try {
     log('section 6: warehouse delivery (PostgreSQL, ClickHouse) beside webhook and GA4')
     results.warehouse = (await script('warehouse.js', 240_000)).warehouse
     for (const [kind, w] of Object.entries(results.warehouse)) log(`warehouse ${kind}: ${w.runs.map((r) => r.rowsPerSec.toFixed(0)).join(', ')} rows/s`)
+  }
+  if (SECTIONS.has('7')) {
+    log('section 7: cold start (time to listening, bare vs each collector, both delivery modes)')
+    results.coldStart = (await script('cold-start.js', 300_000)).coldStart
+    for (const row of results.coldStart.rows) log(`cold start ${row.config} ${row.delivery}: ${row.msMedian.toFixed(0)} ms, added ${row.addedMedian.toFixed(0)} ms`)
   }
   results.profiles = []
   for (const entry of PROFILES) {

@@ -1,5 +1,7 @@
 // A custom HTTP collector on the shared delivery engine: NDJSON batches to a log-ingest endpoint,
 // with the engine's bounded queue, batching, retries, accounting and shutdown handling.
+// Sends: three page views of / in NDJSON batches; the receiver answers the first request 503, so the
+// engine retries that batch and the stats show retries: 1, delivered: 3.
 // npm run build && node examples/custom-collector.js
 import Fastify from 'fastify'
 import analytics, { eventToJSON } from 'fastify-analytics'
@@ -38,9 +40,11 @@ let calls = 0
 const receiver = await startReceiver('ndjson', (req, res) => res.writeHead(++calls === 1 ? 503 : 200).end()) // fails once
 const app = Fastify({ logger: { level: 'warn', stream: process.stderr } })
 await app.register(analytics, { collectors: [ndjsonCollector({ url: `${receiver.origin}/ingest`, token: 'example-token', retry: { baseDelayMs: 50 } })] })
-app.get('/', async () => 'home')
+// Under the default pageViews: 'html', a GET gives a page view when it answers HTML.
+app.get('/', async (request, reply) => reply.type('text/html').send('<h1>home</h1>'))
 await app.ready()
-for (let i = 0; i < 3; i++) await app.inject({ url: `/?page=${i}`, headers: { 'user-agent': 'example' } })
+// A browser's User-Agent: a request from a bot (or an unknown agent) gives no automatic event.
+for (let i = 0; i < 3; i++) await app.inject({ url: `/?page=${i}`, headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0' } })
 await app.close()
 console.log('stats', JSON.stringify(app.analytics.stats().collectors.ndjson))
 await receiver.close()

@@ -1,4 +1,5 @@
 // GA4 collector against a local receiver standing in for www.google-analytics.com.
+// Sends: a page_view of /products/red-shoes (an HTML page) and a "checkout" action with its revenue.
 // npm run build && node examples/ga4.js
 import Fastify from 'fastify'
 import analytics, { Money } from 'fastify-analytics'
@@ -10,7 +11,8 @@ const app = Fastify({ logger: { level: 'info', stream: process.stderr } })
 await app.register(analytics, {
   collectors: [ga4Collector({ measurementId: 'G-EXAMPLE123', apiSecret: 'example-secret', endpoint: google.origin, flushIntervalMs: 200 })]
 })
-app.get('/products/:slug', async () => 'product')
+// Under the default pageViews: 'html', a GET gives a page view when it answers HTML.
+app.get('/products/:slug', async (request, reply) => reply.type('text/html').send(`<h1>${request.params.slug}</h1>`))
 app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
   request.analytics.setRevenue(Money.fromMinor(4999, 'EUR'))
   return 'thanks'

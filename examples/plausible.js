@@ -1,4 +1,5 @@
 // Plausible collector against a local receiver standing in for plausible.io.
+// Sends: a pageview of / (an HTML page, from a utm_source campaign) and a custom "Signup" event.
 // npm run build && node examples/plausible.js
 import Fastify from 'fastify'
 import analytics from 'fastify-analytics'
@@ -11,7 +12,8 @@ const plausible = await startReceiver('plausible', (req, res) => {
 })
 const app = Fastify({ logger: { level: 'info', stream: process.stderr } })
 await app.register(analytics, { collectors: [plausibleCollector({ domain: 'shop.example', baseUrl: plausible.origin })] })
-app.get('/', async () => 'home')
+// Under the default pageViews: 'html', a GET gives a page view when it answers HTML.
+app.get('/', async (request, reply) => reply.type('text/html').send('<h1>home</h1>'))
 app.post('/newsletter', async (request) => {
   request.analytics.setEventName('Signup')
   request.analytics.addProperty('list', 'weekly')

@@ -1,4 +1,8 @@
 // A local stand-in for a destination: prints every request it receives. Loopback only.
+// With EXAMPLE_RECEIVED set to a file path, each request is also appended there as one JSON line
+// ({ label, method, path, status, body }): test/examples.test.ts reads it to check that the events an
+// example says it sends arrive.
+import { appendFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 
 export async function startReceiver (label, respond = (req, res) => res.writeHead(200).end()) {
@@ -11,6 +15,9 @@ export async function startReceiver (label, respond = (req, res) => res.writeHea
       console.log(`${label} ← ${req.method} ${path}`)
       console.log(body.length > 1200 ? body.slice(0, 1200) + '…' : body)
       respond(req, res, body)
+      if (process.env.EXAMPLE_RECEIVED) {
+        appendFileSync(process.env.EXAMPLE_RECEIVED, JSON.stringify({ label, method: req.method, path, status: res.statusCode, body }) + '\n')
+      }
     })
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -1,5 +1,7 @@
 // Webhook collector with Standard Webhooks signing, against a local receiver that verifies
 // every batch with the `standardwebhooks` package.
+// Sends: page views of /docs/intro and /docs/install (HTML pages) and a custom "nightly.report" event,
+// in signed batches.
 // npm run build && node examples/webhook.js
 import Fastify from 'fastify'
 import { Webhook } from 'standardwebhooks'
@@ -21,7 +23,8 @@ const receiver = await startReceiver('webhook', (req, res, body) => {
 })
 const app = Fastify({ logger: { level: 'info', stream: process.stderr } })
 await app.register(analytics, { collectors: [webhookCollector({ url: `${receiver.origin}/hooks/analytics`, secret })] })
-app.get('/docs/:page', async () => 'docs')
+// Under the default pageViews: 'html', a GET gives a page view when it answers HTML.
+app.get('/docs/:page', async (request, reply) => reply.type('text/html').send(`<h1>${request.params.page}</h1>`))
 const origin = await app.listen({ port: 0, host: '127.0.0.1' })
 await browse(origin, [['GET', '/docs/intro'], ['GET', '/docs/install']])
 app.analytics.track({ type: EventType.Custom, eventName: 'nightly.report', properties: { rows: 42 } })

@@ -1,7 +1,17 @@
 import { isbot } from 'isbot'
+import { createRequire } from 'node:module'
 import { LRUCache } from 'lru-cache'
-import { UAParser } from 'ua-parser-js'
+import type { UAParser as Parser } from 'ua-parser-js'
 import { truncateCodePoints } from './text.js'
+import { libPath } from './location.js'
+
+// ua-parser-js (CommonJS, its regex tables built at load) takes ~10 ms to load: loaded at the first
+// User-Agent parsed, not when the plugin is imported, so it is off the app's cold start.
+let UAParser: typeof Parser | undefined
+function uaParser (): typeof Parser {
+  UAParser ??= (createRequire(libPath('client.js'))('ua-parser-js') as { UAParser: typeof Parser }).UAParser
+  return UAParser
+}
 
 /** The kind of device a visitor uses; `''` when the User-Agent does not say. */
 export type DeviceCategory = 'desktop' | 'mobile' | 'tablet' | 'tv' | 'bot' | ''
@@ -78,7 +88,7 @@ export function parseUserAgent (userAgent: string, detectBots: boolean): Readonl
   userAgent = parsedPart(userAgent)
   if (userAgent === '') return detectBots ? NO_AGENT : EMPTY_CLIENT
   if (userAgent === INJECT_USER_AGENT) return EMPTY_CLIENT
-  const result = new UAParser(userAgent).getResult()
+  const result = new (uaParser())(userAgent).getResult()
   const browser = result.browser.name ?? ''
   const rawOs = result.os.name ?? ''
   const os = OS_NAMES[rawOs] ?? rawOs

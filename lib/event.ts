@@ -151,16 +151,45 @@ export interface AnalyticsEvent {
 /** A property value as callers may give it; numbers and booleans are converted to strings. */
 export type PropertyValue = string | number | boolean
 
-/** What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). */
-export interface AnalyticsEventInput {
-  type: EventType
+/**
+ * What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). A
+ * custom event needs its `eventName` (without one it is counted `invalid`); page views and actions
+ * take none (an action's name is `actionName`).
+ */
+export type AnalyticsEventInput = CustomEventInput | PageViewEventInput | ActionEventInput
+
+/** `track({ type: 'custom', eventName })`. */
+export interface CustomEventInput extends EventInputFields {
+  type: typeof EventType.Custom
+  /** Required: a custom event is known by its name. */
+  eventName: string
+  /** Kept as given (the warehouse collectors store it); the hosted destinations send `eventName`. */
+  actionName?: string
+}
+
+/** `track({ type: 'pageview' })`. */
+export interface PageViewEventInput extends EventInputFields {
+  type: typeof EventType.PageView
+  /** A page view has no name of its own (`request.analytics.setEventName` makes a request's event custom). */
+  eventName?: never
+  actionName?: never
+}
+
+/** `track({ type: 'action', actionName? })`. */
+export interface ActionEventInput extends EventInputFields {
+  type: typeof EventType.Action
+  /** Default: `"<METHOD> <pattern>"` of the request, as for automatic actions. */
+  actionName?: string
+  eventName?: never
+}
+
+/** The fields every `track()` input may set. */
+export interface EventInputFields {
   /**
    * Your own id for this event: a UUID in canonical lowercase form. Tracking the same id twice (a
    * job re-run) stores it once in the warehouse collectors. Default: a fresh UUIDv7.
    */
   id?: string
-  eventName?: string
-  actionName?: string
   timestamp?: Date
   clientIP?: string
   locale?: string

@@ -16,9 +16,19 @@ export const CONTEXT_KEY = 'fastifyAnalytics'
  */
 export const analyticsStorage = new AsyncLocalStorage<FastifyRequest>()
 
-/** Where a helper call that finds no request is counted: each live registration (normally one). */
+/**
+ * Each live registration (normally one): where a helper call that finds no request is counted, and
+ * whose counters `memoryCollector().waitFor` reports when it times out.
+ */
 export interface UnattachedSink {
   unattached (what: string): void
+  stats (): RegistrationStats
+}
+
+/** The part of `app.analytics.stats()` read through a registration. */
+export interface RegistrationStats {
+  events: { invalid: number, unattached: number, skipped: object }
+  collectors: object
 }
 export const unattachedSinks = new Set<UnattachedSink>()
 
@@ -36,7 +46,8 @@ function current (helper: string): RequestAnalyticsApi | undefined {
 /**
  * Tracks an explicit event, enriched from the current request. Works anywhere in a request's
  * async call chain (services, repositories) without passing the request. Outside a request (or
- * with `requestContext: false`) the event is dropped and counted in `stats().events.unattached`.
+ * with `requestContext: false`) the event is dropped and counted in `stats().events.unattached`:
+ * for jobs, queue consumers and startup code use `app.analytics.track(event)`, which needs no request.
  */
 export function trackAnalyticsEvent (event: AnalyticsEventInput): void {
   current('trackAnalyticsEvent')?.track(event)

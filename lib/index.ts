@@ -18,7 +18,7 @@ export {
   MAX_NAME_LENGTH, MAX_USER_ID_LENGTH, MAX_HOSTNAME_LENGTH, MAX_LOCALE_LENGTH, MAX_METHOD_LENGTH, MAX_CLIENT_IP_LENGTH,
   MAX_PROPERTY_KEY_LENGTH, MAX_PROPERTY_VALUE_LENGTH, MIN_TIMESTAMP, MAX_TIMESTAMP
 } from './event.js'
-export type { AnalyticsEvent, AnalyticsEventInput, AnalyticsEventJSON, EventProperties, PropertyValue, Visit, VisitJSON } from './event.js'
+export type { AnalyticsEvent, AnalyticsEventInput, ActionEventInput, CustomEventInput, EventInputFields, PageViewEventInput, AnalyticsEventJSON, EventProperties, PropertyValue, Visit, VisitJSON } from './event.js'
 export type { Attribution, Channel, ClickNetwork } from './attribution/types.js'
 export { Money, MAX_MONEY_DIGITS } from './money.js'
 export type { MoneyJSON } from './money.js'

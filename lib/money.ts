@@ -17,7 +17,9 @@ function currencyExponent (currency: unknown): number {
   if (cached !== undefined) return cached
   supportedCurrencies ??= new Set(Intl.supportedValuesOf('currency'))
   if (!supportedCurrencies.has(currency)) {
-    throw new FST_ANALYTICS_INVALID_MONEY(`"${currency.slice(0, 16)}" is not an ISO 4217 currency code this runtime knows`)
+    const upper = currency.toUpperCase()
+    const hint = upper !== currency && supportedCurrencies.has(upper) ? `: currency codes are upper case, "${upper}"` : ''
+    throw new FST_ANALYTICS_INVALID_MONEY(`"${currency.slice(0, 16)}" is not an ISO 4217 currency code this runtime knows${hint}`)
   }
   // Intl carries ISO 4217's minor-unit table: JPY 0, GBP 2, KWD 3. No hand-kept table to go stale.
   const exponent = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
@@ -73,7 +75,13 @@ export class Money {
   /** `Money.fromDecimal('29.99', 'GBP')`. More decimals than the currency has is an error, not a rounding. */
   static fromDecimal (amount: string, currency: string): Money {
     const exponent = currencyExponent(currency)
-    const match = typeof amount === 'string' ? DECIMAL.exec(amount) : null
+    if (typeof amount !== 'string') {
+      // A float cannot hold most decimal amounts exactly (0.1 + 0.2): the API takes text or minor units.
+      const example = typeof amount === 'number' && Number.isFinite(amount) ? String(amount) : '29.99'
+      throw new FST_ANALYTICS_INVALID_MONEY(`amount must be a string like "${example.slice(0, 32)}", got a ${typeof amount}: ` +
+        `pass Money.fromDecimal("${example.slice(0, 32)}", …), or integer minor units to Money.fromMinor`)
+    }
+    const match = DECIMAL.exec(amount)
     if (match === null) {
       throw new FST_ANALYTICS_INVALID_MONEY(`"${String(amount).slice(0, 32)}" is not a decimal amount like "29.99"`)
     }

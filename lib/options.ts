@@ -109,7 +109,7 @@ export interface AnalyticsOptions {
   /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
   /**
-   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, webhook) in one worker thread:
+   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, webhook, PostgreSQL, ClickHouse) in one worker thread:
    * the request thread only encodes each event once and hands it over. Collectors whose options
    * cannot cross a thread (a `dispatcher`, a function, a stream) and custom collectors run inline.
    * Default {@link DEFAULT_DELIVERY}.
@@ -365,10 +365,12 @@ const DISABLED_ROUTE: RouteDescriptor = Object.freeze({ disabled: true, type: un
 
 /** Validates `config.analytics` of a route; throws FST_ANALYTICS_INVALID_OPTION naming the route. */
 export function routeDescriptor (value: unknown, route: string): RouteDescriptor {
-  if (value === undefined || value === null || value === true) return DEFAULT_ROUTE
+  if (value === undefined) return DEFAULT_ROUTE
   if (value === false) return DISABLED_ROUTE
-  if (typeof value !== 'object') {
-    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} must be false or an object`)
+  // The rules of RouteAnalyticsConfig, for JavaScript apps that no compiler checks: `true`, `null`
+  // and `{}` do not type-check, so they are refused here too rather than read as the default.
+  if (value === null || typeof value !== 'object') {
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} must be false or an object like { type: 'pageview' } or { action: 'checkout' } (leave it out for the default event)`)
   }
   const config = value as Record<string, unknown>
   for (const key of Object.keys(config)) {
@@ -380,6 +382,9 @@ export function routeDescriptor (value: unknown, route: string): RouteDescriptor
   }
   if (config.action !== undefined && (typeof config.action !== 'string' || config.action.length === 0)) {
     throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics.action of route ${route} must be a non-empty string`)
+  }
+  if (config.type === undefined && config.action === undefined) {
+    throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} names neither a type nor an action (leave it out for the default event)`)
   }
   if (config.type === 'pageview' && config.action !== undefined) {
     throw new FST_ANALYTICS_INVALID_OPTION(`config.analytics of route ${route} cannot be a pageview with an action name`)

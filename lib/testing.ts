@@ -1,5 +1,6 @@
 import type { AnalyticsCollector } from './collector.js'
 import { eventToJSON, type AnalyticsEvent, type AnalyticsEventJSON } from './event.js'
+import { unattachedSinks, type RegistrationStats } from './helpers.js'
 
 export interface MemoryCollectorOptions {
   /** Default 'memory'. */
@@ -14,7 +15,11 @@ export interface MemoryCollector extends AnalyticsCollector {
   readonly events: AnalyticsEventJSON[]
   /** Lifecycle calls seen, in order: 'start', 'flush', 'close'. */
   readonly calls: string[]
-  /** Resolves with the events once at least `count` have arrived; rejects after `timeoutMs` (default 2000). */
+  /**
+   * Resolves with the events once at least `count` have arrived; rejects after `timeoutMs` (default
+   * 2000) with what the plugin counted instead (skipped requests by reason, invalid input, calls
+   * outside a request) and what to change for the usual ones.
+   */
   waitFor (count: number, options?: { timeoutMs?: number }): Promise<AnalyticsEventJSON[]>
   /** Forgets the events received so far. */
   clear (): void
@@ -57,7 +62,7 @@ export function memoryCollector (options: MemoryCollectorOptions = {}): MemoryCo
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((waiter) => waiter.resolve !== done)
-          reject(new Error(`memoryCollector "${name}" received ${received} of ${count} events within ${timeoutMs} ms`))
+          reject(new Error(`memoryCollector "${name}" received ${received} of ${count} events within ${timeoutMs} ms${whatWasCounted(name)}`))
         }, timeoutMs)
         const done = (result: AnalyticsEventJSON[]): void => { clearTimeout(timer); resolve(result) }
         waiters.push({ count, resolve: done })
@@ -68,4 +73,28 @@ export function memoryCollector (options: MemoryCollectorOptions = {}): MemoryCo
       received = 0
     }
   }
+}
+
+// What to change for the reasons a test most often meets (docs/data-quality.md has them all).
+const HINTS: Record<string, string> = {
+  notPage: 'GET answers that are not HTML: reply.type(\'text/html\'), route config { analytics: { type: \'pageview\' } } or pageViews: \'all\'',
+  bot: 'requests from bots or without a browser User-Agent: send one, or bots: \'keep\'',
+  ignored: 'the ignore/classify options, route config false, skip(), pageViews or actions false',
+  noRoute: 'non-GET requests that matched no route',
+  invalid: 'input track() or a helper refused (the plugin logged why)',
+  unattached: 'helper calls outside a request: use app.analytics.track() there'
+}
+
+/** The counters of the live registrations that hold a collector of this name, as a message tail. */
+function whatWasCounted (name: string): string {
+  const parts: string[] = []
+  for (const sink of unattachedSinks) {
+    const stats: RegistrationStats = sink.stats()
+    if (!(name in stats.collectors)) continue
+    const counted: Record<string, number> = { ...stats.events.skipped as Record<string, number>, invalid: stats.events.invalid, unattached: stats.events.unattached }
+    for (const [reason, value] of Object.entries(counted)) {
+      if (value > 0) parts.push(`${reason} ${value}${HINTS[reason] === undefined ? '' : ` (${HINTS[reason]})`}`)
+    }
+  }
+  return parts.length === 0 ? '; the plugin counted nothing skipped' : `; the plugin counted instead: ${parts.join('; ')}`
 }

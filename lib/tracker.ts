@@ -119,8 +119,10 @@ export class Tracker {
     this.#unattachedLogged = true
     const log = this.#requestLog(request)?.() ?? this.#log.log
     log.warn({ call: what }, `analytics ${what}() found no request event to act on and did nothing: it ran outside a request ` +
-      '(or with requestContext: false), before the plugin\'s onRequest hook, in a scope the plugin is not registered in ' +
+      '(or with the request context off), before the plugin\'s onRequest hook, in a scope the plugin is not registered in ' +
       '(register it at the root or wrap the file in fastify-plugin), or after the event was built. ' +
+      'Outside requests (jobs, queue consumers, startup) use app.analytics.track(event); inside them, ' +
+      'requestContext: true (the default on Node 24 and later) lets the module helpers find the request. ' +
       'Counted in stats().events.unattached; logged once')
   }
 

@@ -4,7 +4,8 @@
 // .d.ts files as CommonJS although the package itself is "type": "module".
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 const root = new URL('../', import.meta.url)
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -24,3 +25,58 @@ exports.FROM_SOURCE = false
 exports.libPath = (relative) => join(__dirname, relative)
 exports.libSpecifier = exports.libPath
 `)
+
+// The CommonJS entry is the plugin itself, carrying every named export, as the official Fastify
+// plugins' entries are: `app.register(require('fastify-analytics'))` works at run time, and so must
+// TypeScript's `import analytics = require('fastify-analytics')` (a module object is no plugin to
+// `register`'s types: TS2769). tsc cannot emit `export =` from an ES module source, so its output
+// moves to exports.js and the entry is written here: a function merged with a namespace holding
+// every export of exports.d.ts (fastify-plugin's and the Fastify plugins' own typing pattern).
+const cjs = new URL('dist/cjs/lib/', root)
+renameSync(new URL('index.js', cjs), new URL('exports.js', cjs))
+// `export type { … }` (or `export { type X }`) anywhere on a re-export chain would stop `export import X = api.X` below
+// (TS1379); in a .d.ts a plain `export { … }` of a type means the same.
+for (const file of declarationFiles(cjs)) {
+  const text = readFileSync(file, 'utf8')
+  const plain = text.replace(/^export (?:type )?\{[^}]*\}/gm, (list) => list.replace(/^export type \{/, 'export {').replace(/([{,]\s*)type (?=\w)/g, '$1'))
+  if (plain !== text) writeFileSync(file, plain)
+}
+const declarations = readFileSync(new URL('index.d.ts', cjs), 'utf8')
+renameSync(new URL('index.d.ts', cjs), new URL('exports.d.ts', cjs))
+writeFileSync(new URL('index.js', cjs), `'use strict'
+// Written by scripts/build.mjs: the plugin, carrying every named export (default included).
+const api = require('./exports.js')
+module.exports = Object.assign(api.analytics, api)
+`)
+writeFileSync(new URL('index.d.ts', cjs), `// Written by scripts/build.mjs: the plugin, merged with a namespace of every named export.
+import api = require('./exports.js')
+declare function analytics (...args: Parameters<typeof api.analytics>): ReturnType<typeof api.analytics>
+declare namespace analytics {
+${exportedNames(declarations).map((name) => `  export import ${name} = api.${name}`).join('\n')}
+  export { analytics as default }
+}
+export = analytics
+`)
+
+function declarationFiles (dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.d.ts'))
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+}
+
+/** The names a tsc-generated index.d.ts exports; it holds only `export { … }` lists and `export default`. */
+function exportedNames (source) {
+  const names = new Set()
+  for (const statement of source.split(/;\s*\n/)) {
+    const text = statement.trim()
+    if (text === '' || text.startsWith('import ') || /^export default \w+$/.test(text)) continue
+    const list = /^export \{([^}]*)\}(?: from '[^']+')?$/.exec(text)
+    if (list === null) throw new Error(`scripts/build.mjs: unexpected statement in dist/cjs/lib/index.d.ts: ${text.slice(0, 80)}`)
+    for (const item of list[1].split(',')) {
+      const name = item.trim().split(/\s+as\s+/).at(-1)
+      if (name !== undefined && name !== '' && name !== 'default') names.add(name)
+    }
+  }
+  if (!names.has('analytics')) throw new Error('scripts/build.mjs: dist/cjs/lib/index.d.ts does not export analytics')
+  return [...names]
+}

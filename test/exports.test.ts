@@ -34,6 +34,7 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/batch')).DeliveryEngine, 'function')
   t.type((await import('fastify-analytics/postgres')).postgresCollector, 'function')
   t.type((await import('fastify-analytics/clickhouse')).clickhouseCollector, 'function')
+  t.type((await import('fastify-analytics/otel')).analyticsMetrics, 'function')
 })
 
 test('the database drivers are optional peer dependencies, never installed with the package', async (t) => {

@@ -21,8 +21,9 @@ if (!existsSync(link)) {
 
 t.test('a CommonJS app requires the package and every subpath without require(esm)', async (t) => {
   const { stdout } = await run(process.execPath, ['--no-experimental-require-module', new URL('cjs-consumer.cjs', here).pathname], { timeout: 60_000 })
-  const result = JSON.parse(stdout) as { sameFunction: boolean, events: unknown[], subpaths: string[][] }
+  const result = JSON.parse(stdout) as { sameFunction: boolean, moduleIsPlugin: boolean, events: unknown[], subpaths: string[][] }
   t.equal(result.sameFunction, true, 'default and named exports are the same plugin')
+  t.equal(result.moduleIsPlugin, true, 'the module itself is the plugin, as its `export =` types say')
   t.same(result.events, [['action', 'checkout', '29.99'], ['custom', 'from.cjs', null]])
   t.same(result.subpaths.map((keys) => keys.some((key) => /Collector$|DeliveryEngine/.test(key))), [true, true, true, true, true])
 })
@@ -38,6 +39,7 @@ function readmeUsage (): string {
 
 for (const [fixture, what] of [
   ['node16-cts', 'a .cts file under module node16 gets the CommonJS types'],
+  ['nodenext-require', 'a .cts file under module nodenext registers `import analytics = require()` (TS2769 before issue 26) and requires every subpath that way'],
   ['node10', 'moduleResolution node10 resolves the subpaths and every .d.ts reads (skipLibCheck off)'],
   ['bundler', 'moduleResolution bundler gets the ESM types, and the README Quick start sample type-checks under --strict']
 ] as const) {

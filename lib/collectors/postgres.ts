@@ -7,7 +7,7 @@ import { copyRow } from './postgres/table.js'
 import { PostgresTransport } from './postgres/transport.js'
 import { portableCollector } from './portable.js'
 
-export type { PostgresCollectorOptions, PostgresPool, PostgresPoolClient } from './postgres/options.js'
+export type { PostgresCollectorOptions, PostgresCommonOptions, PostgresConnectionStringOptions, PostgresPoolOptions, PostgresPool, PostgresPoolClient } from './postgres/options.js'
 export type { IpPolicy } from '../privacy/ip.js'
 export {
   DEFAULT_POSTGRES_NAME, DEFAULT_POSTGRES_TABLE, DEFAULT_POSTGRES_BATCH_SIZE, DEFAULT_POSTGRES_FLUSH_INTERVAL_MS,

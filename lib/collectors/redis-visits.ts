@@ -13,11 +13,13 @@ interface CommonOptions {
 export interface RedisVisitStoreUrlOptions extends CommonOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`. The store owns this client: it connects at start and closes with the app. */
   url: string
+  client?: never
 }
 
 export interface RedisVisitStoreClientOptions extends CommonOptions {
   /** Your node-redis client. You connect it, listen to its `error` event and close it; the store only sends scripts. */
   client: RedisScriptClient
+  url?: never
 }
 
 export type RedisVisitStoreOptions = RedisVisitStoreUrlOptions | RedisVisitStoreClientOptions

@@ -29,11 +29,13 @@ interface CommonOptions {
 export interface RedisSessionStoreUrlOptions extends CommonOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`. The store owns this client: it connects at start and closes with the collector. */
   url: string
+  client?: never
 }
 
 export interface RedisSessionStoreClientOptions extends CommonOptions {
   /** Your node-redis client. You connect it, listen to its `error` event and close it; the store only sends scripts. */
   client: RedisSessionClient
+  url?: never
 }
 
 export type RedisSessionStoreOptions = RedisSessionStoreUrlOptions | RedisSessionStoreClientOptions

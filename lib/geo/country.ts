@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import ipaddr from 'ipaddr.js'
 import { isIP } from 'node:net'
-import { Reader, type CountryResponse } from 'maxmind'
+import type { CountryResponse, Reader } from 'maxmind'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
 import { errorText, StringMemo } from '../util.js'
 import { libPath } from '../location.js'
@@ -56,6 +56,13 @@ function boundedRecordCache (): { get: (offset: number) => unknown, set: (offset
   }
 }
 
+// maxmind is loaded with the first database read, not when the plugin is imported (cold start).
+let ReaderClass: typeof Reader | undefined
+function readerClass (): typeof Reader {
+  ReaderClass ??= (createRequire(libPath('geo/country.js'))('maxmind') as typeof import('maxmind')).Reader
+  return ReaderClass
+}
+
 function openReader (path: string, what: string): Reader<CountryResponse> {
   const cached = readers.get(path)
   if (cached !== undefined) return cached
@@ -75,7 +82,7 @@ export function checkCountryDatabase (path: string): void {
 function readDatabase (path: string, what: string): Reader<CountryResponse> {
   let reader: Reader<CountryResponse>
   try {
-    reader = new Reader<CountryResponse>(readFileSync(path), { cache: boundedRecordCache() })
+    reader = new (readerClass())<CountryResponse>(readFileSync(path), { cache: boundedRecordCache() })
   } catch (error) {
     throw new FST_ANALYTICS_INVALID_OPTION(`${what}: cannot read "${path}" as a MaxMind-format (.mmdb) database: ${errorText(error)}`)
   }
@@ -88,10 +95,11 @@ function readDatabase (path: string, what: string): Reader<CountryResponse> {
 
 /** Looks a client IP up in a MaxMind-format country database, offline. */
 export class CountryDatabase {
-  readonly #reader: Reader<CountryResponse>
+  #reader: Reader<CountryResponse> | (() => Reader<CountryResponse>)
   readonly #countries: StringMemo
 
-  private constructor (reader: Reader<CountryResponse>) {
+  /** `reader`, or what opens it at the first lookup (the bundled database: ~5 MB read off the cold start). */
+  private constructor (reader: Reader<CountryResponse> | (() => Reader<CountryResponse>)) {
     this.#reader = reader
     this.#countries = new StringMemo((ip) => this.#find(ip), DEFAULT_COUNTRY_CACHE_SIZE, MAX_IP_KEY_LENGTH)
   }
@@ -109,7 +117,8 @@ export class CountryDatabase {
       throw new FST_ANALYTICS_INVALID_OPTION(`geo: the bundled country database ${DEFAULT_COUNTRY_DATABASE_MODULE} is missing ` +
         `(${errorText(error)}): reinstall, or name a file in geo.database`)
     }
-    return new CountryDatabase(openReader(bundled, 'geo'))
+    // The file is there (resolved above); it is read at the first lookup, on the first request.
+    return new CountryDatabase(() => openReader(bundled, 'geo'))
   }
 
   /** ISO 3166-1 alpha-2, upper case; '' when unknown (private, loopback, not in the database, not an IP). */
@@ -136,6 +145,7 @@ export class CountryDatabase {
     // Looked up once per IP (the memo above): ipaddr.js's parse costs ~0.5 µs beside the ~1.8 µs walk.
     if (parsed.range() !== 'unicast') return ''
     // maxmind types records as MaxMind's own shapes; ip-location-db's is another, read as such.
+    if (typeof this.#reader === 'function') this.#reader = this.#reader()
     const record = this.#reader.get(parsed.toString()) as CountryRecord | null
     return record === null ? '' : countryCode(record.country_code ?? record.country?.iso_code)
   }

@@ -1,4 +1,6 @@
-import { Pool, type Dispatcher } from 'undici'
+import { createRequire } from 'node:module'
+import type { Dispatcher, Pool } from 'undici'
+import { libPath } from '../location.js'
 import { noop } from '../util.js'
 import { classifyError, TransportError } from './classify.js'
 import { secretValues } from './redact.js'
@@ -34,10 +36,22 @@ export interface TransportOptions {
  * (body read as text, at most 64 KiB kept) or rejects with a `TransportError`; it never retries:
  * the delivery engine owns the retry loop.
  */
+// undici takes ~80 ms to load, most of the plugin's cold start: it is loaded when the first attempt
+// over an own pool is made (an HTTP collector's first batch), never by an app whose collectors send
+// nothing over HTTP, and after the app listens for one whose collectors do. undici is CommonJS, so a require made for this file loads it the same way from
+// both builds.
+let UndiciPool: typeof Pool | undefined
+function poolClass (): typeof Pool {
+  UndiciPool ??= (createRequire(libPath('http/transport.js'))('undici') as typeof import('undici')).Pool
+  return UndiciPool
+}
+
 export class Transport {
   readonly origin: string
   readonly #timeoutMs: number
-  readonly #dispatcher: Dispatcher
+  readonly #options: TransportOptions
+  /** The injected dispatcher, or the own pool once the first attempt made it. */
+  #dispatcher: Dispatcher | undefined
   readonly #owned: boolean
   /** Attempts not settled yet, and the caller signals already listened to. */
   readonly #live = new Set<Attempt>()
@@ -46,20 +60,24 @@ export class Transport {
   constructor (options: TransportOptions) {
     this.origin = options.origin
     this.#timeoutMs = options.timeoutMs
-    if (options.dispatcher !== undefined) {
-      this.#dispatcher = options.dispatcher
-      this.#owned = false
-    } else {
-      // undici's defaults for headers and body timeouts are 300 s: far too long to hold a slot.
-      this.#dispatcher = new Pool(options.origin, {
-        connections: options.connections,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-        connectTimeout: options.timeoutMs
-      })
-      this.#owned = true
-    }
+    this.#options = options
+    this.#dispatcher = options.dispatcher
+    this.#owned = options.dispatcher === undefined
+  }
+
+  /** The pool is made at the first attempt: until then neither undici nor a socket is needed. */
+  #pool (): Dispatcher {
+    if (this.#dispatcher !== undefined) return this.#dispatcher
+    const options = this.#options
+    // undici's defaults for headers and body timeouts are 300 s: far too long to hold a slot.
+    this.#dispatcher = new (poolClass())(options.origin, {
+      connections: options.connections,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs
+    })
+    return this.#dispatcher
   }
 
   /**
@@ -72,6 +90,8 @@ export class Transport {
    * than the HTTP exchange itself for a one-event request (Plausible; bench/delivery-floor.js).
    */
   send (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    // Before the deadline starts: loading undici at the first attempt must not eat into its time.
+    const dispatcher = this.#pool()
     return new Promise<HttpResponse>((resolve, reject) => {
       const attempt = new Attempt(request, signal, this.#live, resolve, reject)
       if (signal !== undefined && signal !== null) {
@@ -94,7 +114,7 @@ export class Transport {
       }
       if (!this.#owned) options.origin = this.origin
       try {
-        this.#dispatcher.dispatch(options, attempt)
+        dispatcher.dispatch(options, attempt)
       } catch (error) {
         attempt.onResponseError(undefined, error as Error)
       }
@@ -120,8 +140,8 @@ export class Transport {
    * requests in progress unless `signal` fires, then destroys the pool's sockets.
    */
   async close (signal?: AbortSignal): Promise<void> {
-    if (!this.#owned) return
     const pool = this.#dispatcher
+    if (!this.#owned || pool === undefined) return
     if (signal?.aborted === true) {
       await pool.destroy()
       return

@@ -316,6 +316,9 @@ test('bad options are refused at construction', async (t) => {
     [{ domain: DOMAIN, baseUrl: 'https://u:p@plausible.io' }, /credentials/],
     [{ domain: DOMAIN, baseUrl: 'https://plausible.io/?x=1' }, /query or fragment/],
     [{ domain: DOMAIN, baseUrl: 42 }, /baseUrl must be a string/],
+    // Issue 26: accepted, then every event went to /api/event/api/event and 404ed.
+    [{ domain: DOMAIN, baseUrl: 'http://host/api/event' }, /baseUrl ends with \/api\/event: give the instance's origin .*without it.*appends \/api\/event/],
+    [{ domain: DOMAIN, baseUrl: 'https://stats.example/plausible/api/event/' }, /baseUrl ends with \/api\/event/],
     [{ domain: DOMAIN, name: '' }, /name must be/],
     [{ domain: DOMAIN, domian: 'x' }, /unknown option "domian"/]
   ]

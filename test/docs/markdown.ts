@@ -93,3 +93,34 @@ export function anchors (file: string): Set<string> {
   }
   return result
 }
+
+export interface Table {
+  file: string
+  /** 1-based line of the table's first row. */
+  line: number
+  rows: string[]
+}
+
+/** Runs of consecutive prose lines that start with `|`: what a reader means as a table. */
+export function tables (file: string): Table[] {
+  const found: Table[] = []
+  let previous = -1
+  for (const { line, text } of parse(file).prose) {
+    if (!text.startsWith('|')) continue
+    const last = found.at(-1)
+    if (last !== undefined && line === previous + 1) last.rows.push(text)
+    else found.push({ file, line, rows: [text] })
+    previous = line
+  }
+  return found
+}
+
+/** GFM renders a table only when a header row is followed by a delimiter row of the same width. */
+export function tableProblem (table: Table): string | undefined {
+  const cells = (row: string): string[] => row.replace(/\\\|/g, '').replace(/`[^`]*`/g, 'code').split('|').slice(1, -1)
+  const [header, delimiter] = table.rows
+  if (/^\|(\s*:?-+:?\s*\|)+\s*$/.test(header)) return 'starts with a delimiter row: no header row, so it renders as text'
+  if (delimiter === undefined || !/^\|(\s*:?-+:?\s*\|)+\s*$/.test(delimiter)) return 'its second row is not a delimiter row (|---|---|)'
+  if (cells(header).length !== cells(delimiter).length) return `header has ${cells(header).length} cells, the delimiter row ${cells(delimiter).length}`
+  return undefined
+}

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { anchors, codeBlocks, links, markdownFiles, ROOT, type CodeBlock } from './markdown.js'
+import { anchors, codeBlocks, links, markdownFiles, ROOT, tableProblem, tables, type CodeBlock } from './markdown.js'
 import { startStandIns } from './stand-ins.js'
 
 // Every fenced block of README.md and docs/**/*.md is checked as a reader would use it, against the
@@ -231,4 +231,10 @@ t.test('every relative link and #anchor in README.md and docs/ resolves', async 
     }
   }
   t.ok(checked > 50, `${checked} links checked`)
+})
+
+t.test('every table in README.md and docs/ renders as a table: a header row, then the delimiter row (issue 26: the Options table had none)', async (t) => {
+  const all = pages.flatMap(tables)
+  t.ok(all.some((table) => table.file === 'README.md' && table.rows.some((row) => row.startsWith('| `collectors` |'))), 'the README Options table is among them')
+  for (const table of all) t.equal(tableProblem(table), undefined, `${table.file}:${table.line}`)
 })

@@ -34,6 +34,7 @@ async function main () {
   await app.close()
   process.stdout.write(JSON.stringify({
     sameFunction: analyticsModule.default === analytics,
+    moduleIsPlugin: analyticsModule === analytics && analyticsModule.Money === Money,
     events: collector.events.map((event) => [event.type, event.actionName || event.eventName, event.revenue?.amount ?? null]),
     subpaths
   }))

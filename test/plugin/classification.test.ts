@@ -72,6 +72,19 @@ test('an invalid route config fails at route registration', async (t) => {
   t.throws(() => app.get('/z', { config: { analytics: { bogus: 1 } as never } }, async () => 'ok'), { code: 'FST_ANALYTICS_INVALID_OPTION' })
 })
 
+test('route config that does not type-check is refused at run time too: true, null, {} (issue 26: JavaScript apps got the default silently)', async (t) => {
+  const { app } = await build(t)
+  for (const [path, value, message] of [
+    ['/true', true, /must be false or an object like/],
+    ['/null', null, /must be false or an object like/],
+    ['/empty', {}, /names neither a type nor an action/],
+    ['/string', 'pageview', /must be false or an object like/]
+  ] as const) {
+    t.throws(() => app.get(path, { config: { analytics: value as never } }, async () => 'ok'), { code: 'FST_ANALYTICS_INVALID_OPTION', message }, JSON.stringify(value))
+  }
+  t.doesNotThrow(() => app.get('/default', { config: {} }, async () => 'ok'), 'no analytics key is the default')
+})
+
 test('pageViews: false and actions: false turn each kind off', async (t) => {
   const { app, collector } = await build(t, { pageViews: false })
   app.get('/', page)

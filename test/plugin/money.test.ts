@@ -45,6 +45,20 @@ test('fromDecimal parses exactly and refuses more decimals than the currency has
   t.throws(() => Money.fromDecimal(12 as never, 'GBP'), { code: 'FST_ANALYTICS_INVALID_MONEY' })
 })
 
+test('a number given to fromDecimal is refused with the fix, not as "not a decimal amount like 29.99" (issue 26)', async (t) => {
+  t.throws(() => Money.fromDecimal(29.99 as never, 'GBP'), {
+    code: 'FST_ANALYTICS_INVALID_MONEY',
+    message: /amount must be a string like "29\.99", got a number: pass Money\.fromDecimal\("29\.99", …\), or integer minor units to Money\.fromMinor/
+  })
+  t.throws(() => Money.fromDecimal(undefined as never, 'GBP'), { message: /string like "29\.99", got a undefined/ })
+})
+
+test('a lower-case currency code is refused with the upper-case code it meant (issue 26)', async (t) => {
+  t.throws(() => Money.fromMinor(1, 'gbp'), { code: 'FST_ANALYTICS_INVALID_MONEY', message: /"gbp" is not an ISO 4217 currency code this runtime knows: currency codes are upper case, "GBP"/ })
+  t.throws(() => Money.fromDecimal('1.00', 'Eur'), { message: /upper case, "EUR"/ })
+  t.throws(() => Money.fromMinor(1, 'zzz'), { message: /^(?!.*upper case)/ }, 'no hint when the upper-case code is unknown too')
+})
+
 test('bad currencies and non-integer minors throw FST_ANALYTICS_INVALID_MONEY', async (t) => {
   for (const currency of ['gbp', 'XXXX', '', 'ZZZ', '£']) {
     t.throws(() => Money.fromMinor(1, currency), { code: 'FST_ANALYTICS_INVALID_MONEY' }, `refuses ${currency}`)

@@ -173,8 +173,17 @@ test('a server restart mid-run: every event stored, the invariant holds', { skip
   t.notOk(logs.text().includes(CLICKHOUSE_PASSWORD), 'the password is never logged')
 })
 
-test('a missing table is rejected with the fix in the log; a wrong password is rejected and never logged', { skip }, async (t) => {
-  const missing = await startCollector(t, { table: 'nothing_here' })
+test('without createTable, a missing table fails start with the fix (issue 26: it started and refused every batch)', { skip }, async (t) => {
+  const collector = clickhouseCollector({ url: (server as ClickHouseServer).url, username: CLICKHOUSE_USER, password: CLICKHOUSE_PASSWORD, table: 'nothing_here' })
+  t.teardown(() => collector.close(AbortSignal.timeout(2000)))
+  await t.rejects(collector.start(AbortSignal.timeout(10_000), { log: logCapture().log }), /nothing_here does not exist.*schema\/clickhouse\.sql.*createTable: true/)
+})
+
+test('a table dropped after start is rejected with the fix in the log; a wrong password is rejected and never logged', { skip }, async (t) => {
+  const db = server as ClickHouseServer
+  const table = newTable()
+  const missing = await startCollector(t, { table, createTable: true })
+  await db.query(`DROP TABLE ${table}`)
   for (const event of customEvents(3)) missing.collector.collect(event)
   const report = await finish(t, missing.collector, 3)
   t.equal(report.dropped.rejected, 3)

@@ -1,5 +1,7 @@
 import { t as root, test } from 'tap'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import Fastify from 'fastify'
 import analytics, { EventType } from '../../lib/index.js'
 import { createEvent, type AnalyticsEvent } from '../../lib/event.js'
@@ -8,6 +10,7 @@ import { postgresCollector, postgresTableDDL, type PostgresCollectorOptions, typ
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js'
 import { startCutProxy } from '../helpers/servers/cut-proxy.js'
+import { TABLE_CHECK_WAIT_MS } from '../../lib/collectors/warehouse/common.js'
 import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent } from './fixture.js'
 import { comparable, readReports } from './reports.js'
 
@@ -199,9 +202,33 @@ test('a server restart mid-run: every event stored once, the invariant holds', {
   t.notOk(logs.text().includes(db.url), 'the connection string is never logged')
 })
 
-test('a missing table: batches are counted rejected, with the fix in the log', { skip: server === undefined }, async (t) => {
+test('without createTable, a missing table fails app.ready() with the fix (issue 26: it started and refused every batch)', { skip: server === undefined }, async (t) => {
   const db = server as PostgresServer
-  const { collector, logs } = await startCollector(t, { connectionString: db.url, table: 'nowhere.nothing' })
+  for (const table of ['nowhere.nothing', newTable()]) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(analytics, { collectors: [postgresCollector({ connectionString: db.url, table })] })
+    await t.rejects(async () => { await app.ready() }, new RegExp(`${table.replace('.', '\\.')} does not exist.*schema/postgres\\.sql.*createTable: true`), table)
+  }
+})
+
+test('without createTable, a server that does not answer at start delays it by at most TABLE_CHECK_WAIT_MS', async (t) => {
+  const sockets = new Set<Socket>()
+  const silent = createServer((socket) => sockets.add(socket)) // accepts connections, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const socket of sockets) socket.destroy(); silent.close() })
+  const port = (silent.address() as AddressInfo).port
+  const started = performance.now()
+  const { collector } = await startCollector(t, { connectionString: `postgres://u@127.0.0.1:${port}/db`, timeoutMs: 60_000 })
+  t.ok(performance.now() - started < TABLE_CHECK_WAIT_MS + 5000, 'start returned without the table check')
+  t.equal(collector.stats().delivered, 0)
+})
+
+test('a table dropped after start: batches are counted rejected, with the fix in the log', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  await db.query('CREATE SCHEMA IF NOT EXISTS dropped')
+  const { collector, logs } = await startCollector(t, { connectionString: db.url, table: 'dropped.events', createTable: true })
+  await db.query('DROP SCHEMA dropped CASCADE')
   for (const event of customEvents(10)) collector.collect(event)
   const report = await finish(t, collector, 10)
   t.equal(report.dropped.rejected, 10)

@@ -3,7 +3,7 @@ import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../bat
 import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
 import type { RateLimitedLog } from '../../log.js'
-import { refused, refusedRows, retryable, STORED, withSignal, type TimeRange } from '../warehouse/common.js'
+import { MissingTableError, refused, refusedRows, retryable, STORED, tableCheckAtStart, withSignal, type TimeRange } from '../warehouse/common.js'
 import { storeIsolatingRefused } from '../warehouse/split.js'
 import type { NormalizedClickHouseOptions } from './options.js'
 import { clickhouseTableDDL, visitColumns, type ClickHouseTableFlavour } from './table.js'
@@ -94,9 +94,10 @@ export class ClickHouseTransport implements DeliveryTransport {
         throw new Error(`creating table ${s.database}.${s.table} failed: ${errorText(error)}`)
       }
     } else {
-      // Only reads the table: in the background, so a server still down at start delays nothing.
-      // Until it answers, collect refuses times outside DateTime's range, the narrower one.
-      this.#prepareTable(signal).catch(noop)
+      // Only reads the table: a missing table fails start with the fix; a server still down at start
+      // delays it by at most TABLE_CHECK_WAIT_MS. Until the check answers, collect refuses times
+      // outside DateTime's range, the narrower one.
+      await tableCheckAtStart(this.#prepareTable(signal))
     }
   }
 
@@ -109,7 +110,11 @@ export class ClickHouseTransport implements DeliveryTransport {
     const serverFlavour = flavourFor(version)
     if (this.#settings.createTable) await withSignal((this.#client as Client).command({ query: clickhouseTableDDL(this.#settings.table, serverFlavour) }), signal)
     let columns = await this.#columns(signal)
-    // A missing table (without createTable) is reported by every insert; its range is the server's DDL's.
+    if (columns.size === 0 && !this.#settings.createTable) {
+      throw new MissingTableError(`clickhouse: table ${this.#settings.database}.${this.#settings.table} does not exist, so every batch would be refused: ` +
+        'create it with schema/clickhouse.sql (schema/clickhouse-18.16.sql before ClickHouse 22), or set createTable: true')
+    }
+    // A table dropped after start is reported by every insert; its range is the server's DDL's.
     const tableFlavour = columns.size === 0 ? serverFlavour : (columns.get('timestamp') ?? '').startsWith('DateTime64') ? 'modern' : '18.16'
     this.timeRange = tableFlavour === 'modern' ? DATETIME64_RANGE : DATETIME_RANGE
     if (columns.size === 0) return

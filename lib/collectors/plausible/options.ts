@@ -64,6 +64,11 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
 
   const parsed = parseHttpUrl(options.baseUrl ?? DEFAULT_PLAUSIBLE_BASE_URL, 'baseUrl', 'base', invalidOption)
   const prefix = parsed.pathname.replace(/\/+$/, '')
+  // The collector appends the Events API path itself: a baseUrl that already ends with it would
+  // send every event to …/api/event/api/event, a 404 for each.
+  if (/\/api\/event$/.test(prefix)) {
+    throw invalidOption('baseUrl ends with /api/event: give the instance\'s origin (and its path prefix, if any) without it, e.g. "https://plausible.example.com"; the collector appends /api/event')
+  }
 
   return {
     name,

@@ -18,11 +18,23 @@ export interface PostgresPool {
   removeListener (event: 'error', listener: (error: Error) => void): unknown
 }
 
-export interface PostgresCollectorOptions extends WarehouseBatchingOptions {
-  /** `postgres://user:password@host:port/database`. Never logged. Give this or `pool`. */
-  connectionString?: string
-  /** A `pg.Pool` you own (it is not ended at close). Give this or `connectionString`. */
-  pool?: PostgresPool
+/** The options: exactly one of `connectionString` and `pool` (giving both, or neither, does not compile). */
+export type PostgresCollectorOptions = PostgresConnectionStringOptions | PostgresPoolOptions
+
+export interface PostgresConnectionStringOptions extends PostgresCommonOptions {
+  /** `postgres://user:password@host:port/database`. Never logged. */
+  connectionString: string
+  pool?: never
+}
+
+export interface PostgresPoolOptions extends PostgresCommonOptions {
+  /** A `pg.Pool` you own (it is not ended at close). */
+  pool: PostgresPool
+  connectionString?: never
+}
+
+/** What both connection styles take. */
+export interface PostgresCommonOptions extends WarehouseBatchingOptions {
   /** `name` or `schema.name`. Default `'analytics_events'`. */
   table?: string
   /** Create the table and its indexes (schema/postgres.sql) at start when missing. Default false. */

@@ -4,7 +4,7 @@ import type { DeliveryTransport, HttpResponse, OutgoingRequest } from '../../bat
 import { errorText, noop } from '../../util.js'
 import { TransportError } from '../../http/classify.js'
 import type { RateLimitedLog } from '../../log.js'
-import { ANY_TIME, refused, refusedRows, retryable, STORED, withSignal } from '../warehouse/common.js'
+import { ANY_TIME, MissingTableError, refused, refusedRows, retryable, STORED, tableCheckAtStart, withSignal } from '../warehouse/common.js'
 import { storeIsolatingRefused } from '../warehouse/split.js'
 import type { PostgresPool, PostgresPoolClient } from './options.js'
 import { POSTGRES_COLUMNS, postgresTableDDL, quote } from './table.js'
@@ -90,9 +90,9 @@ export class PostgresTransport implements DeliveryTransport {
     if (this.#settings.createTable) {
       await this.#prepareTable(signal)
     } else {
-      // Only a check: in the background, so a server still down at start delays nothing (the
-      // engine retries the batches); a failure here is reported by the first batch.
-      this.#prepareTable(signal).catch(noop)
+      // Only a check: a missing table fails start with the fix; a server still down at start delays
+      // it by at most TABLE_CHECK_WAIT_MS (the engine retries the batches, the first reports why).
+      await tableCheckAtStart(this.#prepareTable(signal))
     }
   }
 
@@ -100,14 +100,16 @@ export class PostgresTransport implements DeliveryTransport {
    * With `createTable`, runs schema/postgres.sql when the table or one of its columns is missing:
    * it creates the table, or adds the columns a table made by an earlier release lacks. A table
    * that has them all is left alone, so no start takes ALTER TABLE's exclusive lock for nothing.
-   * Without `createTable`, a table that lacks columns is logged with the fix.
+   * Without `createTable`, a table that lacks columns is logged with the fix, and no table at all
+   * is a MissingTableError (every batch would be refused).
    */
   async #prepareTable (signal: AbortSignal): Promise<void> {
     const client = await withSignal((this.#pool as PostgresPool).connect(), signal)
+    let present: Set<string>
     try {
       // to_regclass resolves the name as a query would (search_path) and is NULL for no table.
       const result = await withSignal(client.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('${this.#table.replaceAll("'", "''")}') AND attnum > 0 AND NOT attisdropped`), signal) as { rows: Array<{ attname: string }> }
-      const present = new Set(result.rows.map((row) => row.attname))
+      present = new Set(result.rows.map((row) => row.attname))
       const missing = POSTGRES_COLUMNS.filter((column) => !present.has(column))
       if (missing.length > 0 && this.#settings.createTable) {
         await withSignal(client.query(postgresTableDDL(this.#settings.table)), signal)
@@ -119,6 +121,10 @@ export class PostgresTransport implements DeliveryTransport {
       client.release(true)
       if (ALREADY_CREATED.has(sqlState(error) ?? '')) return
       throw new Error(`${this.#settings.createTable ? 'creating' : 'reading'} table ${this.#settings.table} failed: ${errorText(error)}`)
+    }
+    if (present.size === 0 && !this.#settings.createTable) {
+      throw new MissingTableError(`postgres: table ${this.#settings.table} does not exist, so every batch would be refused: ` +
+        'create it with schema/postgres.sql, or set createTable: true')
     }
   }
 

@@ -149,3 +149,33 @@ export function withSignal<T> (promise: Promise<T>, signal: AbortSignal): Promis
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
+
+/**
+ * How long a start without `createTable` waits for its table check. A table that is not there then
+ * fails start (`app.ready()`) with the fix, instead of every batch being refused after a clean start;
+ * a server that has not answered by then is checked in the background (the first batch reports what
+ * is wrong), so a database still down at start delays the app by at most this.
+ */
+export const TABLE_CHECK_WAIT_MS = 2000
+
+/** The table is not there and the collector may not create it. */
+export class MissingTableError extends Error {}
+
+/**
+ * Waits at most `waitMs` for `check`. Rejects only with its MissingTableError; any other failure, or
+ * one after the wait, is left to the batches to report.
+ */
+export async function tableCheckAtStart (check: Promise<void>, waitMs = TABLE_CHECK_WAIT_MS): Promise<void> {
+  let waiting = true
+  let timer: NodeJS.Timeout | undefined
+  const checked = check.catch((error: unknown) => {
+    if (waiting && error instanceof MissingTableError) throw error
+  })
+  const gaveUp = new Promise<void>((resolve) => { timer = setTimeout(resolve, waitMs) })
+  try {
+    await Promise.race([checked, gaveUp])
+  } finally {
+    waiting = false
+    clearTimeout(timer)
+  }
+}
