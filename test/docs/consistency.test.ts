@@ -40,7 +40,7 @@ t.test('the delivery option\'s docstring names every collector that can run in t
   const options = read('lib/options.ts')
   const doc = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*delivery\?:/.exec(options)?.[1] ?? ''
   t.not(doc, '', 'the delivery option has a docstring')
-  const portable = collectorModules().filter(({ source }) => source.includes('describeForWorker('))
+  const portable = collectorModules().filter(({ source }) => source.includes('portableCollector('))
   t.ok(portable.length >= 6, 'the worker-capable collectors are found')
   for (const { name } of portable) t.match(doc, DISPLAY_NAMES[name] ?? name, `names ${name}`)
 })
