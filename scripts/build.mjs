@@ -4,7 +4,7 @@
 // .d.ts files as CommonJS although the package itself is "type": "module".
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 
 const root = new URL('../', import.meta.url)
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -24,3 +24,8 @@ exports.FROM_SOURCE = false
 exports.libPath = (relative) => join(__dirname, '..', relative)
 exports.libSpecifier = exports.libPath
 `)
+// The dashboard's page, script and style are files, not TypeScript: copied beside both builds, where
+// lib/dashboard reads them (libPath) at registration.
+for (const out of ['dist/lib/dashboard/assets', 'dist/cjs/lib/dashboard/assets']) {
+  cpSync(new URL('lib/dashboard/assets', root), new URL(out, root), { recursive: true })
+}
