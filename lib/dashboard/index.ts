@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { libPath } from '../worker/location.js'
@@ -30,9 +31,12 @@ export const DASHBOARD_CSP = [
 
 interface Asset { type: string, body: Buffer }
 
+// Beside this module in both builds (scripts/build.mjs copies them) and in the sources.
+const ASSETS = join(dirname(libPath('dashboard/index.js')), 'assets')
+
 /** Every file the page loads, read once at registration: served from memory, nothing from a CDN. */
 function loadAssets (): Map<string, Asset> {
-  const own = (name: string): Buffer => readFileSync(libPath(`dashboard/assets/${name}`))
+  const own = (name: string): Buffer => readFileSync(join(ASSETS, name))
   // uPlot ships its built files in dist/ (MIT, ~50 kB minified): resolved like any dependency.
   const uplot = (name: string): Buffer => readFileSync(createRequire(libPath('dashboard/index.js')).resolve(`uplot/dist/${name}`))
   return new Map([
@@ -58,7 +62,7 @@ export async function analyticsDashboard (fastify: FastifyInstance, options: Ana
   const settings = normalizeDashboardOptions(options)
   const assets = loadAssets()
   const base = `${fastify.prefix}/`
-  const page = readFileSync(libPath('dashboard/assets/index.html'), 'utf8')
+  const page = readFileSync(join(ASSETS, 'index.html'), 'utf8')
     .replaceAll('{{title}}', escapeHtml(settings.title))
     .replaceAll('{{base}}', escapeHtml(base))
   const log = fastify.log.child({ plugin: 'analytics-dashboard' })
