@@ -141,7 +141,9 @@
     const head = el('tr')
     const metricName = spec.dimension === 'events' ? 'Events' : 'Views'
     for (const title of [spec.column, 'Visitors', 'Visits', metricName]) head.append(el('th', { scope: 'col' }, title))
-    table.append(el('thead')).firstChild.append(head)
+    const thead = el('thead')
+    thead.append(head)
+    table.append(thead)
     const body = el('tbody')
     const top = rows.reduce((max, row) => Math.max(max, row.visitors), 0)
     for (const row of rows) {
