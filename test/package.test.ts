@@ -46,6 +46,7 @@ test('the examples ship with the package and run as published', async (t) => {
   // They import 'fastify-analytics/…' by name: Node resolves that through the package's own
   // `exports` (self-reference), as it would inside node_modules.
   // In parallel (each listens on its own port 0), within tap's 60 s per file on a loaded machine.
-  const runs = await Promise.all(EXAMPLES.map((name) => run(process.execPath, [`examples/${name}.js`], { cwd: root, timeout: 45_000 })))
+  // The demo serves its dashboard until stopped: --once sends its traffic and exits.
+  const runs = await Promise.all(EXAMPLES.map((name) => run(process.execPath, [`examples/${name}.js`, ...(name === 'demo' ? ['--once'] : [])], { cwd: root, timeout: 45_000 })))
   runs.forEach(({ stderr }, i) => t.notMatch(stderr, /"level":(50|60)/, `examples/${EXAMPLES[i]}.js exited 0 without an error log`))
 })
