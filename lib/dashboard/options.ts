@@ -7,6 +7,9 @@ import { DEFAULT_CLICKHOUSE_DATABASE, DEFAULT_CLICKHOUSE_TABLE, normalizeClickHo
 import { tableParts } from '../collectors/warehouse/common.js'
 import { warehouseSource, type WarehouseSource } from '../collectors/warehouse/source.js'
 import type { DashboardPgPool } from './readers.js'
+import type { DuckDBCollector } from '../collectors/duckdb.js'
+import type { PostgresCollector } from '../collectors/postgres.js'
+import type { ClickHouseCollector } from '../collectors/clickhouse.js'
 
 /** Who may see the numbers: your check (a session, a role, basic auth), or `'public'` on purpose. */
 export type DashboardAccess = ((request: FastifyRequest, reply: FastifyReply) => boolean | Promise<boolean>) | 'public'
@@ -23,7 +26,7 @@ export interface AnalyticsDashboardOptions {
    * with (the dashboard reads the same store), or where to read: `{ duckdb: { path } }`,
    * `{ postgres: { connectionString } | { pool } }`, `{ clickhouse: { url, … } }`.
    */
-  source: object | DashboardSourceOptions
+  source: DuckDBCollector | PostgresCollector | ClickHouseCollector | DashboardSourceOptions
   /** Required: who may see the dashboard. A denied request gets 401 or 403 and nothing else. */
   access: DashboardAccess
   /** Each query's time limit; past it the API answers 504. Default 5 000. */

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { duckdbCollector } from '../../lib/collectors/duckdb.js'
-import { postgresCollector } from '../../lib/collectors/postgres.js'
-import { clickhouseCollector } from '../../lib/collectors/clickhouse.js'
+import { duckdbCollector, type DuckDBCollector } from '../../lib/collectors/duckdb.js'
+import { postgresCollector, type PostgresCollector } from '../../lib/collectors/postgres.js'
+import { clickhouseCollector, type ClickHouseCollector } from '../../lib/collectors/clickhouse.js'
 import type { AnalyticsEvent } from '../../lib/event.js'
-import { totalDropped, type AnalyticsCollector, type DeliveryReport } from '../../lib/collector.js'
+import { totalDropped } from '../../lib/collector.js'
 import { logCapture, type TapTest } from '../helpers/collectors.js'
 import { startPostgres } from '../helpers/servers/postgres.js'
 import { CLICKHOUSE_PASSWORD, CLICKHOUSE_USER, startClickHouse } from '../helpers/servers/clickhouse.js'
@@ -18,7 +18,7 @@ export const STORE_KINDS: readonly StoreKind[] = ['duckdb', 'postgres', 'clickho
 /** A started collector on a real store, the store's shipped reports, and a way to run them. */
 export interface Store {
   kind: StoreKind
-  collector: AnalyticsCollector & { stats: () => DeliveryReport }
+  collector: DuckDBCollector | PostgresCollector | ClickHouseCollector
   /** Stores events and waits until the collector has delivered them all. */
   load: (events: AnalyticsEvent[]) => Promise<void>
   /** Runs a shipped report (schema/reports/<kind>.sql) on this store's table. */
