@@ -18,7 +18,7 @@ test('the main entry exports the plugin (default and named), Money, EventType, h
   }
   t.equal(entry.applyIpPolicy('203.0.113.7', 'truncate'), '203.0.113.0')
   t.ok(entry.DEFAULT_ALLOWED_QUERY.includes('utm_source'))
-  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED'] as const) {
+  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED', 'FST_ANALYTICS_DASHBOARD_ACCESS'] as const) {
     t.equal(new entry[code]('x', 'y').code, code)
   }
 })
