@@ -458,6 +458,11 @@ try {
     results.warehouse = (await script('warehouse.js', 240_000)).warehouse
     for (const [kind, w] of Object.entries(results.warehouse)) log(`warehouse ${kind}: ${w.runs.map((r) => r.rowsPerSec.toFixed(0)).join(', ')} rows/s`)
   }
+  if (SECTIONS.has('7')) {
+    log('section 7: the dashboard API on a million events (DuckDB, PostgreSQL, ClickHouse)')
+    results.dashboard = (await script('dashboard.js', 1_500_000)).dashboard
+    for (const [kind, d] of Object.entries(results.dashboard)) log(`dashboard ${kind}: summary ${d.routes.summary.medianMs.toFixed(0)} ms, the page's requests at once ${d.pageMs.toFixed(0)} ms`)
+  }
   results.profiles = []
   for (const entry of PROFILES) {
     log(`profiling ${entry.config} at ${entry.rate === undefined ? 'saturation' : `${entry.rate} req/s`}`)

@@ -1,7 +1,7 @@
 // Throwaway database servers for the benchmarks (temporary directories, 127.0.0.1, stopped by PID
 // through the cleanups the caller runs). Undefined when the server is not installed.
 import { execFileSync, spawn } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,21 @@ import { sleep } from './common.js'
 
 const PG_BIN = '/usr/lib/postgresql/15/bin'
 const CH_BIN = '/usr/sbin/clickhouse-server'
+const CLK_TCK = 100
+
+/** CPU seconds of a process and its direct children (PostgreSQL's backends are the postmaster's children), at 10 ms resolution. */
+export function treeCpuSeconds (pid) {
+  let ticks = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks / CLK_TCK
+}
 
 export async function freePort () {
   const server = createServer()

@@ -4,7 +4,6 @@
 // PID); a database that is not installed is skipped and said so. Run alone with
 // `npm run build && node bench/warehouse.js`, or by run.js (BENCH_SECTIONS=6). Bounded: an event
 // count and a time limit per run.
-import { readFileSync, readdirSync } from 'node:fs'
 import Fastify from 'fastify'
 import analytics from 'fastify-analytics'
 import { postgresCollector } from 'fastify-analytics/postgres'
@@ -12,31 +11,16 @@ import { clickhouseCollector } from 'fastify-analytics/clickhouse'
 import { webhookCollector } from 'fastify-analytics/webhook'
 import { ga4Collector } from 'fastify-analytics/ga4'
 import { median, report, sleep, tick, trackedEvent } from './common.js'
-import { startClickHouse, startPostgres } from './servers.js'
+import { startClickHouse, startPostgres, treeCpuSeconds } from './servers.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const limitMs = Number(process.env.BENCH_WAREHOUSE_LIMIT_MS ?? 10_000)
 const EVENTS_PER_RUN = Number(process.env.BENCH_WAREHOUSE_EVENTS ?? 100_000)
 const QUEUE = 20_000
 const CHUNK = 1000
-const CLK_TCK = 100
 
 const EVENTS = Array.from({ length: 1000 }, (_, i) => trackedEvent(i))
 const cleanups = []
-
-/** CPU seconds of a process and its direct children (PostgreSQL's backends are the postmaster's children). */
-function treeCpuSeconds (pid) {
-  let ticks = 0
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12])
-    } catch {}
-  }
-  return ticks / CLK_TCK
-}
 
 /** Local HTTP receivers for the webhook and GA4 collectors: answer 204 and count requests. */
 async function startSink () {

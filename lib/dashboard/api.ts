@@ -2,7 +2,7 @@ import { Money } from '../money.js'
 import { wellFormed } from '../text.js'
 import type { Reader, Row } from './readers.js'
 import {
-  breakdownQuery, DIMENSIONS, FILTER_COLUMNS, realtimeQuery, revenueQuery, timeseriesQuery, totalsQuery, visitsQuery,
+  breakdownQuery, DIMENSIONS, FILTER_COLUMNS, realtimeQuery, revenueQuery, timeseriesQuery, visitorsQuery, visitsQuery,
   type Dimension, type FilterName, type Filters, type Metric, type View
 } from './sql.js'
 
@@ -105,15 +105,15 @@ function ratio (numerator: number, denominator: number, digits: number): number 
 
 export async function summary (reader: Reader, view: View): Promise<Summary> {
   const d = reader.dialect
-  const [[totals], [visits], revenue] = await Promise.all([
-    reader.query(totalsQuery(d, view)),
+  const [[visitors], [visits], revenue] = await Promise.all([
+    reader.query(visitorsQuery(d, view)),
     reader.query(visitsQuery(d, view)),
     reader.query(revenueQuery(d, view))
   ])
-  const visitCount = count(totals.visits)
-  const pageViews = count(totals.page_views)
+  const visitCount = count(visits.visits)
+  const pageViews = count(visits.views)
   return {
-    visitors: count(totals.visitors),
+    visitors: count(visitors.visitors),
     visits: visitCount,
     pageViews,
     viewsPerVisit: ratio(pageViews, visitCount, 2),

@@ -156,16 +156,26 @@ function build (dialect: Dialect, make: (params: Params) => string): Query {
   return { sql, values: params.values }
 }
 
-/** Visitors, visits and page views of the view. */
-export function totalsQuery (d: Dialect, view: View): Query {
-  return build(d, (p) => `SELECT ${d.uniq('visitor_id')} AS visitors, ${d.uniq('visit_id')} AS visits, ${d.countIf("type = 'pageview'")} AS page_views
-FROM ${d.from} WHERE ${viewWhere(view, p, d.people)}`)
+/**
+ * Visitors of the view. A GROUP BY in a subquery rather than `count(DISTINCT …)`: DuckDB and
+ * PostgreSQL run a grouping on every core with a hash table, while an ungrouped DISTINCT aggregate
+ * runs on one (PostgreSQL sorts for it): a third of the time on a million events.
+ */
+export function visitorsQuery (d: Dialect, view: View): Query {
+  return build(d, (p) => `SELECT count(*) AS visitors FROM (
+  SELECT visitor_id FROM ${d.from} WHERE ${viewWhere(view, p, d.people)} GROUP BY visitor_id
+) AS per_visitor`)
 }
 
-/** Per visit, folded: visits with a page view, those that bounced, and the seconds all visits lasted. */
+/**
+ * Per visit, folded: the visits, their page views, those with a page view, those that bounced (one
+ * page view and nothing else), and the seconds they lasted. Grouping by visit counts the visits
+ * without a DISTINCT aggregate. The outer names differ from the inner ones: ClickHouse's aliases are
+ * global to a query, and `sum(page_views) AS page_views` would be a cycle.
+ */
 export function visitsQuery (d: Dialect, view: View): Query {
-  return build(d, (p) => `SELECT ${d.countIf('page_views > 0')} AS with_page, ${d.countIf('page_views > 0 AND events = 1')} AS bounces,
-  count(*) AS visits, sum(seconds) AS seconds
+  return build(d, (p) => `SELECT count(*) AS visits, sum(page_views) AS views, ${d.countIf('page_views > 0')} AS with_page,
+  ${d.countIf('page_views > 0 AND events = 1')} AS bounces, sum(seconds) AS seconds
 FROM (
   SELECT visit_id, count(*) AS events, ${d.countIf("type = 'pageview'")} AS page_views, ${d.spanSeconds} AS seconds
   FROM ${d.from} WHERE ${viewWhere(view, p, d.people)}
