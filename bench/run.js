@@ -474,6 +474,13 @@ try {
     results.coldStart = (await script('cold-start.js', 300_000)).coldStart
     for (const row of results.coldStart.rows) log(`cold start ${row.config} ${row.delivery}: ${row.msMedian.toFixed(0)} ms, added ${row.addedMedian.toFixed(0)} ms`)
   }
+  if (SECTIONS.has('8')) {
+    // Not in the default sections: loading a million events into three stores takes longer than the
+    // whole 10-minute run (BENCH_SECTIONS=8, or node bench/dashboard.js alone).
+    log('section 8: the dashboard API on a million events (DuckDB, PostgreSQL, ClickHouse)')
+    results.dashboard = (await script('dashboard.js', 1_500_000)).dashboard
+    for (const [kind, d] of Object.entries(results.dashboard)) log(`dashboard ${kind}: summary ${d.routes.summary.medianMs.toFixed(0)} ms, the page's requests at once ${d.pageMs.toFixed(0)} ms`)
+  }
   results.profiles = []
   for (const entry of PROFILES) {
     log(`profiling ${entry.config} at ${entry.rate === undefined ? 'saturation' : `${entry.rate} req/s`}`)

@@ -1,75 +1,114 @@
-// The demo: a real Fastify server on 127.0.0.1, real HTTP requests, events printed by the stdout
-// collector (one NDJSON line each, on stdout), the stats, and a graceful shutdown.
-// Run it with `npm run demo` (after `npm ci` or `npm install`).
+// The demo: a real Fastify app on 127.0.0.1 that stores its analytics in an embedded DuckDB file
+// and mounts the dashboard, then real HTTP requests from made-up visitors (several channels,
+// countries and browsers, two crawlers, a checkout). Open the printed URL to see the numbers.
+// Run it with `npm run demo`; Ctrl-C stops it (`--once` sends the traffic, prints and exits).
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify from 'fastify'
-import analytics, { EventType, Money, trackAnalyticsEvent } from 'fastify-analytics'
-import { stdoutCollector } from 'fastify-analytics/stdout'
+import analytics, { Money } from 'fastify-analytics'
+import { duckdbCollector } from 'fastify-analytics/duckdb'
+import { analyticsDashboard } from 'fastify-analytics/dashboard'
 
-// The app's own logs (requests, the shutdown summary) go to stderr, so stdout holds only analytics lines.
-const app = Fastify({ logger: { level: 'info', stream: process.stderr } })
+const file = join(tmpdir(), `fastify-analytics-demo-${process.pid}.duckdb`)
+const store = duckdbCollector({ path: file })
 
-await app.register(analytics, { collectors: [stdoutCollector()] })
+// Requests come from 127.0.0.1 with X-Forwarded-For, as behind a load balancer: trust only that hop.
+const app = Fastify({ logger: { level: 'warn', stream: process.stderr }, trustProxy: '127.0.0.1' })
+// The country comes from a CDN-style header here: the made-up visitors use documentation IPs.
+await app.register(analytics, { collectors: [store], geo: { header: 'x-demo-country' } })
+await app.register(analyticsDashboard, {
+  prefix: '/analytics',
+  source: store,
+  // Your session or role check goes here; the demo lets in only this machine.
+  access: (request) => request.socket.remoteAddress === '127.0.0.1'
+})
 
-// Somewhere deep in the application: no request object passed around.
-async function subscribe (email) {
-  await new Promise((resolve) => setTimeout(resolve, 5))
-  trackAnalyticsEvent({ type: EventType.Custom, eventName: 'newsletter.subscribed', properties: { domain: email.split('@')[1] } })
-}
-
-// A page: HTML responses are page views (the default pageViews: 'html').
-app.get('/products/:slug', async (request, reply) => reply.type('text/html').send(`<h1>${request.params.slug}</h1>`))
-
-// A JSON API read: not a page, so no event (counted in stats().events.skipped.notPage).
-app.get('/api/stock/:slug', async (request) => ({ product: request.params.slug, stock: 3 }))
-
+const page = (title) => async (_request, reply) => reply.type('text/html').send(`<h1>${title}</h1>`)
+app.get('/', page('Home'))
+app.get('/pricing', page('Pricing'))
+app.get('/docs', page('Docs'))
+app.get('/products/:slug', page('Product'))
+app.get('/blog/:slug', page('Blog'))
+app.post('/cart', { config: { analytics: { action: 'add_to_cart' } } }, async () => ({ ok: true }))
 app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
-  request.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
-  request.analytics.addProperty('plan', 'annual')
+  request.analytics.setRevenue(Money.fromMinor(request.body.minor, request.body.currency))
   return { ok: true }
 })
 
-app.get('/search', async (request) => {
-  request.analytics.setEventName('search.submitted') // this request's page view becomes a custom event
-  request.analytics.addProperty('query', String(request.query.q ?? ''))
-  return { results: [] }
-})
-
-app.post('/newsletter', async (request) => {
-  await subscribe(request.body.email)
-  return { subscribed: true }
-})
-
-app.get('/health', { config: { analytics: false } }, async () => 'ok')
-
 const origin = await app.listen({ port: 0, host: '127.0.0.1' })
-const browser = {
-  'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
-  'accept-language': 'en-GB,en;q=0.8',
-  referer: 'https://search.example/'
+
+const BROWSERS = {
+  chrome: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  safariPhone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  firefox: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  safariMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
+  chromeAndroid: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  edge: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
 }
 
-async function send (method, path, body, extraHeaders = {}) {
-  const headers = { ...browser, ...extraHeaders }
+// Who arrives from where: [browser, country, referrer, landing URL, pages after it, what they buy].
+const VISITORS = [
+  ['chrome', 'GB', 'https://www.google.com/', '/', ['/pricing', '/products/red-shoes'], { minor: 4999, currency: 'GBP' }],
+  ['safariPhone', 'US', 'https://www.google.com/', '/products/red-shoes', ['/products/blue-shoes']],
+  ['firefox', 'DE', 'https://news.ycombinator.com/item?id=1', '/blog/own-your-data', ['/docs', '/pricing']],
+  ['safariMac', 'US', '', '/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale', ['/products/red-shoes'], { minor: 12900, currency: 'USD' }],
+  ['chromeAndroid', 'IN', 'https://www.google.com/', '/blog/own-your-data', []],
+  ['edge', 'FR', 'https://www.bing.com/', '/docs', ['/pricing']],
+  ['chrome', 'BR', '', '/?gclid=demo123&utm_campaign=brand', ['/pricing', '/products/blue-shoes']],
+  ['safariPhone', 'JP', 'https://t.co/abc', '/blog/own-your-data', []],
+  ['ipad', 'CA', 'https://www.facebook.com/', '/products/blue-shoes', ['/']],
+  ['firefox', 'GB', '', '/', ['/docs']],
+  ['chrome', 'US', 'https://duckduckgo.com/', '/docs', ['/docs', '/pricing']],
+  ['safariMac', 'DE', 'https://github.com/', '/', ['/blog/own-your-data']],
+  ['chromeAndroid', 'GB', 'https://www.google.com/', '/pricing', []],
+  ['chrome', 'NL', '', '/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale', ['/pricing']]
+]
+const CRAWLERS = [
+  ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', '/products/red-shoes'],
+  ['Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', '/blog/own-your-data']
+]
+
+async function send (headers, method, path, body) {
   const response = await fetch(origin + path, {
     method,
     headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body)
   })
   await response.arrayBuffer()
-  process.stderr.write(`demo: ${method} ${path} → ${response.status}\n`)
+  return response.status
 }
 
-await send('GET', '/products/red-shoes?ref=home') // page view, with client: Safari on macOS, desktop
-await send('GET', '/api/stock/red-shoes') // JSON: no event (skipped: notPage)
-await send('GET', '/products/red-shoes', undefined, { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' }) // no event (skipped: bot)
-await send('GET', '/products/blue-shoes', undefined, { 'sec-purpose': 'prefetch' }) // no event (skipped: prefetch)
-await send('POST', '/checkout', { cart: 1 }) // action with revenue
-await send('GET', '/search?q=boots') // promoted to a custom event
-await send('POST', '/newsletter', { email: 'ada@example.org' }) // custom event from a helper, plus the action
-await send('GET', '/nowhere') // Fastify's JSON 404: not a page, no event (an HTML 404 page would be a page view)
-await send('DELETE', '/nowhere') // matched no route and not a GET: no event (skipped: noRoute)
-await send('GET', '/health') // no event (route config; skipped: ignored)
+let requests = 0
+for (const [i, [browser, country, referrer, landing, next, purchase]] of VISITORS.entries()) {
+  // A documentation address per visitor (RFC 5737): a distinct, daily-hashed visitor id each.
+  const headers = { 'user-agent': BROWSERS[browser], 'x-forwarded-for': `198.51.100.${i + 10}`, 'x-demo-country': country, 'accept-language': 'en' }
+  await send(referrer === '' ? headers : { ...headers, referer: referrer }, 'GET', landing)
+  for (const path of next) await send({ ...headers, referer: origin + '/' }, 'GET', path)
+  if (purchase !== undefined) {
+    await send(headers, 'POST', '/cart', {})
+    await send(headers, 'POST', '/checkout', purchase)
+  }
+  requests += 1 + next.length + (purchase === undefined ? 0 : 2)
+  process.stdout.write(`demo: ${browser} from ${country}, ${referrer === '' ? 'direct' : new URL(referrer).hostname}: ${1 + next.length} page${next.length === 0 ? '' : 's'}${purchase === undefined ? '' : ', a checkout'}\n`)
+}
+for (const [ua, path] of CRAWLERS) await send({ 'user-agent': ua, 'x-forwarded-for': '66.249.66.1' }, 'GET', path)
+process.stdout.write(`demo: 2 crawlers (not counted: bots: 'skip'); ${requests} requests from ${VISITORS.length} visitors\n`)
 
-process.stderr.write('demo: stats before shutdown ' + JSON.stringify(app.analytics.stats()) + '\n')
-await app.close() // flushes, then closes every collector; one summary log line per collector, one for the events
-process.stderr.write('demo: stats after shutdown ' + JSON.stringify(app.analytics.stats().collectors) + '\n')
+await app.analytics.flush()
+const stats = app.analytics.stats().collectors.duckdb
+process.stdout.write(`demo: ${stats.delivered} events stored in ${file}\n`)
+process.stdout.write(`dashboard: ${origin}/analytics/?period=today&interval=hour\n`)
+
+async function stop () {
+  await app.close()
+  for (const suffix of ['', '.wal']) rmSync(file + suffix, { force: true })
+}
+if (process.argv.includes('--once')) {
+  await stop()
+} else {
+  process.stdout.write('demo: Ctrl-C to stop\n')
+  process.once('SIGINT', () => { stop().then(() => process.exit(0)) })
+  process.once('SIGTERM', () => { stop().then(() => process.exit(0)) })
+}

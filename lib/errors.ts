@@ -38,3 +38,12 @@ export const FST_ANALYTICS_ALREADY_REGISTERED = createError<[]>(
     'register it once, at the root or in a file wrapped with fastify-plugin; every scope then has request.analytics',
   500
 )
+
+export const FST_ANALYTICS_DASHBOARD_ACCESS = createError<[]>(
+  'FST_ANALYTICS_DASHBOARD_ACCESS',
+  'analyticsDashboard needs an access option: a function (request, reply) => boolean | Promise<boolean> that lets ' +
+    'only your own people in (your session check, @fastify/basic-auth), or the string \'public\' to show the numbers ' +
+    'to anyone who finds the URL. The dashboard shows paths, referrers and revenue: it is never public by accident',
+  500,
+  TypeError
+)

@@ -4,7 +4,7 @@
 // .d.ts files as CommonJS although the package itself is "type": "module".
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('../', import.meta.url)
@@ -57,6 +57,12 @@ ${exportedNames(declarations).map((name) => `  export import ${name} = api.${nam
 }
 export = analytics
 `)
+
+// The dashboard's page, script and style are files, not TypeScript: copied beside both builds, where
+// lib/dashboard reads them (libPath) at registration.
+for (const out of ['dist/lib/dashboard/assets', 'dist/cjs/lib/dashboard/assets']) {
+  cpSync(new URL('lib/dashboard/assets', root), new URL(out, root), { recursive: true })
+}
 
 function declarationFiles (dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

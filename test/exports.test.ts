@@ -18,7 +18,7 @@ test('the main entry exports the plugin (default and named), Money, EventType, h
   }
   t.equal(entry.applyIpPolicy('203.0.113.7', 'truncate'), '203.0.113.0')
   t.ok(entry.DEFAULT_ALLOWED_QUERY.includes('utm_source'))
-  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED'] as const) {
+  for (const code of ['FST_ANALYTICS_INVALID_OPTION', 'FST_ANALYTICS_INVALID_MONEY', 'FST_ANALYTICS_DUPLICATE_COLLECTOR', 'FST_ANALYTICS_START_FAILED', 'FST_ANALYTICS_ALREADY_REGISTERED', 'FST_ANALYTICS_DASHBOARD_ACCESS'] as const) {
     t.equal(new entry[code]('x', 'y').code, code)
   }
 })
@@ -35,12 +35,15 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/postgres')).postgresCollector, 'function')
   t.type((await import('fastify-analytics/clickhouse')).clickhouseCollector, 'function')
   t.type((await import('fastify-analytics/otel')).analyticsMetrics, 'function')
+  t.type((await import('fastify-analytics/duckdb')).duckdbCollector, 'function')
+  t.type((await import('fastify-analytics/dashboard')).analyticsDashboard, 'function')
+  t.equal((await import('fastify-analytics/dashboard')).default, (await import('fastify-analytics/dashboard')).analyticsDashboard, 'the plugin is the default export too')
 })
 
 test('the database drivers are optional peer dependencies, never installed with the package', async (t) => {
   const require = createRequire(import.meta.url)
   const pkg = require('fastify-analytics/package.json') as Record<string, Record<string, unknown> | undefined>
-  for (const driver of ['pg', 'pg-copy-streams', '@clickhouse/client']) {
+  for (const driver of ['pg', 'pg-copy-streams', '@clickhouse/client', '@duckdb/node-api']) {
     t.type(pkg.peerDependencies?.[driver], 'string', `${driver} is a peer dependency`)
     t.same(pkg.peerDependenciesMeta?.[driver], { optional: true }, `${driver} is optional`)
     t.equal(pkg.dependencies?.[driver], undefined, `${driver} is not a dependency`)
@@ -48,6 +51,8 @@ test('the database drivers are optional peer dependencies, never installed with 
   // Importing the subpaths loads no driver: they are imported at start.
   const postgres = await import('fastify-analytics/postgres')
   t.type(postgres.postgresTableDDL('analytics_events'), 'string')
+  const duckdb = await import('fastify-analytics/duckdb')
+  t.type(duckdb.duckdbTableDDL('analytics_events'), 'string')
 })
 
 test('every exports entry has types that exist, and the webhook schema ships', async (t) => {

@@ -46,7 +46,8 @@ test('the examples ship with the package and run as published', async (t) => {
   // They import 'fastify-analytics/…' by name: Node resolves that through the package's own
   // `exports` (self-reference), as it would inside node_modules. test/examples.test.ts runs the
   // destination examples and checks what their receivers got; the demo runs here.
-  const { stderr } = await run(process.execPath, ['examples/demo.js'], { cwd: root, timeout: 45_000 })
+  // The demo serves its dashboard until stopped: --once sends its traffic and exits.
+  const { stderr } = await run(process.execPath, ['examples/demo.js', '--once'], { cwd: root, timeout: 45_000 })
   t.notMatch(stderr, /"level":(50|60)/, 'examples/demo.js exited 0 without an error log')
 })
 

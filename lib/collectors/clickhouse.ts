@@ -6,6 +6,7 @@ import {
 import { jsonRow } from './clickhouse/table.js'
 import { ClickHouseTransport } from './clickhouse/transport.js'
 import { portableCollector } from './portable.js'
+import { setWarehouseSource } from './warehouse/source.js'
 
 export type { ClickHouseCollectorOptions } from './clickhouse/options.js'
 export type { ClickHouseTableFlavour } from './clickhouse/table.js'
@@ -40,6 +41,14 @@ export class ClickHouseCollector extends WarehouseCollector {
         password: normalized.password,
         createTable: normalized.createTable
       }, log)
+    })
+    setWarehouseSource(this, {
+      kind: 'clickhouse',
+      table: normalized.table,
+      url: normalized.url,
+      database: normalized.database,
+      username: normalized.username,
+      password: normalized.password
     })
   }
 }

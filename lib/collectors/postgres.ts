@@ -6,6 +6,7 @@ import {
 import { copyRow } from './postgres/table.js'
 import { PostgresTransport } from './postgres/transport.js'
 import { portableCollector } from './portable.js'
+import { setWarehouseSource } from './warehouse/source.js'
 
 export type { PostgresCollectorOptions, PostgresCommonOptions, PostgresConnectionStringOptions, PostgresPoolOptions, PostgresPool, PostgresPoolClient } from './postgres/options.js'
 export type { IpPolicy } from '../privacy/ip.js'
@@ -38,6 +39,7 @@ export class PostgresCollector extends WarehouseCollector {
         createTable: normalized.createTable
       }, log)
     })
+    setWarehouseSource(this, { kind: 'postgres', table: normalized.table, connectionString: normalized.connectionString, pool: normalized.pool })
   }
 }
 

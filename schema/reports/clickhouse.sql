@@ -147,3 +147,45 @@ FROM analytics_events FINAL
 WHERE revenue_currency != '' AND visit_campaign != '' AND timestamp >= now() - INTERVAL 30 DAY
 GROUP BY campaign, source, medium, currency
 ORDER BY currency, revenue_minor DESC, campaign, source, medium;
+
+-- name: pages
+-- The dashboard's Pages table: page views of people, by path.
+SELECT path, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits, count() AS page_views
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND type = 'pageview' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY path
+ORDER BY visitors DESC, visits DESC, page_views DESC, path;
+
+-- name: devices
+-- client_device as the User-Agent gives it: desktop, mobile, tablet, …
+SELECT client_device AS device, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits,
+       countIf(type = 'pageview') AS page_views
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY device
+ORDER BY visitors DESC, visits DESC, page_views DESC, device;
+
+-- name: browsers
+SELECT client_browser AS browser, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits,
+       countIf(type = 'pageview') AS page_views
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY browser
+ORDER BY visitors DESC, visits DESC, page_views DESC, browser;
+
+-- name: operating_systems
+SELECT client_os AS os, uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits,
+       countIf(type = 'pageview') AS page_views
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY os
+ORDER BY visitors DESC, visits DESC, page_views DESC, os;
+
+-- name: events
+-- Actions by action name and custom events by event name.
+SELECT if(type = 'custom', event_name, action_name) AS event,
+       uniqExact(visitor_id) AS visitors, uniqExact(visit_id) AS visits, count() AS events
+FROM analytics_events FINAL
+WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND type IN ('action', 'custom') AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY event
+ORDER BY visitors DESC, visits DESC, events DESC, event;

@@ -147,3 +147,45 @@ FROM analytics_events
 WHERE revenue_minor IS NOT NULL AND visit_campaign <> '' AND timestamp >= now() - interval '30 days'
 GROUP BY 1, 2, 3, 4
 ORDER BY currency, revenue_minor DESC, campaign, source, medium;
+
+-- name: pages
+-- The dashboard's Pages table: page views of people, by path.
+SELECT path, count(DISTINCT visitor_id) AS visitors, count(DISTINCT visit_id) AS visits, count(*) AS page_views
+FROM analytics_events
+WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND type = 'pageview' AND timestamp >= now() - interval '30 days'
+GROUP BY 1
+ORDER BY visitors DESC, visits DESC, page_views DESC, path;
+
+-- name: devices
+-- client_device as the User-Agent gives it: desktop, mobile, tablet, …
+SELECT client_device AS device, count(DISTINCT visitor_id) AS visitors, count(DISTINCT visit_id) AS visits,
+       count(*) FILTER (WHERE type = 'pageview') AS page_views
+FROM analytics_events
+WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND timestamp >= now() - interval '30 days'
+GROUP BY 1
+ORDER BY visitors DESC, visits DESC, page_views DESC, device;
+
+-- name: browsers
+SELECT client_browser AS browser, count(DISTINCT visitor_id) AS visitors, count(DISTINCT visit_id) AS visits,
+       count(*) FILTER (WHERE type = 'pageview') AS page_views
+FROM analytics_events
+WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND timestamp >= now() - interval '30 days'
+GROUP BY 1
+ORDER BY visitors DESC, visits DESC, page_views DESC, browser;
+
+-- name: operating_systems
+SELECT client_os AS os, count(DISTINCT visitor_id) AS visitors, count(DISTINCT visit_id) AS visits,
+       count(*) FILTER (WHERE type = 'pageview') AS page_views
+FROM analytics_events
+WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND timestamp >= now() - interval '30 days'
+GROUP BY 1
+ORDER BY visitors DESC, visits DESC, page_views DESC, os;
+
+-- name: events
+-- Actions by action name and custom events by event name.
+SELECT CASE WHEN type = 'custom' THEN event_name ELSE action_name END AS event,
+       count(DISTINCT visitor_id) AS visitors, count(DISTINCT visit_id) AS visits, count(*) AS events
+FROM analytics_events
+WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND type IN ('action', 'custom') AND timestamp >= now() - interval '30 days'
+GROUP BY 1
+ORDER BY visitors DESC, visits DESC, events DESC, event;

@@ -32,7 +32,9 @@ const SAMPLE_ENV: Record<string, string> = {
   HOOK_TOKEN: 'docs-sample-token',
   DATABASE_URL: 'postgres://docs@127.0.0.1:9/docs',
   REDIS_URL: 'redis://127.0.0.1:9',
-  CLICKHOUSE_PASSWORD: 'docs-sample-password'
+  CLICKHOUSE_PASSWORD: 'docs-sample-password',
+  // The DuckDB samples' file: in memory, so samples running at once never share a file or leave one behind.
+  ANALYTICS_DB: ':memory:'
 }
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')

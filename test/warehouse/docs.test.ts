@@ -9,7 +9,9 @@ const PAGES = {
   'clickhouse.sql': 'docs/collectors/clickhouse.md',
   'clickhouse-18.16.sql': 'docs/collectors/clickhouse.md',
   'reports/postgres.sql': 'docs/reports.md',
-  'reports/clickhouse.sql': 'docs/reports.md'
+  'reports/clickhouse.sql': 'docs/reports.md',
+  'duckdb.sql': 'docs/collectors/duckdb.md',
+  'reports/duckdb.sql': 'docs/reports.md'
 }
 
 test('the docs show every shipped table and report file verbatim', async (t) => {

@@ -158,6 +158,30 @@ export function expectedVisitReports (): Record<string, Array<Record<string, str
     revenue_by_campaign: [
       { campaign: 'spring', source: 'Google', medium: 'cpc', currency: 'GBP', revenue_minor: 1001, orders: 1 },
       { campaign: 'spring', source: 'Google', medium: 'cpc', currency: 'JPY', revenue_minor: 1500, orders: 1 }
+    ],
+    // '/': visits 1 (a2), 2 (b2), 4 (a1); '/products': visit 1 (a2) once, visit 5 (b1) twice.
+    pages: [
+      { path: '/', visitors: 3, visits: 3, page_views: 3 },
+      { path: '/products', visitors: 2, visits: 2, page_views: 3 }
+    ],
+    // ann is Firefox on Linux, desktop (visits 1, 4, 7); bob Safari on iOS, mobile (visits 2, 5).
+    devices: [
+      { device: 'desktop', visitors: 2, visits: 3, page_views: 3 },
+      { device: 'mobile', visitors: 2, visits: 2, page_views: 3 }
+    ],
+    browsers: [
+      { browser: 'Firefox', visitors: 2, visits: 3, page_views: 3 },
+      { browser: 'Safari', visitors: 2, visits: 2, page_views: 3 }
+    ],
+    operating_systems: [
+      { os: 'Linux', visitors: 2, visits: 3, page_views: 3 },
+      { os: 'iOS', visitors: 2, visits: 2, page_views: 3 }
+    ],
+    // checkout in visits 1 and 5 (three orders); visit 7's action and note; the job has no visit.
+    events: [
+      { event: 'checkout', visitors: 2, visits: 2, events: 3 },
+      { event: 'POST /cart/:id', visitors: 1, visits: 1, events: 1 },
+      { event: 'note\tadded', visitors: 1, visits: 1, events: 1 }
     ]
   }
 }

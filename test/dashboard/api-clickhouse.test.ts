@@ -1,0 +1,4 @@
+import { apiSuite } from './api-suite.js'
+
+// The dashboard's API against clickhouse, loaded with the report fixture (test/warehouse/fixture.ts).
+await apiSuite('clickhouse')

@@ -1,0 +1,4 @@
+import { browserSuite } from './browser-suite.js'
+
+// The dashboard page in headless Chromium against postgres.
+await browserSuite('postgres')
