@@ -1,7 +1,8 @@
 // The demo: a real Fastify app on 127.0.0.1 that stores its analytics in an embedded DuckDB file
 // and mounts the dashboard, then real HTTP requests from made-up visitors (several channels,
 // countries and browsers, two crawlers, a checkout). Open the printed URL to see the numbers.
-// Run it with `npm run demo`; Ctrl-C stops it (`--once` sends the traffic, prints and exits).
+// Run it with `npm run demo`: it serves the dashboard for DEMO_SERVE_SECONDS (60 by default; 0 exits
+// at once, `--once` too), then shuts down gracefully; Ctrl-C stops it earlier.
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,10 +106,15 @@ async function stop () {
   await app.close()
   for (const suffix of ['', '.wal']) rmSync(file + suffix, { force: true })
 }
-if (process.argv.includes('--once')) {
+// Bounded, so `npm run demo` on a fresh machine always ends with the graceful shutdown.
+const serveSeconds = process.argv.includes('--once') ? 0 : Number(process.env.DEMO_SERVE_SECONDS ?? 60)
+if (!(serveSeconds > 0)) {
   await stop()
 } else {
-  process.stdout.write('demo: Ctrl-C to stop\n')
-  process.once('SIGINT', () => { stop().then(() => process.exit(0)) })
-  process.once('SIGTERM', () => { stop().then(() => process.exit(0)) })
+  process.stdout.write(`demo: serving the dashboard for ${serveSeconds} s (DEMO_SERVE_SECONDS); Ctrl-C to stop now\n`)
+  let stopping
+  const shutdown = () => { stopping ??= stop().then(() => process.stdout.write('demo: closed\n')) }
+  const timer = setTimeout(shutdown, serveSeconds * 1000)
+  process.once('SIGINT', () => { clearTimeout(timer); shutdown() })
+  process.once('SIGTERM', () => { clearTimeout(timer); shutdown() })
 }
