@@ -8,7 +8,7 @@ import type { Money } from './money.js'
 import { DEFAULT_ROUTE, routeDescriptor, type NormalizedOptions, type RouteDescriptor } from './options.js'
 import { hasGpc, type ConsentDecision } from './privacy/index.js'
 import { classifyRequest } from './pipeline/classify.js'
-import { emptyEventCounters, type EventCounters, type SkipReason } from './pipeline/counters.js'
+import { countingCuts, countPropertiesDropped, emptyEventCounters, type EventCounters, type SkipReason } from './pipeline/counters.js'
 import { captureFacts, type CaptureSettings, type RequestFacts } from './pipeline/facts.js'
 import { Pipeline, type AutomaticCapture, type BeforeSend, type RemotePipeline } from './pipeline/index.js'
 import { VISITS_OFF, type VisitStats } from './visits/index.js'
@@ -79,7 +79,7 @@ export class Tracker {
     this.#remote = remote
     this.#pipeline = remote !== undefined ? undefined : new Pipeline(options, this.counters, this.#log, (event) => fanOut.publish(event), options.beforeSend as BeforeSend | undefined)
     this.#visitsStore = options.visits === false ? 'off' : 'memory'
-    this.cuts = this.#pipeline?.cuts ?? { cut: (field) => this.#truncated(field) }
+    this.cuts = this.#pipeline?.cuts ?? countingCuts(this.counters, this.#log)
     this.#capture = { headers: declaredHeaders(options.collectors), countryHeader: options.geo === false ? undefined : options.geo.header }
     this.#enrich = {
       locale: options.locale,
@@ -95,11 +95,6 @@ export class Tracker {
     return () => request.log.child({ plugin: 'analytics' }, this.#childOptions) as Logger
   }
 
-  #truncated (field: string): void {
-    this.counters.truncated++
-    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
-  }
-
   /** Counts and logs (rate-limited) an input the app gave that cannot be used. Never throws. */
   invalid (what: string, reason: string, request?: FastifyRequest): void {
     this.counters.invalid++
@@ -107,9 +102,8 @@ export class Tracker {
   }
 
   propertiesDropped (count: number, request?: FastifyRequest): void {
-    if (count === 0) return
-    this.counters.propertiesDropped += count
-    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', this.#requestLog(request))
+    // Checked first: the per-request logger closure is made only for a line that will be written.
+    if (count !== 0) countPropertiesDropped(this.counters, this.#log, count, this.#requestLog(request))
   }
 
   /** Counts a call that found no request event to act on; the first one is logged with the likely causes. */

@@ -1,3 +1,6 @@
+import type { TextCuts } from '../text.js'
+import type { Logger, RateLimitedLog } from '../log.js'
+
 /** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
 export interface SkippedCounters {
   notPage: number
@@ -59,4 +62,21 @@ export function emptyEventCounters (): EventCounters {
     beforeSendFailed: 0,
     unattached: 0
   }
+}
+
+/** Where a string cut to its cap is reported: counted in `stats().events.truncated`, logged rate-limited. */
+export function countingCuts (counters: EventCounters, log: RateLimitedLog): TextCuts {
+  return {
+    cut (field) {
+      counters.truncated++
+      log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
+    }
+  }
+}
+
+/** Counts properties dropped (not a string/number/boolean, or beyond the 64 cap) and logs it rate-limited. */
+export function countPropertiesDropped (counters: EventCounters, log: RateLimitedLog, count: number, requestLog?: () => Logger): void {
+  if (count === 0) return
+  counters.propertiesDropped += count
+  log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)', requestLog)
 }

@@ -10,7 +10,7 @@ import { applyIpPolicy, UrlCleaner, type ConsentDecision, type EventConsent, typ
 import { CountryResolver, Visitors, VISITS_OFF, type VisitSettings, type VisitStats } from '../visits/index.js'
 import type { GeoSettings } from '../visits/country.js'
 import { isPrefetch } from './classify.js'
-import type { EventCounters } from './counters.js'
+import { countingCuts, countPropertiesDropped, type EventCounters } from './counters.js'
 import type { RequestFacts } from './facts.js'
 
 /**
@@ -90,7 +90,7 @@ export class Pipeline {
   readonly #publish: (event: AnalyticsEvent) => void
   readonly #beforeSend: BeforeSend | undefined
   /** Where every stage reports a string cut to its cap: counted, and logged rate-limited. */
-  readonly cuts: TextCuts = { cut: (field) => this.#truncated(field) }
+  readonly cuts: TextCuts
   /** Events waiting for an asynchronous visit store; flush and close wait for them first. */
   readonly #waiting = new Set<Promise<void>>()
 
@@ -100,28 +100,12 @@ export class Pipeline {
     this.#log = log
     this.#publish = publish
     this.#beforeSend = beforeSend
+    this.cuts = countingCuts(counters, log)
     this.#clients = new ClientClassifier(settings.bots !== 'keep')
     this.#urlCleaner = new UrlCleaner(settings.privacy)
     this.#visitors = settings.visits === false ? undefined : new Visitors(settings.visits, log, settings.privacy.redactEmails)
     // Opens the country database now: an unreadable one fails the registration, not a request.
     this.#countries = settings.geo === false ? undefined : new CountryResolver(settings.geo)
-  }
-
-  /** The `geo.header` the capture must read, lower case; undefined without one. */
-  get countryHeader (): string | undefined {
-    return this.#countries?.header
-  }
-
-  #truncated (field: string): void {
-    this.counters.truncated++
-    this.#log.warn('truncated', { field }, `analytics ${field} cut to its maximum length (see docs/guarantees.md); counted in stats().events.truncated`)
-  }
-
-  /** Counts properties dropped by `beforeSend`'s copy; `invalid`-style input errors are the request thread's. */
-  #propertiesDropped (count: number): void {
-    if (count === 0) return
-    this.counters.propertiesDropped += count
-    this.#log.warn('properties', { dropped: count }, 'analytics properties dropped (not a string/number/boolean, or beyond 64 per event)')
   }
 
   /**
@@ -254,7 +238,8 @@ export class Pipeline {
         : normalized
       return this.#beforeSendFailed(event, { reason }, `analytics beforeSend() returned an invalid event (${reason}); the event is dropped`)
     }
-    this.#propertiesDropped(normalized.droppedProperties)
+    // Properties `beforeSend`'s copy dropped; `invalid`-style input errors are the request thread's.
+    countPropertiesDropped(this.counters, this.#log, normalized.droppedProperties)
     const kept = normalized.event
     kept.request = request
     kept.requestHeaders = event.requestHeaders

@@ -13,7 +13,6 @@ export interface GeoSettings {
  * client IP, in the database when one is read (always without a header, only with `database` given beside one).
  */
 export class CountryResolver {
-  readonly #header: string | undefined
   readonly #database: CountryDatabase | undefined
 
   /**
@@ -21,16 +20,10 @@ export class CountryResolver {
    * With a header named, a database is read only when `database` names one too.
    */
   constructor (settings: GeoSettings) {
-    this.#header = settings.header
     this.#database = settings.header !== undefined && settings.database === undefined ? undefined : CountryDatabase.open(settings.database)
   }
 
-  /** The header's name, lower case, when one is configured: the capture reads its value. */
-  get header (): string | undefined {
-    return this.#header
-  }
-
-  /** `headerValue`: the configured header's value ('' when not sent or not configured). */
+  /** `headerValue`: the configured header's value, read by the capture ('' when not sent or not configured). */
   country (headerValue: string, ip: string): string {
     if (headerValue !== '') {
       const country = countryFromHeader(headerValue)

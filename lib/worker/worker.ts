@@ -81,6 +81,8 @@ let entriesReceived = 0
 // request thread sends each request's capture, and the events are built in this thread.
 const counters = emptyEventCounters()
 let capturesTaken = 0
+/** The pipeline's lines: the plugin's logger on the request thread (index -1: no collector's bindings). */
+const pipelineLog = new RateLimitedLog(forwardingLogger(-1, {}))
 let pipeline: Pipeline | undefined
 let pipelineStarted: Promise<void> | undefined
 /** Why the pipeline could not be built: every collector's start() reports it. */
@@ -92,7 +94,7 @@ async function buildPipeline (): Promise<void> {
   const { Pipeline } = await import('../pipeline/index.js')
   const { visits } = init.pipeline
   const settings = { ...init.pipeline, visits: visits === false ? false as const : { timeoutMs: visits.timeoutMs, store: undefined, clock: Date.now } }
-  pipeline = new Pipeline(settings, counters, new RateLimitedLog(forwardingLogger(-1, {})), (event) => {
+  pipeline = new Pipeline(settings, counters, pipelineLog, (event) => {
     for (let c = 0; c < slots.length; c++) collect(slots[c], event, true)
   })
 }
@@ -184,7 +186,7 @@ function onCapture (wire: WireValue[]): void {
       slot.figures.built++
       slot.failed++
     }
-    slots[0]?.log.error('capture', { err: error }, 'analytics capture could not be turned into an event in the delivery worker; counted failed')
+    pipelineLog.error('capture', { err: error }, 'analytics capture could not be turned into an event in the delivery worker; counted failed')
   }
 }
 
