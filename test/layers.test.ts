@@ -26,7 +26,7 @@ const RANKS: Array<[string, number]> = [
   ['worker/descriptor.ts', 4],
   ['worker/codec.ts', 4],
   ['worker/snapshot.ts', 4],
-  ['pipeline/counters.ts', 0],
+  ['pipeline/counters.ts', 2],
   ['pipeline/facts.ts', 4],
   ['http/', 5],
   ['batch/', 6],
