@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache'
 import type { UAParser as Parser } from 'ua-parser-js'
 import { truncateCodePoints } from './text.js'
 import { libPath } from './location.js'
+import { crawlerFor, identifyCrawler, type CrawlerIdentity, type CrawlerInfo } from './crawlers/index.js'
 
 // ua-parser-js (CommonJS, its regex tables built at load) takes ~10 ms to load: loaded at the first
 // User-Agent parsed, not when the plugin is imported, so it is off the app's cold start.
@@ -28,11 +29,16 @@ export interface ClientInfo {
   device: DeviceCategory
   /** A crawler, a script, or a request with no User-Agent (detected with `isbot`). */
   bot: boolean
+  /**
+   * Which crawler, when `bot` is true: name, operator, purpose, and whether the client IP is in the
+   * operator's published ranges (docs/crawlers.md). `null` for every other client.
+   */
+  crawler: Readonly<CrawlerInfo> | null
 }
 
 /** What events tracked outside a request carry. */
 export const EMPTY_CLIENT: Readonly<ClientInfo> = Object.freeze({
-  browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false
+  browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false, crawler: null
 })
 
 /**
@@ -53,7 +59,11 @@ export const CLIENT_CACHE_SIZE = 1000
  */
 export const MAX_PARSED_USER_AGENT_LENGTH = 256
 
-const NO_AGENT: Readonly<ClientInfo> = Object.freeze({ ...EMPTY_CLIENT, device: 'bot', bot: true })
+let noAgent: Readonly<ClientInfo> | undefined
+function noAgentClient (): Readonly<ClientInfo> {
+  noAgent ??= Object.freeze({ ...EMPTY_CLIENT, device: 'bot', bot: true, crawler: identifyCrawler('').unverified })
+  return noAgent
+}
 
 // ua-parser-js's names for the two systems whose Client Hints name differs: one name per system,
 // so a hint that agrees with the User-Agent keeps the version the User-Agent gave.
@@ -83,10 +93,13 @@ export function parsedPart (userAgent: string): string {
   return truncateCodePoints(userAgent, MAX_PARSED_USER_AGENT_LENGTH)
 }
 
-/** Classifies one User-Agent string (no cache, no hints), from its first {@link MAX_PARSED_USER_AGENT_LENGTH} code points. */
+/**
+ * Classifies one User-Agent string (no cache, no hints, no IP: a crawler's `verified` is null), from
+ * its first {@link MAX_PARSED_USER_AGENT_LENGTH} code points.
+ */
 export function parseUserAgent (userAgent: string, detectBots: boolean): Readonly<ClientInfo> {
   userAgent = parsedPart(userAgent)
-  if (userAgent === '') return detectBots ? NO_AGENT : EMPTY_CLIENT
+  if (userAgent === '') return detectBots ? noAgentClient() : EMPTY_CLIENT
   if (userAgent === INJECT_USER_AGENT) return EMPTY_CLIENT
   const result = new (uaParser())(userAgent).getResult()
   const browser = result.browser.name ?? ''
@@ -99,8 +112,17 @@ export function parseUserAgent (userAgent: string, detectBots: boolean): Readonl
     os,
     osVersion: result.os.version ?? '',
     device: bot ? 'bot' : device(result.device.type, os, browser),
-    bot
+    bot,
+    // Only what isbot flagged is named: a browser never pays for the crawler tables.
+    crawler: bot ? identifyCrawler(userAgent).unverified : null
   })
+}
+
+/** A cached User-Agent: its client, and for a crawler the three clients a request can get (verified null, true, false). */
+interface CacheEntry {
+  client: Readonly<ClientInfo>
+  crawler: CrawlerIdentity | undefined
+  variants: Map<Readonly<CrawlerInfo>, Readonly<ClientInfo>> | undefined
 }
 
 /**
@@ -108,7 +130,7 @@ export function parseUserAgent (userAgent: string, detectBots: boolean): Readonl
  * the Client Hints of the request on top (they differ per request, so they are not cached).
  */
 export class ClientClassifier {
-  readonly #cache = new LRUCache<string, Readonly<ClientInfo>>({ max: CLIENT_CACHE_SIZE })
+  readonly #cache = new LRUCache<string, CacheEntry>({ max: CLIENT_CACHE_SIZE })
   readonly #detectBots: boolean
 
   constructor (detectBots: boolean) {
@@ -122,18 +144,34 @@ export class ClientClassifier {
 
   /**
    * Keyed on what the parser sees: agents that differ only past that share an entry. The hints are
-   * the request's `Sec-CH-UA-Mobile` and `Sec-CH-UA-Platform` (undefined when not sent).
+   * the request's `Sec-CH-UA-Mobile` and `Sec-CH-UA-Platform` (undefined when not sent); `ip` is the
+   * request's (`request.ip`: trustProxy decides), checked against a crawler's published ranges.
    */
-  classify (eventUserAgent: string, mobile: string | undefined, platform: string | undefined): Readonly<ClientInfo> {
+  classify (eventUserAgent: string, mobile: string | undefined, platform: string | undefined, ip = ''): Readonly<ClientInfo> {
     const userAgent = parsedPart(eventUserAgent)
-    let client = this.#cache.get(userAgent)
-    if (client === undefined) {
-      client = parseUserAgent(userAgent, this.#detectBots)
-      this.#cache.set(userAgent, client)
+    let entry = this.#cache.get(userAgent)
+    if (entry === undefined) {
+      const client = parseUserAgent(userAgent, this.#detectBots)
+      entry = { client, crawler: client.bot ? identifyCrawler(userAgent) : undefined, variants: undefined }
+      this.#cache.set(userAgent, entry)
     }
+    const client = entry.client
+    if (entry.crawler !== undefined) return withCrawler(entry, crawlerFor(entry.crawler, ip))
     if (client.bot || (mobile === undefined && platform === undefined)) return client
     return withHints(client, mobile, platform)
   }
+}
+
+/** The cached client with this request's crawler answer: at most three objects per User-Agent, made once. */
+function withCrawler (entry: CacheEntry, crawler: Readonly<CrawlerInfo>): Readonly<ClientInfo> {
+  if (entry.client.crawler === crawler) return entry.client
+  entry.variants ??= new Map()
+  let client = entry.variants.get(crawler)
+  if (client === undefined) {
+    client = Object.freeze({ ...entry.client, crawler })
+    entry.variants.set(crawler, client)
+  }
+  return client
 }
 
 /** Chrome's reduced User-Agent hides the platform (`Android 10; K`): the hints say what it is. */

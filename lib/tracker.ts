@@ -12,6 +12,7 @@ import { countingCuts, countPropertiesDropped, emptyEventCounters, type EventCou
 import { captureFacts, type CaptureSettings, type RequestFacts } from './pipeline/facts.js'
 import { Pipeline, type AutomaticCapture, type BeforeSend, type RemotePipeline } from './pipeline/index.js'
 import { VISITS_OFF, type VisitStats } from './visits/index.js'
+import { crawlerStats } from './crawlers/tally.js'
 
 export { emptyEventCounters, type EventCounters, type SkippedCounters, type SkipReason } from './pipeline/counters.js'
 
@@ -271,6 +272,7 @@ export class Tracker {
     const counters = this.counters
     const events = { ...counters, skipped: { ...counters.skipped } }
     const collectors = this.#fanOut.stats()
+    events.crawlers = crawlerStats(this.#remote === undefined ? (this.#pipeline as Pipeline).crawlers : this.#remote.crawlers())
     if (this.#remote === undefined) return { events, collectors, visits: (this.#pipeline as Pipeline).visitStats() }
     // The worker's pipeline counts what it skipped and emitted; the request thread, what it refused.
     const remote = this.#remote.figures()

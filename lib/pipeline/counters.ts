@@ -1,5 +1,6 @@
 import type { TextCuts } from '../text.js'
 import type { Logger, RateLimitedLog } from '../log.js'
+import { crawlerStats, type CrawlerStats } from '../crawlers/tally.js'
 
 /** Automatic events not emitted, by reason: skipping is not loss, but it is never silent. */
 export interface SkippedCounters {
@@ -44,6 +45,11 @@ export interface EventCounters {
    * made before the plugin's onRequest hook, outside its scope, or after the event was built.
    */
   unattached: number
+  /**
+   * Requests from crawlers (what `isbot` flagged) that reached the bot rule, skipped under
+   * `bots: 'skip'` or kept under `'label'`: by purpose and by name, spoofs apart (docs/crawlers.md).
+   */
+  crawlers: CrawlerStats
 }
 
 /** A reason for `stats().events.skipped`. */
@@ -60,7 +66,8 @@ export function emptyEventCounters (): EventCounters {
     consentDenied: 0,
     beforeSendDropped: 0,
     beforeSendFailed: 0,
-    unattached: 0
+    unattached: 0,
+    crawlers: crawlerStats(undefined)
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { isReferrerSpam } from '../attribution/index.js'
 import { ClientClassifier } from '../client.js'
+import { countCrawler, emptyCrawlerBlock } from '../crawlers/tally.js'
 import { enrichFromFacts } from '../enrich.js'
 import { boundField, createEvent, EventType, normalizeEventInput, roundDuration, type AnalyticsEvent, type EventProperties, type TextCuts } from '../event.js'
 import type { RateLimitedLog } from '../log.js'
@@ -68,6 +69,8 @@ export interface RemotePipeline {
   figures: () => RemoteFigures
   /** Events a collector accepted from the remote pipeline (the fan-out on the request thread never saw them). */
   acceptedElsewhere: (collector: object) => number
+  /** The worker pipeline's crawler counts (lib/crawlers/tally.ts), summed over every worker. */
+  crawlers: () => Float64Array
 }
 
 /** `beforeSend`, on the request thread only: it needs the built event there, synchronously. */
@@ -81,6 +84,8 @@ export type BeforeSend = (event: AnalyticsEvent) => unknown
  */
 export class Pipeline {
   readonly counters: EventCounters
+  /** Crawler requests (`stats().events.crawlers`), as the flat block lib/crawlers/tally.ts reads. */
+  readonly crawlers = emptyCrawlerBlock()
   readonly #settings: PipelineSettings
   readonly #clients: ClientClassifier
   readonly #urlCleaner: UrlCleaner
@@ -121,7 +126,8 @@ export class Pipeline {
     }
     const cuts = this.cuts
     const userAgent = boundField('userAgent', facts.userAgent, cuts)
-    const client = this.#clients.classify(userAgent, facts.mobileHint, facts.platformHint)
+    const client = this.#clients.classify(userAgent, facts.mobileHint, facts.platformHint, facts.ip)
+    if (client.crawler !== null) countCrawler(this.crawlers, client.crawler)
     if (client.bot && this.#settings.bots === 'skip') {
       skipped.bot++
       return
@@ -150,7 +156,7 @@ export class Pipeline {
     if (facts !== undefined) {
       enrichFromFacts(event, facts, event.matchedPattern, this.cuts)
       // Explicit events are kept even from bots (the app asked for them): labelled, not skipped.
-      event.client = this.#clients.classify(event.userAgent, facts.mobileHint, facts.platformHint)
+      event.client = this.#clients.classify(event.userAgent, facts.mobileHint, facts.platformHint, facts.ip)
     }
     this.emit(event, facts, consent, false)
   }

@@ -1,4 +1,5 @@
 import type { ClientInfo } from '../client.js'
+import type { CrawlerInfo } from '../crawlers/types.js'
 import { NO_REQUEST_HEADERS, type AnalyticsEvent, type AnalyticsEventJSON, type EventProperties, type Visit } from '../event.js'
 import { Money } from '../money.js'
 
@@ -22,6 +23,8 @@ const FIELDS = [
   'url', 'path', 'method', 'userAgent', 'referrer', 'durationMs', 'statusCode', 'consent', 'visitorId', 'country'
 ] as const satisfies ReadonlyArray<keyof AnalyticsEvent & keyof AnalyticsEventJSON>
 const CLIENT_FIELDS = ['browser', 'browserVersion', 'os', 'osVersion', 'device', 'bot'] as const satisfies ReadonlyArray<keyof ClientInfo>
+// The client's crawler crosses as its four fields after the client's, `null` in the first for none.
+const CRAWLER_FIELDS = ['name', 'operator', 'purpose', 'verified'] as const satisfies ReadonlyArray<keyof CrawlerInfo>
 // The visit's string fields; `startedAt` crosses as ms before them, `null` there meaning no visit.
 const VISIT_FIELDS = ['id', 'landingPath', 'channel', 'source', 'medium', 'campaign', 'term', 'content', 'clickId'] as const satisfies ReadonlyArray<keyof Visit>
 
@@ -29,16 +32,19 @@ const VISIT_FIELDS = ['id', 'landingPath', 'channel', 'source', 'medium', 'campa
 // worker must see the same event as inline.
 type Carried = typeof FIELDS[number] | 'timestamp' | 'revenue' | 'client' | 'properties' | 'visit'
 const everyFieldCarried: [Exclude<keyof AnalyticsEventJSON, Carried>] extends [never] ? true : never = true
-const everyClientFieldCarried: [Exclude<keyof ClientInfo, typeof CLIENT_FIELDS[number]>] extends [never] ? true : never = true
+const everyClientFieldCarried: [Exclude<keyof ClientInfo, typeof CLIENT_FIELDS[number] | 'crawler'>] extends [never] ? true : never = true
+const everyCrawlerFieldCarried: [Exclude<keyof CrawlerInfo, typeof CRAWLER_FIELDS[number]>] extends [never] ? true : never = true
 const everyVisitFieldCarried: [Exclude<keyof Visit, typeof VISIT_FIELDS[number] | 'startedAt'>] extends [never] ? true : never = true
 void everyFieldCarried
 void everyClientFieldCarried
+void everyCrawlerFieldCarried
 void everyVisitFieldCarried
 
 const TIMESTAMP = FIELDS.length
 const REVENUE = TIMESTAMP + 1
 const CLIENT = REVENUE + 2
-const VISIT = CLIENT + CLIENT_FIELDS.length
+const CRAWLER = CLIENT + CLIENT_FIELDS.length
+const VISIT = CRAWLER + CRAWLER_FIELDS.length
 const HEADERS = VISIT + 1 + VISIT_FIELDS.length
 const PAIRS = HEADERS + 1
 
@@ -54,6 +60,9 @@ export function encodeEvent (event: Readonly<AnalyticsEvent>): WireEvent {
   wire[REVENUE + 1] = revenue === undefined ? null : revenue.currency
   const client = event.client
   for (let i = 0; i < CLIENT_FIELDS.length; i++) wire[CLIENT + i] = client[CLIENT_FIELDS[i]]
+  // `?? null`: a custom collector's or an older test's client may not carry the field.
+  const crawler = client.crawler ?? null
+  for (let i = 0; i < CRAWLER_FIELDS.length; i++) wire[CRAWLER + i] = crawler === null ? null : crawler[CRAWLER_FIELDS[i]]
   const visit = event.visit
   if (visit === null) {
     wire[VISIT] = null
@@ -95,6 +104,13 @@ export function decodeEvent (wire: WireEvent): AnalyticsEvent {
   event.revenue = minor === null ? undefined : Money.fromMinor(minor as bigint, wire[REVENUE + 1] as string)
   const client: Record<string, WireValue> = {}
   for (let i = 0; i < CLIENT_FIELDS.length; i++) client[CLIENT_FIELDS[i]] = wire[CLIENT + i]
+  if (wire[CRAWLER] === null) {
+    client.crawler = null
+  } else {
+    const crawler: Record<string, WireValue> = {}
+    for (let i = 0; i < CRAWLER_FIELDS.length; i++) crawler[CRAWLER_FIELDS[i]] = wire[CRAWLER + i]
+    ;(client as Record<string, unknown>).crawler = Object.freeze(crawler)
+  }
   event.client = Object.freeze(client)
   const startedAt = wire[VISIT]
   if (startedAt === null) {

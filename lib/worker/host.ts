@@ -8,7 +8,8 @@ import { errorText } from '../util.js'
 import { encodeEvent, wireBytes, type WireEvent, type WireValue } from './codec.js'
 import { FROM_SOURCE, libPath } from '../location.js'
 import { PIPELINE_ENTRY, type FromWorker, type Member, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js'
-import { createSnapshotBuffer, entriesReceived, figuresOf, PIPELINE_FIGURES, pipelineFiguresOf, SnapshotReader, zeroFigures, zeroPipelineFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
+import { addCrawlerBlock, emptyCrawlerBlock } from '../crawlers/tally.js'
+import { crawlerFiguresOf, createSnapshotBuffer, entriesReceived, figuresOf, PIPELINE_FIGURES, pipelineFiguresOf, SnapshotReader, zeroFigures, zeroPipelineFigures, type CollectorFigures, type PipelineFigures } from './snapshot.js'
 
 /** Events handed over but not yet taken by the worker; beyond it new events are dropped as `queueFull`. */
 export const MAX_CHANNEL_EVENTS = 20_000
@@ -108,6 +109,8 @@ export class WorkerHost {
   readonly #builtBase: number[]
   /** The worker's pipeline's figures from workers that have ended. */
   readonly #pipelineBase: PipelineFigures = zeroPipelineFigures()
+  /** The crawler counts of the worker's pipeline from workers that have ended. */
+  readonly #crawlerBase = emptyCrawlerBlock()
   readonly #queueFull: number[]
   /** Events refused because the worker is gone for good. */
   readonly #lost: number[]
@@ -375,6 +378,7 @@ export class WorkerHost {
       // The visit figures describe the live store: a new worker starts with none.
       if (name !== 'visitors') this.#pipelineBase[name] += pipeline[name]
     }
+    addCrawlerBlock(this.#crawlerBase, crawlerFiguresOf(copy, this.#names.length))
     for (let i = 0; i < this.#names.length; i++) {
       const f = figuresOf(copy, i)
       const base = this.#base[i]
@@ -480,6 +484,14 @@ export class WorkerHost {
     const live = pipelineFiguresOf(gen.reader.read(), this.#names.length)
     for (const name of PIPELINE_FIGURES) figures[name] = name === 'visitors' ? live[name] : figures[name] + live[name]
     return figures
+  }
+
+  /** The worker's pipeline's crawler counts, summed over every worker. */
+  crawlerFigures (): Float64Array {
+    const block = this.#crawlerBase.slice()
+    const gen = this.#gen
+    if (gen !== undefined) addCrawlerBlock(block, crawlerFiguresOf(gen.reader.read(), this.#names.length))
+    return block
   }
 
   setLog (index: number, log: Logger): void {

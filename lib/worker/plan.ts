@@ -64,6 +64,7 @@ export function planDelivery (collectors: readonly AnalyticsCollector[], mode: D
       automatic: (capture) => host.capture(encodeCapture(capture)),
       tracked: (event, facts, consent) => host.capture(encodeTracked(event, facts, consent)),
       figures: () => host.pipelineFigures(),
+      crawlers: () => host.crawlerFigures(),
       acceptedElsewhere: (collector) => {
         const index = standIns.indexOf(collector as AnalyticsCollector)
         return index === -1 ? 0 : host.acceptedInWorker(index)

@@ -1,4 +1,5 @@
 import { DROP_REASONS, emptyDropCounts, type DeliveryReport, type DropCounts } from '../collector.js'
+import { crawlerBlockLength } from '../crawlers/tally.js'
 
 // The worker publishes each collector's figures into shared memory so that stats() on the request
 // thread stays synchronous, and so the figures outlive a worker that dies (a crash is then counted
@@ -40,8 +41,9 @@ export interface CollectorFigures extends DeliveryReport {
 export const PIPELINE_FIGURES = ['captures', 'emitted', 'truncated', 'prefetch', 'bot', 'spam', 'consent', 'consentDenied', 'visitors', 'evictions', 'fallbacks'] as const
 export type PipelineFigures = Record<typeof PIPELINE_FIGURES[number], number>
 
+/** Then the pipeline's crawler counts (lib/crawlers/tally.ts): a flat block, copied as it is. */
 export function createSnapshotBuffer (collectors: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(SEQ_BYTES + (HEADER + collectors * STRIDE + PIPELINE_FIGURES.length) * Float64Array.BYTES_PER_ELEMENT)
+  return new SharedArrayBuffer(SEQ_BYTES + (HEADER + collectors * STRIDE + PIPELINE_FIGURES.length + crawlerBlockLength()) * Float64Array.BYTES_PER_ELEMENT)
 }
 
 /** The worker's side: fill `figures` then `publish()`. */
@@ -54,7 +56,7 @@ export class SnapshotWriter {
     this.#data = new Float64Array(buffer, SEQ_BYTES)
   }
 
-  publish (entries: number, figures: readonly CollectorFigures[], pipeline: PipelineFigures | undefined): void {
+  publish (entries: number, figures: readonly CollectorFigures[], pipeline: PipelineFigures | undefined, crawlers?: Float64Array): void {
     const data = this.#data
     Atomics.add(this.#seq, 0, 1)
     data[0] = entries
@@ -72,6 +74,7 @@ export class SnapshotWriter {
     if (pipeline !== undefined) {
       const at = HEADER + figures.length * STRIDE
       for (let k = 0; k < PIPELINE_FIGURES.length; k++) data[at + k] = pipeline[PIPELINE_FIGURES[k]]
+      if (crawlers !== undefined) data.set(crawlers, at + PIPELINE_FIGURES.length)
     }
     Atomics.add(this.#seq, 0, 1)
   }
@@ -131,6 +134,12 @@ export function pipelineFiguresOf (copy: Float64Array, collectors: number): Pipe
   const figures = {} as PipelineFigures
   for (let k = 0; k < PIPELINE_FIGURES.length; k++) figures[PIPELINE_FIGURES[k]] = copy[at + k]
   return figures
+}
+
+/** The pipeline's crawler counts from a copy (a view into it: copy it to keep it). */
+export function crawlerFiguresOf (copy: Float64Array, collectors: number): Float64Array {
+  const at = HEADER + collectors * STRIDE + PIPELINE_FIGURES.length
+  return copy.subarray(at, at + crawlerBlockLength())
 }
 
 export function zeroPipelineFigures (): PipelineFigures {

@@ -149,7 +149,7 @@ function publish (): void {
     }
     f.dropped.failed += slot.failed
   }
-  writer.publish(entriesReceived, slots.map((slot) => slot.figures), pipelineFigures())
+  writer.publish(entriesReceived, slots.map((slot) => slot.figures), pipelineFigures(), pipeline?.crawlers)
 }
 
 /** `built`: the worker's pipeline made the event (else it came over the channel). */

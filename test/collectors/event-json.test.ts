@@ -70,7 +70,7 @@ test('visits, frozen or not, and changed between events; revenue, consent and cl
     actionName: 'checkout',
     revenue: Money.fromMinor(1999, 'EUR'),
     consent: 'anonymous',
-    client: { browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop', bot: false },
+    client: { browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop', bot: false, crawler: null },
     userId: 'user-1',
     country: 'DE'
   })

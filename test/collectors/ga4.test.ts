@@ -806,14 +806,14 @@ test('GA4 sees devices: the request-level device object from the visitor\'s clie
 })
 
 test('the device object is remembered per frozen client and locale only: a client that may change is read afresh', async (t) => {
-  const frozen = Object.freeze({ browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop' as const, bot: false })
+  const frozen = Object.freeze({ browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop' as const, bot: false, crawler: null })
   const at = (client: AnalyticsEvent['client'], locale: string): AnalyticsEvent => Object.assign(createEvent(EventType.PageView, new Date()), { client, locale })
   const english = ga4Device(at(frozen, 'en-GB'))
   t.same(JSON.parse(english), { category: 'desktop', language: 'en-GB', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' })
   t.equal(ga4Device(at(frozen, 'en-GB')), english, 'the same client and locale: the same object')
   t.same(JSON.parse(ga4Device(at(frozen, 'de'))), { category: 'desktop', language: 'de', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' }, 'another locale: its own')
   t.same(JSON.parse(ga4Device(at(frozen, ''))), { category: 'desktop', operating_system: 'Linux', browser: 'Firefox', browser_version: '128.0' })
-  const open = { browser: 'Chrome', browserVersion: '126.0', os: 'Android', osVersion: '14', device: 'mobile' as AnalyticsEvent['client']['device'], bot: false }
+  const open = { browser: 'Chrome', browserVersion: '126.0', os: 'Android', osVersion: '14', device: 'mobile' as AnalyticsEvent['client']['device'], bot: false, crawler: null }
   t.match(JSON.parse(ga4Device(at(open, 'fr'))), { category: 'mobile', browser: 'Chrome' })
   open.browser = 'Samsung Internet'
   open.device = 'tablet'

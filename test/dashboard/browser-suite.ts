@@ -20,7 +20,7 @@ const MARKUP = '"><img src=x onerror="window.__xss=1"><script>window.__xss=2</sc
 /** A visitor whose path, referrer, landing page, source and event name are hostile. */
 export function hostileEvents (): AnalyticsEvent[] {
   const visit = { id: '00000000-0000-4000-8000-0000000000aa', startedAt: new Date(Date.now() - 3 * 86_400_000), landingPath: `/landing${MARKUP}`, channel: 'Referral' as const, source: `evil.example${MARKUP}`, medium: 'referral', campaign: `c${MARKUP}`, term: '', content: '', clickId: '' as const }
-  const seen = { visitorId: 'dd'.repeat(16), visit, country: 'FR', hostname: 'shop.example', client: { browser: `B${MARKUP}`, browserVersion: '', os: 'Linux', osVersion: '', device: 'desktop', bot: false } }
+  const seen = { visitorId: 'dd'.repeat(16), visit, country: 'FR', hostname: 'shop.example', client: { browser: `B${MARKUP}`, browserVersion: '', os: 'Linux', osVersion: '', device: 'desktop', bot: false, crawler: null } }
   const page = createEvent(EventType.PageView, visit.startedAt)
   Object.assign(page, seen, { path: `/p${MARKUP}`, url: 'https://shop.example/p', referrer: 'javascript:window.__xss=3', method: 'GET', statusCode: 200 })
   const custom = createEvent(EventType.Custom, new Date(visit.startedAt.getTime() + 1000))

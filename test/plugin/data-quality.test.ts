@@ -154,7 +154,7 @@ test('app.inject\'s own User-Agent (lightMyRequest) is a test client, not a bot:
   app.get('/', html)
   await app.inject('/')
   t.equal(collector.events.length, 1)
-  t.same(collector.events[0].client, { browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false })
+  t.same(collector.events[0].client, { browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false, crawler: null })
 })
 
 test('prefetch and prerender give no automatic page view', async (t) => {
@@ -196,10 +196,10 @@ test('client: browser, OS and device from the User-Agent', async (t) => {
   app.get('/', html)
   for (const agent of [CHROME, IPHONE, IPAD, SAMSUNG_TV]) await app.inject({ url: '/', headers: { 'user-agent': agent } })
   t.same(collector.events.map((e) => e.client), [
-    { browser: 'Chrome', browserVersion: '120.0.0.0', os: 'Windows', osVersion: '10', device: 'desktop', bot: false },
-    { browser: 'Mobile Safari', browserVersion: '17.1', os: 'iOS', osVersion: '17.1', device: 'mobile', bot: false },
-    { browser: 'Mobile Safari', browserVersion: '17.0', os: 'iOS', osVersion: '17.0', device: 'tablet', bot: false },
-    { browser: 'Samsung Internet', browserVersion: '4.0', os: 'Tizen', osVersion: '6.0', device: 'tv', bot: false }
+    { browser: 'Chrome', browserVersion: '120.0.0.0', os: 'Windows', osVersion: '10', device: 'desktop', bot: false, crawler: null },
+    { browser: 'Mobile Safari', browserVersion: '17.1', os: 'iOS', osVersion: '17.1', device: 'mobile', bot: false, crawler: null },
+    { browser: 'Mobile Safari', browserVersion: '17.0', os: 'iOS', osVersion: '17.0', device: 'tablet', bot: false, crawler: null },
+    { browser: 'Samsung Internet', browserVersion: '4.0', os: 'Tizen', osVersion: '6.0', device: 'tv', bot: false, crawler: null }
   ])
 })
 
@@ -221,7 +221,7 @@ test('client: events tracked outside a request have an empty client', async (t) 
   const { app, collector } = await build(t)
   await app.ready()
   app.analytics.track({ type: EventType.Custom, eventName: 'job.done' })
-  t.same(collector.events[0].client, { browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false })
+  t.same(collector.events[0].client, { browser: '', browserVersion: '', os: '', osVersion: '', device: '', bot: false, crawler: null })
 })
 
 test('stats() of an inert plugin has the skipped counters too', async (t) => {
@@ -236,6 +236,6 @@ test('client: the User-Agent cache stays bounded however many distinct agents ar
   for (let i = 0; i < CLIENT_CACHE_SIZE + 500; i++) clients.classify(`${CHROME} Build/${i}`, undefined, undefined)
   t.equal(clients.size, CLIENT_CACHE_SIZE, 'no more than CLIENT_CACHE_SIZE agents held')
   // The first agents were evicted: classified again, from scratch, with the same answer.
-  t.same(clients.classify(`${CHROME} Build/0`, undefined, undefined), { browser: 'Chrome', browserVersion: '120.0.0.0', os: 'Windows', osVersion: '10', device: 'desktop', bot: false })
+  t.same(clients.classify(`${CHROME} Build/0`, undefined, undefined), { browser: 'Chrome', browserVersion: '120.0.0.0', os: 'Windows', osVersion: '10', device: 'desktop', bot: false, crawler: null })
   t.equal(clients.size, CLIENT_CACHE_SIZE)
 })

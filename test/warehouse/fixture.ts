@@ -12,9 +12,9 @@ function at (daysAgo: number, hour: number, minute = 0): Date {
 }
 
 type Client = ClientInfo
-const FIREFOX: Client = { browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop', bot: false }
-const SAFARI: Client = { browser: 'Safari', browserVersion: '17.5', os: 'iOS', osVersion: '17.5', device: 'mobile', bot: false }
-const GOOGLEBOT: Client = { browser: 'Googlebot', browserVersion: '2.1', os: '', osVersion: '', device: 'bot', bot: true }
+const FIREFOX: Client = { browser: 'Firefox', browserVersion: '128.0', os: 'Linux', osVersion: '', device: 'desktop', bot: false, crawler: null }
+const SAFARI: Client = { browser: 'Safari', browserVersion: '17.5', os: 'iOS', osVersion: '17.5', device: 'mobile', bot: false, crawler: null }
+const GOOGLEBOT: Client = { browser: 'Googlebot', browserVersion: '2.1', os: '', osVersion: '', device: 'bot', bot: true, crawler: { name: 'Googlebot', operator: 'Google', purpose: 'search', verified: true } }
 
 function event (type: EventType, timestamp: Date, fields: Partial<AnalyticsEvent> & { client?: Client }): AnalyticsEvent {
   const created = createEvent(type, timestamp)
