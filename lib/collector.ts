@@ -88,6 +88,12 @@ export interface AnalyticsCollector {
    */
   readonly requestHeaders?: readonly string[]
   /**
+   * Optional. Whether this collector takes an event (the built-in collectors' `events` option:
+   * `eventsFilter`). Asked before `collect`; an event it does not want is not counted against it
+   * (not accepted, not dropped). Must be fast and must not keep the event.
+   */
+  wants?(event: Readonly<AnalyticsEvent>): boolean
+  /**
    * Called once at `onReady`. The signal fires at `startTimeoutMs`. The context carries the app's
    * logger (a child bound to this collector's name); collectors that do not log can ignore it.
    */

@@ -45,6 +45,7 @@ class CollectorSlot {
   readonly name: string
   readonly #log: RateLimitedLog
   readonly #reports: boolean
+  readonly #wants: ((event: Readonly<AnalyticsEvent>) => boolean) | undefined
   accepted = 0
   #delivered = 0
   readonly #dropped = emptyDropCounts()
@@ -62,11 +63,24 @@ class CollectorSlot {
     this.name = collector.name
     this.#log = new RateLimitedLog(log)
     this.#reports = typeof collector.stats === 'function'
+    this.#wants = typeof collector.wants === 'function' ? collector.wants.bind(collector) : undefined
   }
 
   get log (): Logger { return this.#log.log }
 
   deliver (event: Readonly<AnalyticsEvent>): void {
+    const wants = this.#wants
+    if (wants !== undefined) {
+      try {
+        if (!wants(event)) return
+      } catch (error) {
+        // The app's filter threw: the event was meant for this collector, and it is lost to it.
+        this.accepted++
+        this.#dropped.failed++
+        this.#log.error('wants', { err: error }, 'analytics collector\'s events filter threw; the event is counted failed')
+        return
+      }
+    }
     this.accepted++
     if (this.#closed) {
       this.#dropped.closed++

@@ -34,3 +34,8 @@ export {
   FST_ANALYTICS_ALREADY_REGISTERED,
   FST_ANALYTICS_DASHBOARD_ACCESS
 } from './errors.js'
+export type { CrawlerInfo, CrawlerPurpose } from './crawlers/types.js'
+export { CRAWLER_PURPOSES } from './crawlers/types.js'
+export type { CrawlerStats } from './crawlers/tally.js'
+export { eventsFilter, EVERY_EVENT, NO_BOT_EVENTS } from './collectors/options.js'
+export type { CollectorEvents, CollectorEventsDefault, CollectorEventsOption } from './collectors/options.js'

@@ -37,7 +37,11 @@ CREATE TABLE IF NOT EXISTS analytics_events (
     visit_term             String,
     visit_content          String,
     visit_click_id         String,
-    country                String
+    country                String,
+    client_crawler_name    String,
+    client_crawler_operator String,
+    client_crawler_purpose String,
+    client_crawler_verified Nullable(UInt8)
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(timestamp)

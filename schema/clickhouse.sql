@@ -36,7 +36,11 @@ CREATE TABLE IF NOT EXISTS analytics_events (
     visit_term             String,
     visit_content          String,
     visit_click_id         LowCardinality(String),
-    country                LowCardinality(String)
+    country                LowCardinality(String),
+    client_crawler_name    LowCardinality(String),
+    client_crawler_operator LowCardinality(String),
+    client_crawler_purpose LowCardinality(String),
+    client_crawler_verified Nullable(UInt8)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)

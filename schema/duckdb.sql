@@ -36,5 +36,9 @@ CREATE TABLE IF NOT EXISTS "analytics_events" (
   visit_term             VARCHAR NOT NULL DEFAULT '',
   visit_content          VARCHAR NOT NULL DEFAULT '',
   visit_click_id         VARCHAR NOT NULL DEFAULT '',
-  country                VARCHAR NOT NULL DEFAULT ''
+  country                VARCHAR NOT NULL DEFAULT '',
+  client_crawler_name    VARCHAR NOT NULL DEFAULT '',
+  client_crawler_operator VARCHAR NOT NULL DEFAULT '',
+  client_crawler_purpose VARCHAR NOT NULL DEFAULT '',
+  client_crawler_verified BOOLEAN
 );

@@ -36,7 +36,11 @@ CREATE TABLE IF NOT EXISTS "analytics_events" (
   visit_term             text NOT NULL DEFAULT '',
   visit_content          text NOT NULL DEFAULT '',
   visit_click_id         text NOT NULL DEFAULT '',
-  country                text NOT NULL DEFAULT ''
+  country                text NOT NULL DEFAULT '',
+  client_crawler_name    text NOT NULL DEFAULT '',
+  client_crawler_operator text NOT NULL DEFAULT '',
+  client_crawler_purpose text NOT NULL DEFAULT '',
+  client_crawler_verified boolean
 );
 -- A table made by an earlier release lacks the columns below: these add them (no-ops on a new table).
 ALTER TABLE "analytics_events"
@@ -51,6 +55,10 @@ ALTER TABLE "analytics_events"
   ADD COLUMN IF NOT EXISTS visit_term text NOT NULL DEFAULT '',
   ADD COLUMN IF NOT EXISTS visit_content text NOT NULL DEFAULT '',
   ADD COLUMN IF NOT EXISTS visit_click_id text NOT NULL DEFAULT '',
-  ADD COLUMN IF NOT EXISTS country text NOT NULL DEFAULT '';
+  ADD COLUMN IF NOT EXISTS country text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS client_crawler_name text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS client_crawler_operator text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS client_crawler_purpose text NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS client_crawler_verified boolean;
 CREATE INDEX IF NOT EXISTS "analytics_events_timestamp_idx" ON "analytics_events" (timestamp);
 CREATE INDEX IF NOT EXISTS "analytics_events_type_timestamp_idx" ON "analytics_events" (type, timestamp);

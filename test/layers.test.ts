@@ -16,6 +16,7 @@ const RANKS: Array<[string, number]> = [
   ['client.ts', 3],
   ['privacy/', 3],
   ['attribution/', 2],
+  ['crawlers/', 2],
   ['geo/', 2],
   ['event.ts', 3],
   ['attribution/', 3],

@@ -25,6 +25,7 @@ export class ClickHouseCollector extends WarehouseCollector {
       name: normalized.name,
       origin: 'clickhouse:',
       batching: normalized.batching,
+      events: normalized.events,
       defaults: {
         maxBatchSize: DEFAULT_CLICKHOUSE_BATCH_SIZE,
         flushIntervalMs: DEFAULT_CLICKHOUSE_FLUSH_INTERVAL_MS,

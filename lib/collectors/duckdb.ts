@@ -28,6 +28,7 @@ export class DuckDBCollector extends WarehouseCollector {
       name: normalized.name,
       origin: 'duckdb:',
       batching: normalized.batching,
+      events: normalized.events,
       defaults: {
         maxBatchSize: DEFAULT_DUCKDB_BATCH_SIZE,
         flushIntervalMs: DEFAULT_DUCKDB_FLUSH_INTERVAL_MS,

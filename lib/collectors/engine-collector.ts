@@ -14,6 +14,11 @@ export interface EngineWiring {
   batching: BatchingOptions
   /** The collector's defaults for what the user did not set. */
   defaults: CollectorDefaults
+  /**
+   * The `events` option, from `eventsFilter(options.events, <the collector's default>)`: required,
+   * so that no collector built on this base forgets its default or ignores the option.
+   */
+  events: ((event: Readonly<AnalyticsEvent>) => boolean) | undefined
 }
 
 /**
@@ -23,6 +28,8 @@ export interface EngineWiring {
  */
 export abstract class EngineCollector<T> implements AnalyticsCollector {
   readonly name: string
+  /** Which events it takes (the `events` option); absent: every event. The fan-out asks before counting. */
+  readonly wants?: (event: Readonly<AnalyticsEvent>) => boolean
   readonly #engine: DeliveryEngine<T>
   readonly #log = new RateLimitedLog(silentLogger)
 
@@ -32,6 +39,7 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
    */
   constructor (wiring: EngineWiring, adapter: (log: RateLimitedLog) => DeliveryAdapter<T>, transport?: (log: RateLimitedLog) => DeliveryTransport) {
     this.name = wiring.name
+    if (wiring.events !== undefined) this.wants = wiring.events
     this.#engine = new DeliveryEngine<T>({
       ...wiring.batching,
       name: wiring.name,

@@ -24,6 +24,7 @@ export class PostgresCollector extends WarehouseCollector {
       name: normalized.name,
       origin: 'postgres:',
       batching: normalized.batching,
+      events: normalized.events,
       defaults: {
         maxBatchSize: DEFAULT_POSTGRES_BATCH_SIZE,
         flushIntervalMs: DEFAULT_POSTGRES_FLUSH_INTERVAL_MS,

@@ -10,9 +10,9 @@ import { eventJSONString } from '../event-json.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
 import { portableCollector } from './portable.js'
-import { checkCollectorOptions, ipPolicyOption, optionErrors } from './options.js'
+import { checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, optionErrors, type CollectorEventsOption } from './options.js'
 
-export interface StdoutCollectorOptions {
+export interface StdoutCollectorOptions extends CollectorEventsOption {
   /**
    * Where lines go: a file descriptor (default 1, stdout), a file path, or a stream you own
    * (it is flushed, never closed, by the collector).
@@ -54,7 +54,7 @@ const LINE_END = `,"msg":${JSON.stringify(MESSAGE)}}\n`
 // Like the HTTP collectors: a misspelt option (`dest`, `minLength`) is refused, never ignored.
 // (`satisfies` fails the build when the options interface gains a key that is not listed here.)
 const OWN_OPTION_KEYS = new Set(Object.keys({
-  destination: true, level: true, bufferBytes: true, flushIntervalMs: true, maxQueueBytes: true, name: true, ip: true
+  destination: true, level: true, bufferBytes: true, flushIntervalMs: true, maxQueueBytes: true, name: true, ip: true, events: true
 } as const satisfies Record<keyof StdoutCollectorOptions, true>))
 const invalidOption = optionErrors('stdoutCollector')
 
@@ -80,6 +80,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
     throw invalidOption(`maxQueueBytes must be an integer from 1 to ${MAX_TIMER_MS}`)
   }
   const ip = ipPolicyOption(options.ip, 'truncate', invalidOption)
+  const wants = eventsFilter(options.events, EVERY_EVENT, invalidOption)
   const destination = options.destination ?? 1
   const owned = typeof destination === 'number' || typeof destination === 'string'
   if (!owned && (destination === null || typeof destination !== 'object' || typeof destination.write !== 'function')) {
@@ -102,6 +103,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
 
   return portableCollector({
     name,
+    ...(wants === undefined ? {} : { wants }),
     start (_signal: AbortSignal, context: CollectorContext) {
       if (started) return
       started = true

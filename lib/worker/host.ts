@@ -148,8 +148,9 @@ export class WorkerHost {
   }
 
   /** The stand-in the fan-out calls for collector `index`. */
-  collector (index: number, requestHeaders: readonly string[] | undefined): AnalyticsCollector {
-    return new WorkerCollector(this, index, this.#names[index], requestHeaders)
+  /** `wants`: the `events` filter of the collector it stands for (the real one in the worker has its own copy). */
+  collector (index: number, requestHeaders: readonly string[] | undefined, wants?: (event: Readonly<AnalyticsEvent>) => boolean): AnalyticsCollector {
+    return new WorkerCollector(this, index, this.#names[index], requestHeaders, wants)
   }
 
   accept (index: number, event: Readonly<AnalyticsEvent>): void {
@@ -505,14 +506,17 @@ class WorkerCollector implements AnalyticsCollector {
   readonly name: string
   /** The headers the collector it stands for declared: the request thread captures them for it. */
   readonly requestHeaders: readonly string[] | undefined
+  /** The fan-out asks it before an event is counted or handed over: an event not wanted never crosses. */
+  readonly wants?: (event: Readonly<AnalyticsEvent>) => boolean
   readonly #host: WorkerHost
   readonly #index: number
 
-  constructor (host: WorkerHost, index: number, name: string, requestHeaders: readonly string[] | undefined) {
+  constructor (host: WorkerHost, index: number, name: string, requestHeaders: readonly string[] | undefined, wants?: (event: Readonly<AnalyticsEvent>) => boolean) {
     this.#host = host
     this.#index = index
     this.name = name
     this.requestHeaders = requestHeaders
+    if (wants !== undefined) this.wants = wants
   }
 
   start (signal: AbortSignal, context: CollectorContext): Promise<void> {

@@ -55,7 +55,7 @@ export function planDelivery (collectors: readonly AnalyticsCollector[], mode: D
   host.spawn()
   const standIns = collectors.map((collector) => {
     const index = at.get(collector)
-    return index === undefined ? collector : host.collector(index, collector.requestHeaders)
+    return index === undefined ? collector : host.collector(index, collector.requestHeaders, collector.wants?.bind(collector))
   })
   if (remote === undefined) return { collectors: standIns, pipeline: undefined }
   return {

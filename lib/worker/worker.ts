@@ -154,6 +154,18 @@ function publish (): void {
 
 /** `built`: the worker's pipeline made the event (else it came over the channel). */
 function collect (slot: Slot, event: AnalyticsEvent, built: boolean): void {
+  // The worker's pipeline offers every event to every collector: one the collector's `events` option
+  // refuses is not counted against it (events from the request thread were asked there already).
+  if (built && slot.collector?.wants !== undefined) {
+    try {
+      if (!slot.collector.wants(event)) return
+    } catch (error) {
+      slot.figures.built++
+      slot.failed++
+      slot.log.error('wants', { err: error }, 'analytics collector\'s events filter threw; the event is counted failed')
+      return
+    }
+  }
   if (built) slot.figures.built++
   else slot.figures.received++
   try {

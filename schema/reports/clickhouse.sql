@@ -189,3 +189,30 @@ FROM analytics_events FINAL
 WHERE isNotNull(visit_id) AND visitor_id != '' AND client_bot = 0 AND type IN ('action', 'custom') AND timestamp >= now() - INTERVAL 30 DAY
 GROUP BY event
 ORDER BY visitors DESC, visits DESC, events DESC, event;
+
+-- name: crawlers_per_day
+-- Crawler requests (kept with bots: 'label') by day and purpose (docs/crawlers.md). Spoofed ones, a
+-- crawler's name from an address its operator does not publish, are left out: see spoofed_crawlers.
+SELECT toString(toDate(timestamp)) AS day, if(client_crawler_purpose = '', 'unknown', client_crawler_purpose) AS purpose, count() AS requests
+FROM analytics_events FINAL
+WHERE client_bot = 1 AND ifNull(client_crawler_verified, 1) = 1 AND type != 'custom' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY day, purpose
+ORDER BY day, purpose;
+
+-- name: crawler_pages
+-- The paths each crawler fetched most, with how many of those fetches found nothing (404).
+SELECT client_crawler_name AS crawler, path, count() AS requests, countIf(status_code = 404) AS not_found
+FROM analytics_events FINAL
+WHERE client_bot = 1 AND ifNull(client_crawler_verified, 1) = 1 AND type != 'custom' AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY crawler, path
+ORDER BY requests DESC, crawler, path
+LIMIT 50;
+
+-- name: spoofed_crawlers
+-- Requests that claimed a crawler whose operator publishes its addresses, from elsewhere: scrapers.
+-- `addresses` counts client_ip as stored (the collector's ip option: /24 and /48 by default).
+SELECT client_crawler_name AS claimed, client_crawler_operator AS operator, count() AS requests, uniqExact(client_ip) AS addresses
+FROM analytics_events FINAL
+WHERE ifNull(client_crawler_verified, 1) = 0 AND timestamp >= now() - INTERVAL 30 DAY
+GROUP BY claimed, operator
+ORDER BY requests DESC, claimed;

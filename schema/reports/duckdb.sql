@@ -189,3 +189,30 @@ FROM analytics_events
 WHERE visit_id IS NOT NULL AND visitor_id <> '' AND NOT client_bot AND type IN ('action', 'custom') AND timestamp >= now() - interval '30 days'
 GROUP BY 1
 ORDER BY visitors DESC, visits DESC, events DESC, event;
+
+-- name: crawlers_per_day
+-- Crawler requests (kept with bots: 'label') by day and purpose (docs/crawlers.md). Spoofed ones, a
+-- crawler's name from an address its operator does not publish, are left out: see spoofed_crawlers.
+SELECT (timestamp AT TIME ZONE 'UTC')::date::varchar AS day, coalesce(nullif(client_crawler_purpose, ''), 'unknown') AS purpose, count(*) AS requests
+FROM analytics_events
+WHERE client_bot AND client_crawler_verified IS NOT false AND type <> 'custom' AND timestamp >= now() - interval '30 days'
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: crawler_pages
+-- The paths each crawler fetched most, with how many of those fetches found nothing (404).
+SELECT client_crawler_name AS crawler, path, count(*) AS requests, count(*) FILTER (WHERE status_code = 404) AS not_found
+FROM analytics_events
+WHERE client_bot AND client_crawler_verified IS NOT false AND type <> 'custom' AND timestamp >= now() - interval '30 days'
+GROUP BY 1, 2
+ORDER BY requests DESC, crawler, path
+LIMIT 50;
+
+-- name: spoofed_crawlers
+-- Requests that claimed a crawler whose operator publishes its addresses, from elsewhere: scrapers.
+-- `addresses` counts client_ip as stored (the collector's ip option: /24 and /48 by default).
+SELECT client_crawler_name AS claimed, client_crawler_operator AS operator, count(*) AS requests, count(DISTINCT client_ip) AS addresses
+FROM analytics_events
+WHERE client_crawler_verified = false AND timestamp >= now() - interval '30 days'
+GROUP BY 1, 2
+ORDER BY requests DESC, claimed;

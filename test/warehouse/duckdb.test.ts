@@ -10,7 +10,7 @@ import { createEvent, type AnalyticsEvent } from '../../lib/event.js'
 import { totalDropped } from '../../lib/collector.js'
 import { duckdbCollector, duckdbTableDDL, type DuckDBCollectorOptions, type DuckDBCollector } from '../../lib/collectors/duckdb.js'
 import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors.js'
-import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent } from './fixture.js'
+import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent, crawlerFixture, expectedCrawlerFixtureReports, expectedCrawlerReports } from './fixture.js'
 import { comparable, readReports } from './reports.js'
 
 /** A fresh directory per test, removed at teardown: one process owns a DuckDB file. */
@@ -128,13 +128,25 @@ test('the report queries of schema/reports/duckdb.sql return the known answers, 
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length)
   t.equal(report.delivered, events.length)
-  const expected = { ...expectedReports(events), ...expectedVisitReports() }
+  const expected = { ...expectedReports(events), ...expectedVisitReports(), ...expectedCrawlerReports() }
   const reports = readReports('duckdb.sql')
   t.same([...reports.keys()], Object.keys(expected), 'one query per report')
   t.same([...reports.keys()], [...readReports('postgres.sql').keys()], 'the names of the PostgreSQL reports')
   t.same([...reports.keys()], [...readReports('clickhouse.sql').keys()], 'the names of the ClickHouse reports')
   for (const [name, sql] of reports) {
     t.same(comparable(await query(path, sql), expected[name]), expected[name], name)
+  }
+})
+
+test('the crawler reports of schema/reports/duckdb.sql: per day and purpose, pages with 404s, spoofs apart', async (t) => {
+  const path = tempFile(t)
+  const { collector } = await startCollector(t, { path, ip: 'full' })
+  const events = crawlerFixture()
+  for (const event of events) collector.collect(event)
+  t.equal((await finish(t, collector, events.length)).delivered, events.length)
+  const reports = readReports('duckdb.sql')
+  for (const [name, expected] of Object.entries(expectedCrawlerFixtureReports())) {
+    t.same(comparable(await query(path, reports.get(name) as string), expected), expected, name)
   }
 })
 

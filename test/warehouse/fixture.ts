@@ -1,6 +1,7 @@
 import { createEvent, EventType, type AnalyticsEvent } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import type { ClientInfo } from '../../lib/client.js'
+import type { CrawlerPurpose } from '../../lib/crawlers/types.js'
 import type { Visit } from '../../lib/event.js'
 
 const DAY = 86_400_000
@@ -264,3 +265,73 @@ export const NO_VISIT_ROW = Object.freeze({
   visit_click_id: '',
   country: ''
 })
+
+/** The crawler reports on `reportFixture`: its one bot is a verified Googlebot, on '/' (day 2) and '/about' (day 1). */
+export function expectedCrawlerReports (): Record<string, Array<Record<string, string | number>>> {
+  return {
+    crawlers_per_day: [{ day: dayAgo(2), purpose: 'search', requests: 1 }, { day: dayAgo(1), purpose: 'search', requests: 1 }],
+    crawler_pages: [{ crawler: 'Googlebot', path: '/', requests: 1, not_found: 0 }, { crawler: 'Googlebot', path: '/about', requests: 1, not_found: 0 }],
+    spoofed_crawlers: []
+  }
+}
+
+function crawlerClient (name: string, operator: string, purpose: CrawlerPurpose, verified: boolean | null): Client {
+  return { browser: '', browserVersion: '', os: '', osVersion: '', device: 'bot', bot: true, crawler: { name, operator, purpose, verified } }
+}
+
+/**
+ * Crawlers kept with bots: 'label', for the crawler reports (every event a page view):
+ *   day 2  Googlebot (verified) /; Bingbot (no vendored ranges: null) /
+ *   day 1  Googlebot (verified) /, /old (404); GPTBot (verified) /blog ×3; ClaudeBot (null) /blog (404)
+ *   day 1  spoofs: "Googlebot" from 203.0.113.50 /, 203.0.113.51 /wp-login.php (404), 198.51.100.7 /;
+ *          "GPTBot" from 192.0.2.1 /
+ *   day 1  a person (Firefox) /: never a crawler
+ */
+export function crawlerFixture (): AnalyticsEvent[] {
+  const googlebot = crawlerClient('Googlebot', 'Google', 'search', true)
+  const fakeGooglebot = crawlerClient('Googlebot', 'Google', 'search', false)
+  const gptbot = crawlerClient('GPTBot', 'OpenAI', 'ai-training', true)
+  const fakeGptbot = crawlerClient('GPTBot', 'OpenAI', 'ai-training', false)
+  const claudebot = crawlerClient('ClaudeBot', 'Anthropic', 'ai-training', null)
+  const bingbot = crawlerClient('Bingbot', 'Microsoft', 'search', null)
+  const hit = (daysAgo: number, minute: number, path: string, client: Client, clientIP: string, statusCode = 200): AnalyticsEvent =>
+    event(EventType.PageView, at(daysAgo, 6, minute), { path, url: `https://shop.example${path}`, matchedPattern: statusCode === 404 ? '' : path, clientIP, client, statusCode, visitorId: '' })
+  return [
+    hit(2, 0, '/', googlebot, '66.249.66.1'),
+    hit(2, 1, '/', bingbot, '157.55.39.1'),
+    hit(1, 0, '/', googlebot, '66.249.66.1'),
+    hit(1, 1, '/old', googlebot, '66.249.66.2', 404),
+    hit(1, 2, '/blog', gptbot, '20.171.206.10'),
+    hit(1, 3, '/blog', gptbot, '20.171.206.11'),
+    hit(1, 4, '/blog', gptbot, '20.171.206.12'),
+    hit(1, 5, '/blog', claudebot, '34.1.2.3', 404),
+    hit(1, 6, '/', fakeGooglebot, '203.0.113.50'),
+    hit(1, 7, '/wp-login.php', fakeGooglebot, '203.0.113.51', 404),
+    hit(1, 8, '/', fakeGooglebot, '198.51.100.7'),
+    hit(1, 9, '/', fakeGptbot, '192.0.2.1'),
+    hit(1, 10, '/', FIREFOX, '203.0.113.10')
+  ]
+}
+
+/** The crawler reports on `crawlerFixture`, worked out by hand from its comment (ip: 'full'). */
+export function expectedCrawlerFixtureReports (): Record<string, Array<Record<string, string | number>>> {
+  return {
+    // Day 2: Googlebot and Bingbot (search); day 1: GPTBot ×3 and ClaudeBot (ai-training), Googlebot ×2.
+    crawlers_per_day: [
+      { day: dayAgo(2), purpose: 'search', requests: 2 },
+      { day: dayAgo(1), purpose: 'ai-training', requests: 4 },
+      { day: dayAgo(1), purpose: 'search', requests: 2 }
+    ],
+    crawler_pages: [
+      { crawler: 'GPTBot', path: '/blog', requests: 3, not_found: 0 },
+      { crawler: 'Googlebot', path: '/', requests: 2, not_found: 0 },
+      { crawler: 'Bingbot', path: '/', requests: 1, not_found: 0 },
+      { crawler: 'ClaudeBot', path: '/blog', requests: 1, not_found: 1 },
+      { crawler: 'Googlebot', path: '/old', requests: 1, not_found: 1 }
+    ],
+    spoofed_crawlers: [
+      { claimed: 'Googlebot', operator: 'Google', requests: 3, addresses: 3 },
+      { claimed: 'GPTBot', operator: 'OpenAI', requests: 1, addresses: 1 }
+    ]
+  }
+}

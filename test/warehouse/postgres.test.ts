@@ -11,7 +11,7 @@ import { logCapture, type LogCapture, type TapTest } from '../helpers/collectors
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js'
 import { startCutProxy } from '../helpers/servers/cut-proxy.js'
 import { TABLE_CHECK_WAIT_MS } from '../../lib/collectors/warehouse/common.js'
-import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent } from './fixture.js'
+import { expectedReports, expectedVisitReports, reportFixture, NO_VISIT_ROW, visitedEvent, crawlerFixture, expectedCrawlerFixtureReports, expectedCrawlerReports } from './fixture.js'
 import { comparable, readReports } from './reports.js'
 
 let tables = 0
@@ -140,12 +140,29 @@ test('the report queries of schema/reports/postgres.sql return the known answers
   for (const event of events) collector.collect(event)
   const report = await finish(t, collector, events.length)
   t.equal(report.delivered, events.length)
-  const expected = { ...expectedReports(events), ...expectedVisitReports() }
+  const expected = { ...expectedReports(events), ...expectedVisitReports(), ...expectedCrawlerReports() }
   const reports = readReports('postgres.sql')
   t.same([...reports.keys()], Object.keys(expected), 'one query per report')
   for (const [name, sql] of reports) {
     t.same(comparable(await db.query(sql), expected[name]), expected[name], name)
   }
+})
+
+test('the crawler reports of schema/reports/postgres.sql: per day and purpose, pages with 404s, spoofs apart', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  await db.query('DROP TABLE IF EXISTS analytics_events')
+  const { collector } = await startCollector(t, { connectionString: db.url, createTable: true, ip: 'full' })
+  const events = crawlerFixture()
+  for (const event of events) collector.collect(event)
+  t.equal((await finish(t, collector, events.length)).delivered, events.length)
+  const reports = readReports('postgres.sql')
+  for (const [name, expected] of Object.entries(expectedCrawlerFixtureReports())) {
+    t.same(comparable(await db.query(reports.get(name) as string), expected), expected, name)
+  }
+  const [row] = await db.query<Record<string, unknown>>("SELECT client_crawler_name, client_crawler_operator, client_crawler_purpose, client_crawler_verified FROM analytics_events WHERE client_ip = '192.0.2.1'")
+  t.same(row, { client_crawler_name: 'GPTBot', client_crawler_operator: 'OpenAI', client_crawler_purpose: 'ai-training', client_crawler_verified: false })
+  const [person] = await db.query<Record<string, unknown>>("SELECT client_crawler_name, client_crawler_verified FROM analytics_events WHERE client_ip = '203.0.113.10'")
+  t.same(person, { client_crawler_name: '', client_crawler_verified: null }, 'a person: no crawler, verified NULL')
 })
 
 test('100 000 events are stored exactly once (count(*) = count(DISTINCT id))', { skip: server === undefined }, async (t) => {

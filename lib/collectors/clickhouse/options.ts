@@ -1,8 +1,9 @@
+import type { AnalyticsEvent } from '../../event.js'
 import type { IpPolicy } from '../../privacy/ip.js'
-import { checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import { DEFAULT_WAREHOUSE_IP_POLICY, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
-export interface ClickHouseCollectorOptions extends WarehouseBatchingOptions {
+export interface ClickHouseCollectorOptions extends WarehouseBatchingOptions, CollectorEventsOption {
   /** The HTTP interface: `http(s)://host:8123`, no credentials in it. */
   url: string
   /** Default `'default'`. */
@@ -38,6 +39,8 @@ const OWN_OPTION_KEYS = new Set<string>(['url', 'database', 'table', 'username',
 export const invalidOption = optionErrors('clickhouseCollector')
 
 export interface NormalizedClickHouseOptions {
+  /** The `events` option (eventsFilter): every event by default, crawlers included. */
+  events: ((event: Readonly<AnalyticsEvent>) => boolean) | undefined
   name: string
   url: string
   database: string
@@ -71,5 +74,5 @@ export function normalizeClickHouseOptions (options: ClickHouseCollectorOptions)
   const ip = ipPolicyOption(options.ip, DEFAULT_WAREHOUSE_IP_POLICY, invalidOption)
   // Only the engine's options: the engine never holds a password or connection string.
   const batching = pickBatchingOptions(options)
-  return { name, url: url.origin + url.pathname.replace(/\/$/, ''), database, table, username, password, createTable, ip, batching }
+  return { name, url: url.origin + url.pathname.replace(/\/$/, ''), database, table, username, password, createTable, ip, batching, events: eventsFilter(options.events, EVERY_EVENT, invalidOption) }
 }

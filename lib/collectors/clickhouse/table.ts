@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { cleanText, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
+import { cleanText, CRAWLER_COLUMN_NAMES, crawlerValues, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
 
 /** Which of the shipped tables: `modern` (schema/clickhouse.sql) or `18.16` (schema/clickhouse-18.16.sql). */
 export type ClickHouseTableFlavour = 'modern' | '18.16'
@@ -72,7 +72,18 @@ export function visitColumns (flavour: ClickHouseTableFlavour): Array<[string, s
     visit_click_id: low,
     country: low
   }
-  return VISIT_COLUMN_NAMES.map((column) => [column, types[column]])
+  const crawlerTypes: Record<typeof CRAWLER_COLUMN_NAMES[number], string> = {
+    client_crawler_name: low,
+    client_crawler_operator: low,
+    client_crawler_purpose: low,
+    client_crawler_verified: 'Nullable(UInt8)'
+  }
+  // Then the crawler columns (the release that named crawlers): every column added after the first
+  // release, in table order, so createTable adds those a table lacks.
+  return [
+    ...VISIT_COLUMN_NAMES.map((column): [string, string] => [column, types[column]]),
+    ...CRAWLER_COLUMN_NAMES.map((column): [string, string] => [column, crawlerTypes[column]])
+  ]
 }
 
 /**
@@ -89,6 +100,7 @@ export function jsonRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
   const visit = event.visit
   const ms = event.timestamp.getTime()
   const [landingPath, channel, source, medium, campaign, term, content, clickId] = visitTexts(visit).map(cleanText)
+  const [crawlerName, crawlerOperator, crawlerPurpose, crawlerVerified] = crawlerValues(client)
   return JSON.stringify({
     id: event.id,
     timestamp: event.timestamp.toISOString(),
@@ -128,6 +140,10 @@ export function jsonRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
     visit_term: term,
     visit_content: content,
     visit_click_id: clickId,
-    country: cleanText(event.country)
+    country: cleanText(event.country),
+    client_crawler_name: crawlerName,
+    client_crawler_operator: crawlerOperator,
+    client_crawler_purpose: crawlerPurpose,
+    client_crawler_verified: crawlerVerified === null ? null : crawlerVerified ? 1 : 0
   }) + '\n'
 }

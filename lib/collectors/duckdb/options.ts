@@ -1,9 +1,10 @@
+import type { AnalyticsEvent } from '../../event.js'
 import { resolve } from 'node:path'
 import type { IpPolicy } from '../../privacy/ip.js'
-import { checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import { DEFAULT_WAREHOUSE_IP_POLICY, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
-export interface DuckDBCollectorOptions extends WarehouseBatchingOptions {
+export interface DuckDBCollectorOptions extends WarehouseBatchingOptions, CollectorEventsOption {
   /**
    * The database file, made when missing (`'analytics.duckdb'`), or `':memory:'` for a database
    * that lives as long as the process. One process owns a file: a second process that opens it
@@ -40,6 +41,8 @@ export const invalidOption = optionErrors('duckdbCollector')
 export const IN_MEMORY = ':memory:'
 
 export interface NormalizedDuckDBOptions {
+  /** The `events` option (eventsFilter): every event by default, crawlers included. */
+  events: ((event: Readonly<AnalyticsEvent>) => boolean) | undefined
   name: string
   /** Absolute, so the instance cache finds one database however the path was spelled. */
   path: string
@@ -56,7 +59,7 @@ export function normalizeDuckDBOptions (options: DuckDBCollectorOptions): Normal
   const createTable = options.createTable ?? true
   if (typeof createTable !== 'boolean') throw invalidOption('createTable must be a boolean')
   const ip = ipPolicyOption(options.ip, DEFAULT_WAREHOUSE_IP_POLICY, invalidOption)
-  return { name, path, table, createTable, ip, batching: pickBatchingOptions(options) }
+  return { name, path, table, createTable, ip, batching: pickBatchingOptions(options), events: eventsFilter(options.events, EVERY_EVENT, invalidOption) }
 }
 
 /** Checks a database path and makes it absolute (`:memory:` stays as it is). */

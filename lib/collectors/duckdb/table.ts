@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { cleanText, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
+import { cleanText, CRAWLER_COLUMN_NAMES, crawlerValues, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
 
 /** A table name for SQL: each part of an already checked `name` or `schema.name` in double quotes. */
 export function quoteTable (table: string): string {
@@ -26,14 +26,25 @@ const VISIT_COLUMN_TYPES: Readonly<Record<typeof VISIT_COLUMN_NAMES[number], str
   visit_click_id: "VARCHAR NOT NULL DEFAULT ''",
   country: "VARCHAR NOT NULL DEFAULT ''"
 }
-export const DUCKDB_VISIT_COLUMNS = VISIT_COLUMN_NAMES.map((column) => [column, VISIT_COLUMN_TYPES[column]] as const)
+/** The crawler columns (the release that named crawlers): '' and NULL for a client that is not a bot. */
+const CRAWLER_COLUMN_TYPES: Readonly<Record<typeof CRAWLER_COLUMN_NAMES[number], string>> = {
+  client_crawler_name: "VARCHAR NOT NULL DEFAULT ''",
+  client_crawler_operator: "VARCHAR NOT NULL DEFAULT ''",
+  client_crawler_purpose: "VARCHAR NOT NULL DEFAULT ''",
+  client_crawler_verified: 'BOOLEAN'
+}
+/** Every column added after the first release, in table order: createTable adds those a table lacks. */
+export const DUCKDB_VISIT_COLUMNS = [
+  ...VISIT_COLUMN_NAMES.map((column) => [column, VISIT_COLUMN_TYPES[column]] as const),
+  ...CRAWLER_COLUMN_NAMES.map((column) => [column, CRAWLER_COLUMN_TYPES[column]] as const)
+]
 
 /** The columns in the order `duckdbRow` writes them, which is the table's order: the appender fills them by position. */
 export const DUCKDB_COLUMNS = [
   'id', 'timestamp', 'type', 'event_name', 'action_name', 'client_ip', 'locale', 'hostname', 'user_id',
   'matched_pattern', 'url', 'path', 'method', 'user_agent', 'referrer', 'duration_ms', 'status_code',
   'revenue_minor', 'revenue_currency', 'client_browser', 'client_browser_version', 'client_os',
-  'client_os_version', 'client_device', 'client_bot', 'properties', ...VISIT_COLUMN_NAMES
+  'client_os_version', 'client_device', 'client_bot', 'properties', ...VISIT_COLUMN_NAMES, ...CRAWLER_COLUMN_NAMES
 ] as const
 
 /**
@@ -128,6 +139,12 @@ export function duckdbRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): strin
     visit === null ? null : visit.id,
     visit === null ? null : visit.startedAt.toISOString(),
     ...visitTexts(visit).map(cleanText),
-    cleanText(event.country)
+    cleanText(event.country),
+    ...crawlerTexts(client)
   ]) + '\n'
+}
+
+function crawlerTexts (client: Readonly<AnalyticsEvent['client']>): Array<string | null> {
+  const [name, operator, purpose, verified] = crawlerValues(client)
+  return [name, operator, purpose, verified === null ? null : String(verified)]
 }

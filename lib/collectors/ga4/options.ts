@@ -3,11 +3,11 @@ import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, eventsFilter, ipPolicyOption, NO_BOT_EVENTS, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import type { Ga4SessionStore } from './session-store.js'
 import { SESSION_TIMEOUT_MS } from './session.js'
 
-export interface Ga4CollectorOptions extends BatchingOptions {
+export interface Ga4CollectorOptions extends BatchingOptions, CollectorEventsOption {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
   measurementId: string
   /** A Measurement Protocol API secret of that stream. Never logged. */
@@ -121,7 +121,9 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     sessions,
     sessionTimeoutMs: sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
     batching: pickBatchingOptions(options),
-    defaults: GA4_DEFAULTS
+    defaults: GA4_DEFAULTS,
+    // No crawler's event by default: Google's terms and GA4's reports are about people.
+    events: eventsFilter(options.events, NO_BOT_EVENTS, invalidOption)
   }
 }
 

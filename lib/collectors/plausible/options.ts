@@ -2,9 +2,9 @@ import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, eventsFilter, ipPolicyOption, NO_BOT_EVENTS, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 
-export interface PlausibleCollectorOptions extends BatchingOptions {
+export interface PlausibleCollectorOptions extends BatchingOptions, CollectorEventsOption {
   /** The site as added in Plausible (`example.com`; a comma-separated list sends to several sites). */
   domain: string
   /** Plausible's origin, with an optional path prefix for a self-hosted instance. Default {@link DEFAULT_PLAUSIBLE_BASE_URL}. */
@@ -78,6 +78,8 @@ export function normalizePlausibleOptions (options: PlausibleCollectorOptions): 
     path: `${prefix}/api/event`,
     ip: ipPolicyOption(options.ip, 'full', invalidOption),
     batching: pickBatchingOptions(options),
+    // No crawler's event by default: Plausible counts people (and drops bots it recognises itself).
+    events: eventsFilter(options.events, NO_BOT_EVENTS, invalidOption),
     defaults: {
       maxBatchSize: DEFAULT_PLAUSIBLE_BATCH_SIZE,
       flushIntervalMs: DEFAULT_PLAUSIBLE_FLUSH_INTERVAL_MS,

@@ -1,5 +1,6 @@
+import type { AnalyticsEvent } from '../../event.js'
 import type { IpPolicy } from '../../privacy/ip.js'
-import { checkCollectorOptions, ipPolicyOption, optionErrors, pickBatchingOptions } from '../options.js'
+import { checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import { DEFAULT_WAREHOUSE_IP_POLICY, tableParts, WAREHOUSE_BATCHING_KEYS, type WarehouseBatchingOptions } from '../warehouse/common.js'
 
 /** The part of a `pg` pool client the collector uses; a `pg.PoolClient` satisfies it. */
@@ -34,7 +35,7 @@ export interface PostgresPoolOptions extends PostgresCommonOptions {
 }
 
 /** What both connection styles take. */
-export interface PostgresCommonOptions extends WarehouseBatchingOptions {
+export interface PostgresCommonOptions extends WarehouseBatchingOptions, CollectorEventsOption {
   /** `name` or `schema.name`. Default `'analytics_events'`. */
   table?: string
   /** Create the table and its indexes (schema/postgres.sql) at start when missing. Default false. */
@@ -59,6 +60,8 @@ const OWN_OPTION_KEYS = new Set<string>(['connectionString', 'pool', 'table', 'c
 export const invalidOption = optionErrors('postgresCollector')
 
 export interface NormalizedPostgresOptions {
+  /** The `events` option (eventsFilter): every event by default, crawlers included. */
+  events: ((event: Readonly<AnalyticsEvent>) => boolean) | undefined
   name: string
   connectionString: string | undefined
   pool: PostgresPool | undefined
@@ -85,5 +88,5 @@ export function normalizePostgresOptions (options: PostgresCollectorOptions): No
   const ip = ipPolicyOption(options.ip, DEFAULT_WAREHOUSE_IP_POLICY, invalidOption)
   // Only the engine's options: the engine never holds a password or connection string.
   const batching = pickBatchingOptions(options)
-  return { name, connectionString, pool, table, createTable, ip, batching }
+  return { name, connectionString, pool, table, createTable, ip, batching, events: eventsFilter(options.events, EVERY_EVENT, invalidOption) }
 }

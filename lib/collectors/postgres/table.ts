@@ -1,6 +1,6 @@
 import type { AnalyticsEvent } from '../../event.js'
 import { applyIpPolicy, type IpPolicy } from '../../privacy/ip.js'
-import { cleanText, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
+import { cleanText, CRAWLER_COLUMN_NAMES, crawlerValues, propertiesJSON, VISIT_COLUMN_NAMES, visitTexts } from '../warehouse/common.js'
 
 /** The table `createTable` makes and schema/postgres.sql ships, for a given (already checked) name. */
 export function postgresTableDDL (table: string): string {
@@ -62,14 +62,25 @@ const VISIT_COLUMN_TYPES: Readonly<Record<typeof VISIT_COLUMN_NAMES[number], str
   visit_click_id: "text NOT NULL DEFAULT ''",
   country: "text NOT NULL DEFAULT ''"
 }
-const VISIT_COLUMNS = VISIT_COLUMN_NAMES.map((column) => [column, VISIT_COLUMN_TYPES[column]] as const)
+/** The crawler columns (the release that named crawlers): '' and NULL for a client that is not a bot. */
+const CRAWLER_COLUMN_TYPES: Readonly<Record<typeof CRAWLER_COLUMN_NAMES[number], string>> = {
+  client_crawler_name: "text NOT NULL DEFAULT ''",
+  client_crawler_operator: "text NOT NULL DEFAULT ''",
+  client_crawler_purpose: "text NOT NULL DEFAULT ''",
+  client_crawler_verified: 'boolean'
+}
+// Every column added after the first release, in table order: createTable adds those a table lacks.
+const VISIT_COLUMNS = [
+  ...VISIT_COLUMN_NAMES.map((column) => [column, VISIT_COLUMN_TYPES[column]] as const),
+  ...CRAWLER_COLUMN_NAMES.map((column) => [column, CRAWLER_COLUMN_TYPES[column]] as const)
+]
 
 /** The columns COPY fills, in the order `copyRow` writes them. */
 export const POSTGRES_COLUMNS = [
   'id', 'timestamp', 'type', 'event_name', 'action_name', 'client_ip', 'locale', 'hostname', 'user_id',
   'matched_pattern', 'url', 'path', 'method', 'user_agent', 'referrer', 'duration_ms', 'status_code',
   'revenue_minor', 'revenue_currency', 'client_browser', 'client_browser_version', 'client_os',
-  'client_os_version', 'client_device', 'client_bot', 'properties', ...VISIT_COLUMN_NAMES
+  'client_os_version', 'client_device', 'client_bot', 'properties', ...VISIT_COLUMN_NAMES, ...CRAWLER_COLUMN_NAMES
 ] as const
 
 export function quote (identifier: string): string {
@@ -126,6 +137,12 @@ export function copyRow (event: Readonly<AnalyticsEvent>, ip: IpPolicy): string 
     visit === null ? NULL : text(visit.id),
     visit === null ? NULL : visit.startedAt.toISOString(),
     ...visitTexts(visit).map(text),
-    text(event.country)
+    text(event.country),
+    ...crawlerCopy(client)
   ].join('\t') + '\n'
+}
+
+function crawlerCopy (client: Readonly<AnalyticsEvent['client']>): string[] {
+  const [name, operator, purpose, verified] = crawlerValues(client)
+  return [text(name), text(operator), purpose, verified === null ? NULL : verified ? 't' : 'f']
 }

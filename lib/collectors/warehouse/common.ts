@@ -1,5 +1,6 @@
 import { wellFormed } from '../../text.js'
 import type { AnalyticsEvent, Visit } from '../../event.js'
+import type { ClientInfo } from '../../client.js'
 import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import { BATCHING_OPTION_KEYS } from '../options.js'
@@ -89,6 +90,22 @@ export const VISIT_COLUMN_NAMES = [
   'visitor_id', 'visit_id', 'visit_started_at', 'visit_landing_path', 'visit_channel', 'visit_source',
   'visit_medium', 'visit_campaign', 'visit_term', 'visit_content', 'visit_click_id', 'country'
 ] as const
+
+/**
+ * The crawler columns (added in the release that named crawlers, docs/crawlers.md): '' and NULL for
+ * a client that is not a bot; `client_crawler_verified` is NULL when the operator's ranges are unknown.
+ */
+export const CRAWLER_COLUMN_NAMES = [
+  'client_crawler_name', 'client_crawler_operator', 'client_crawler_purpose', 'client_crawler_verified'
+] as const
+
+/** Name, operator, purpose ('' when not a crawler) and verified (null when not a crawler or unknown). */
+export function crawlerValues (client: Readonly<ClientInfo>): [string, string, string, boolean | null] {
+  // `?? null`: an event a custom caller built may carry a client without the field.
+  const crawler = client.crawler ?? null
+  if (crawler === null) return ['', '', '', null]
+  return [wellFormed(crawler.name), wellFormed(crawler.operator), crawler.purpose, crawler.verified]
+}
 
 /**
  * The values of the visit's text columns, `visit_landing_path` to `visit_click_id` in

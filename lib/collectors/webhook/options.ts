@@ -3,12 +3,12 @@ import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import type { EngineWiring } from '../engine-collector.js'
-import { BATCHING_OPTION_KEYS, checkCollectorOptions, ipPolicyOption, pickBatchingOptions } from '../options.js'
+import { BATCHING_OPTION_KEYS, checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import { normalizeWebhookHeaders } from './headers.js'
 import { invalidOption } from './invalid-option.js'
 import { decodeWebhookSecret } from './secret.js'
 
-export interface WebhookCollectorOptions extends BatchingOptions {
+export interface WebhookCollectorOptions extends BatchingOptions, CollectorEventsOption {
   /** Where batches are POSTed: an absolute http(s) URL. */
   url: string
   /** Extra request headers (an `authorization`, say). Hop-by-hop, framing and signing headers are refused. */
@@ -71,5 +71,5 @@ export function normalizeWebhookOptions (options: WebhookCollectorOptions): Norm
   batching.timeoutMs ??= DEFAULT_WEBHOOK_TIMEOUT_MS
 
   const defaults = { maxBatchSize: DEFAULT_WEBHOOK_BATCH_SIZE, flushIntervalMs: DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS, concurrency: DEFAULT_WEBHOOK_CONCURRENCY }
-  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, ip, batching, defaults }
+  return { name, origin: parsed.origin, path: parsed.pathname + parsed.search, headers, key, maxBodyBytes, ip, batching, defaults, events: eventsFilter(options.events, EVERY_EVENT, invalidOption) }
 }
