@@ -98,24 +98,30 @@ export function parsedPart (userAgent: string): string {
  * its first {@link MAX_PARSED_USER_AGENT_LENGTH} code points.
  */
 export function parseUserAgent (userAgent: string, detectBots: boolean): Readonly<ClientInfo> {
-  userAgent = parsedPart(userAgent)
-  if (userAgent === '') return detectBots ? noAgentClient() : EMPTY_CLIENT
-  if (userAgent === INJECT_USER_AGENT) return EMPTY_CLIENT
+  return parse(parsedPart(userAgent), detectBots).client
+}
+
+/** The client of a User-Agent already cut to the parser's part, and its crawler's identity when a bot. */
+function parse (userAgent: string, detectBots: boolean): { client: Readonly<ClientInfo>, crawler: CrawlerIdentity | undefined } {
+  if (userAgent === '') return detectBots ? { client: noAgentClient(), crawler: identifyCrawler('') } : { client: EMPTY_CLIENT, crawler: undefined }
+  if (userAgent === INJECT_USER_AGENT) return { client: EMPTY_CLIENT, crawler: undefined }
   const result = new (uaParser())(userAgent).getResult()
   const browser = result.browser.name ?? ''
   const rawOs = result.os.name ?? ''
   const os = OS_NAMES[rawOs] ?? rawOs
   const bot = detectBots && isbot(userAgent)
-  return Object.freeze({
+  // Only what isbot flagged is named: a browser never pays for the crawler tables.
+  const crawler = bot ? identifyCrawler(userAgent) : undefined
+  const client = Object.freeze({
     browser,
     browserVersion: result.browser.version ?? '',
     os,
     osVersion: result.os.version ?? '',
     device: bot ? 'bot' : device(result.device.type, os, browser),
     bot,
-    // Only what isbot flagged is named: a browser never pays for the crawler tables.
-    crawler: bot ? identifyCrawler(userAgent).unverified : null
+    crawler: crawler === undefined ? null : crawler.unverified
   })
+  return { client, crawler }
 }
 
 /** A cached User-Agent: its client, and for a crawler the three clients a request can get (verified null, true, false). */
@@ -151,8 +157,8 @@ export class ClientClassifier {
     const userAgent = parsedPart(eventUserAgent)
     let entry = this.#cache.get(userAgent)
     if (entry === undefined) {
-      const client = parseUserAgent(userAgent, this.#detectBots)
-      entry = { client, crawler: client.bot ? identifyCrawler(userAgent) : undefined, variants: undefined }
+      const { client, crawler } = parse(userAgent, this.#detectBots)
+      entry = { client, crawler, variants: undefined }
       this.#cache.set(userAgent, entry)
     }
     const client = entry.client

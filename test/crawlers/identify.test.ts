@@ -120,3 +120,21 @@ test('crawlerFor: the request IP decides verified; no IP or an unparsable one le
   const claude = identifyCrawler('Mozilla/5.0 (compatible; ClaudeBot/1.0; +claudebot@anthropic.com)')
   t.equal(crawlerFor(claude, '66.249.66.1').verified, null, 'no published ranges: null whatever the IP')
 })
+
+test('the pattern index answers as a scan of the patterns in order would, for every example', async (t) => {
+  const compiled = CRAWLER_PATTERNS.map(([pattern, name]) => [new RegExp(pattern), name] as const)
+  const wrong: string[] = []
+  let compared = 0
+  for (const entry of ENTRIES) {
+    for (const instance of [...entry.instances, `${entry.instances[0] ?? ''} x`, `zzbot ${entry.pattern}`]) {
+      const part = parsedPart(instance)
+      const lower = part.toLowerCase()
+      if (part === '' || KNOWN_CRAWLERS.some((known) => lower.includes(known.token))) continue
+      const expected = compiled.find(([pattern]) => pattern.test(part))?.[1] ?? ''
+      if (identifyCrawler(part).name !== expected) wrong.push(part)
+      compared++
+    }
+  }
+  t.same(wrong, [])
+  t.ok(compared > 1500, `${compared} User-Agents compared`)
+})
