@@ -146,3 +146,57 @@ test('a custom collector gets the same routing by implementing wants (eventsFilt
   t.match(stats.broken, { accepted: 2, dropped: { failed: 2 } })
   t.equal(broken.events.length, 0)
 })
+
+test('eventsFilter: the shorthand\'s keys and the collector\'s default combine', async (t) => {
+  const { eventsFilter, EVERY_EVENT, NO_BOT_EVENTS } = await import('../../lib/index.js')
+  const { createEvent } = await import('../../lib/event.js')
+  const { parseUserAgent } = await import('../../lib/client.js')
+  const make = (type: 'pageview' | 'action' | 'custom', ua: string) => Object.assign(createEvent(type, new Date()), { client: parseUserAgent(ua, true) })
+  const events = [make('pageview', CHROME), make('action', CHROME), make('pageview', GPTBOT), make('custom', GPTBOT)]
+  const taken = (filter: ReturnType<typeof eventsFilter>): boolean[] => events.map((event) => filter === undefined || filter(event))
+  t.equal(eventsFilter(undefined, EVERY_EVENT), undefined, 'every event: no filter at all, the fan-out asks nothing')
+  t.same(taken(eventsFilter(undefined, NO_BOT_EVENTS)), [true, true, false, false])
+  t.same(taken(eventsFilter({ types: ['pageview'] }, NO_BOT_EVENTS)), [true, false, false, false], 'types, and the default\'s bots: false')
+  t.same(taken(eventsFilter({ types: ['pageview'] }, EVERY_EVENT)), [true, false, true, false])
+  t.same(taken(eventsFilter({ bots: false }, EVERY_EVENT)), [true, true, false, false])
+  t.same(taken(eventsFilter({ bots: true }, NO_BOT_EVENTS)), [true, true, true, true])
+  t.same(taken(eventsFilter((event: { type: string }) => event.type === 'custom')), [false, false, false, true], 'a function replaces the default')
+})
+
+test('delivery: \'worker\' with the pipeline in the worker: crawlers named there, routed there, counted through the snapshot', async (t) => {
+  const { webhookCollector } = await import('../../lib/collectors/webhook.js')
+  const { webhookRules } = await import('../servers/webhook-rules.js')
+  const ga4 = await startSink({ validate: validateGa4Request, policy: ok(204) })
+  const hook = await startSink({ validate: webhookRules({ path: '/hook' }), policy: ok(200) })
+  t.teardown(() => Promise.all([ga4.close(), hook.close()]))
+  const app = Fastify({ pluginTimeout: START_TIMEOUT_MS, trustProxy: true })
+  t.teardown(() => app.close())
+  await app.register(analytics, {
+    bots: 'label',
+    delivery: 'worker',
+    startTimeoutMs: START_TIMEOUT_MS,
+    collectors: [
+      ga4Collector({ measurementId: 'G-ROUTING1', apiSecret: 'routing-secret', endpoint: ga4.origin, flushIntervalMs: 10 }),
+      webhookCollector({ url: `${hook.origin}/hook`, flushIntervalMs: 10 })
+    ]
+  })
+  app.get('/', async (_request, reply) => reply.type('text/html').send('<p>home</p>'))
+  await app.ready()
+  await app.inject({ method: 'GET', url: '/', headers: { 'user-agent': CHROME, 'x-forwarded-for': '203.0.113.10' } })
+  await app.inject({ method: 'GET', url: '/', headers: { 'user-agent': GOOGLEBOT, 'x-forwarded-for': '2001:4860:4801:10::1' } })
+  await app.inject({ method: 'GET', url: '/', headers: { 'user-agent': GOOGLEBOT, 'x-forwarded-for': '203.0.113.99' } })
+  await app.analytics.flush({ timeoutMs: 20_000 })
+  const stats = app.analytics.stats()
+  await app.close()
+  assertBalanced(t, app.analytics.stats().collectors)
+  t.same([ga4.violations, hook.violations], [[], []])
+  t.equal(ga4Events(ga4).length, 1, 'GA4: the person only (its filter ran in the worker)')
+  const received = hook.requests.flatMap((request) => (JSON.parse(request.body.toString()) as { events: Array<Record<string, any>> }).events)
+  t.same(received.map((event) => event.client.crawler), [
+    null,
+    { name: 'Googlebot', operator: 'Google', purpose: 'search', verified: true },
+    { name: 'Googlebot', operator: 'Google', purpose: 'search', verified: false }
+  ], 'the webhook: every event, the crawler named and checked in the worker (IPv6 through trustProxy)')
+  t.match(stats.collectors, { ga4: { accepted: 1 }, webhook: { accepted: 3 } })
+  t.match(stats.events.crawlers, { requests: 2, spoofed: 1, byName: { Googlebot: 1 }, spoofedByName: { Googlebot: 1 }, byPurpose: { search: 1 } }, 'the worker\'s crawler counts reach stats()')
+})
