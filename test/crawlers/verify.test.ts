@@ -42,7 +42,7 @@ function text (value: bigint, v6: boolean): string {
 }
 
 test('every vendored list: the first and last address of each CIDR are inside, the neighbours outside unless another CIDR holds them (IPv4 and IPv6)', async (t) => {
-  t.ok(PUBLISHED_RANGES.length >= 8, 'Google (3 lists), OpenAI (3), Apple, Perplexity-User')
+  t.ok(PUBLISHED_RANGES.length >= 9, 'Google (3 lists), OpenAI (3), Apple, DuckDuckGo, Perplexity-User')
   for (const list of PUBLISHED_RANGES) {
     t.match(list, { url: /^https:\/\//, via: /^https:\/\//, obtained: /^\d{4}-\d{2}-\d{2}$/ }, `${list.key}: source and date recorded`)
     const set = rangeSet(list)
