@@ -9,6 +9,15 @@ import { memoryCollector } from '../../lib/testing.js'
 import { asyncContextFrameActive, DEFAULT_REQUEST_CONTEXT } from '../../lib/options.js'
 import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 
+/** `stats().events.crawlers` before any crawler: every purpose at 0, no names. */
+const NO_CRAWLERS = {
+  requests: 0,
+  spoofed: 0,
+  byPurpose: { search: 0, 'ai-training': 0, 'ai-assistant': 0, 'ai-search': 0, seo: 0, monitoring: 0, preview: 0, feed: 0, archive: 0, scanner: 0, library: 0, unknown: 0 },
+  byName: {},
+  spoofedByName: {}
+}
+
 async function build (t: TapTest) {
   const collector = memoryCollector()
   const app = Fastify()
@@ -159,7 +168,18 @@ test('helpers outside a request do nothing, and each call is counted as unattach
   addAnalyticsProperty('a', 'b')
   setAnalyticsEventName('x')
   t.equal(collector.events.length, 0)
-  t.same(app.analytics.stats().events, { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 4 })
+  t.same(app.analytics.stats().events, {
+    emitted: 0,
+    invalid: 0,
+    propertiesDropped: 0,
+    truncated: 0,
+    skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 },
+    consentDenied: 0,
+    beforeSendDropped: 0,
+    beforeSendFailed: 0,
+    unattached: 4,
+    crawlers: NO_CRAWLERS
+  })
 })
 
 test('app.analytics.track works outside requests, with no request enrichment', async (t) => {
@@ -209,7 +229,7 @@ test('with no collectors the plugin is inert and the API stays callable', async 
   t.equal(response.statusCode, 200)
   app.analytics.track({ type: EventType.Custom, eventName: 'z' })
   await app.analytics.flush()
-  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 0 }, collectors: {}, visits: { store: 'off', visitors: 0, evictions: 0, fallbacks: 0 } })
+  t.same(app.analytics.stats(), { events: { emitted: 0, invalid: 0, propertiesDropped: 0, truncated: 0, skipped: { notPage: 0, bot: 0, prefetch: 0, ignored: 0, noRoute: 0, consent: 0, beforeSend: 0, spam: 0 }, consentDenied: 0, beforeSendDropped: 0, beforeSendFailed: 0, unattached: 0, crawlers: NO_CRAWLERS }, collectors: {}, visits: { store: 'off', visitors: 0, evictions: 0, fallbacks: 0 } })
 })
 
 test('requestContext: false registers no request context: request.analytics works, the helpers are counted as unattached', async (t) => {
