@@ -1,12 +1,15 @@
 import type { AnalyticsCollector } from './collector.js'
 import { eventToJSON, type AnalyticsEvent, type AnalyticsEventJSON } from './event.js'
 import { unattachedSinks, type RegistrationStats } from './helpers.js'
+import { eventsFilter, type CollectorEvents } from './collectors/options.js'
 
 export interface MemoryCollectorOptions {
   /** Default 'memory'. */
   name?: string
   /** Oldest events are forgotten beyond this many (the count still grows). Default 10 000. */
   maxEvents?: number
+  /** Which events it takes, as the built-in collectors' `events` option (docs/crawlers.md). Default: every event. */
+  events?: CollectorEvents
 }
 
 /** A collector for your own tests: it keeps every event it receives, as JSON snapshots. */
@@ -36,9 +39,11 @@ export function memoryCollector (options: MemoryCollectorOptions = {}): MemoryCo
   const calls: string[] = []
   let waiters: Array<{ count: number, resolve: (events: AnalyticsEventJSON[]) => void }> = []
   let received = 0
+  const wants = eventsFilter(options.events)
 
   return {
     name,
+    ...(wants === undefined ? {} : { wants }),
     events,
     calls,
     start () { calls.push('start') },

@@ -200,3 +200,15 @@ test('delivery: \'worker\' with the pipeline in the worker: crawlers named there
   t.match(stats.collectors, { ga4: { accepted: 1 }, webhook: { accepted: 3 } })
   t.match(stats.events.crawlers, { requests: 2, spoofed: 1, byName: { Googlebot: 1 }, spoofedByName: { Googlebot: 1 }, byPurpose: { search: 1 } }, 'the worker\'s crawler counts reach stats()')
 })
+
+test('memoryCollector takes the events option too', async (t) => {
+  const people = memoryCollector({ name: 'people', events: { bots: false } })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { bots: 'label', collectors: [people, memoryCollector()] })
+  app.get('/', async (_request, reply) => reply.type('text/html').send('<p>home</p>'))
+  await app.inject({ method: 'GET', url: '/', headers: { 'user-agent': CHROME } })
+  await app.inject({ method: 'GET', url: '/', headers: { 'user-agent': GPTBOT } })
+  t.equal(people.events.length, 1)
+  t.match(app.analytics.stats().collectors, { people: { accepted: 1 }, memory: { accepted: 2 } })
+})
