@@ -399,6 +399,13 @@ export function normalizeEventInput (input: unknown, now: Date, cuts: TextCuts =
   }
   event.clientIP = withoutZone(event.clientIP)
   if (event.type === EventType.Custom && event.eventName === '') return 'a custom event needs an eventName'
+  // The types refuse these (PageViewEventInput, ActionEventInput); JavaScript callers get the same rule
+  // rather than a name no destination would show: a named page view is a custom event.
+  // Empty names pass: an event the plugin built (what `beforeSend` returns) carries them as ''.
+  if (event.type !== EventType.Custom && event.eventName !== '') {
+    return `a ${event.type} event takes no eventName: track({ type: 'custom', eventName }) names an event`
+  }
+  if (event.type === EventType.PageView && event.actionName !== '') return 'a pageview event takes no actionName'
   for (const field of ['durationMs', 'statusCode'] as const) {
     const value = source[field]
     if (value === undefined || value === null) continue

@@ -182,6 +182,10 @@ test('bad input at request time is dropped, counted and never thrown into the ha
     request.analytics.track({ type: EventType.Custom, eventName: 'x', timestamp: new Date('nope') })
     request.analytics.track({ type: EventType.Custom, eventName: 'x', revenue: { amount: 1 } } as never)
     request.analytics.track({ type: EventType.Custom, eventName: 'x', durationMs: -1 })
+    // What the types refuse, refused at run time too (a JavaScript caller gets the same rule).
+    request.analytics.track({ type: EventType.PageView, eventName: 'signup' } as never)
+    request.analytics.track({ type: EventType.Action, eventName: 'signup' } as never)
+    request.analytics.track({ type: EventType.PageView, actionName: 'signup' } as never)
     request.analytics.setRevenue(2999 as never)
     request.analytics.setEventName('' as never)
     request.analytics.setUserId({} as never)
@@ -191,7 +195,7 @@ test('bad input at request time is dropped, counted and never thrown into the ha
   t.equal(response.statusCode, 200)
   t.equal(collector.events.length, 1, 'only the automatic event')
   t.equal(collector.events[0].type, 'pageview')
-  t.equal(app.analytics.stats().events.invalid, 10)
+  t.equal(app.analytics.stats().events.invalid, 13)
 })
 
 test('with no collectors the plugin is inert and the API stays callable', async (t) => {
