@@ -36,7 +36,7 @@ async function send (t: TapTest, inputs: AnalyticsEventInput[], options: Partial
 
 test('an event with revenue goes as purchase: transaction_id is the event id, value from minor units by the currency\'s exponent', async (t) => {
   const { events, stats } = await send(t, [
-    { type: 'custom', eventName: 'checkout.completed', id: ID(1), revenue: Money.fromMinor(2999, 'GBP'), properties: { plan: 'annual' } },
+    { type: 'custom', eventName: 'checkout.completed', id: ID(1), revenue: Money.fromMinor(2999, 'GBP'), properties: { plan: 'annual', items: 3 } },
     { type: 'custom', eventName: 'ticket', id: ID(2), revenue: Money.fromMinor(500, 'JPY') },
     { type: 'custom', eventName: 'gold', id: ID(3), revenue: Money.fromMinor(1500, 'KWD') },
     { type: 'custom', eventName: 'no.revenue', id: ID(4) }
@@ -49,6 +49,7 @@ test('an event with revenue goes as purchase: transaction_id is the event id, va
     ['no_revenue', undefined, undefined, undefined]
   ])
   t.equal(events[0].params.plan, 'annual', 'properties still go along')
+  t.same([events[0].params.items, events[0].params.x_items], [undefined, 3], 'a property named items is renamed: GA4 reads items as the item array')
 })
 
 test('a GA4 ecommerce name keeps its name; purchase and refund take the app\'s transaction_id property when it has one', async (t) => {

@@ -41,11 +41,13 @@ export const TRANSACTION_ID_PROPERTY = 'transaction_id'
 
 /**
  * Parameter names a property may not take: the ones GA reserves, and the ones this collector sets
- * itself (a property named `value` would otherwise pose as revenue). Clashing properties are renamed.
+ * itself (a property named `value` would otherwise pose as revenue), and `items`. Clashing properties are renamed.
  */
 export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set([
   'session_id', 'session_number', 'engagement_time_msec', 'gclid', 'firebase_conversion',
-  'page_location', 'page_referrer', 'page_title', 'language', 'value', 'currency'
+  'page_location', 'page_referrer', 'page_title', 'language', 'value', 'currency',
+  // GA4 reads `items` as the ecommerce items array: a property's count or text there is not one.
+  'items'
 ])
 
 /** Prefixes reserved for Google's own event and parameter names. */
