@@ -199,3 +199,15 @@ test('GA4 revenue with typed properties: value is a number from the Money, never
   const [event] = (JSON.parse(sink.requests[0].body.toString('utf8')) as { events: Array<{ name: string, params: Record<string, unknown> }> }).events
   t.match(event.params, { value: 1.5, currency: 'KWD', x_value: 99, seats: 4 })
 })
+
+test('email redaction rewrites text properties and leaves numbers and booleans as they are', async (t) => {
+  const memory = memoryCollector()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(analytics, { collectors: [memory] })
+  await app.ready()
+  app.analytics.track({ type: 'custom', eventName: 'signup', properties: { contact: 'alice@example.com', seats: 3, trial: true } })
+  const [event] = await memory.waitFor(1)
+  t.same(event.properties, { contact: '[email]', seats: 3, trial: true })
+  t.equal(app.analytics.stats().events.invalid, 0)
+})
