@@ -68,7 +68,7 @@ export function setAnalyticsRevenue (revenue: Money): void {
   current('setAnalyticsRevenue')?.setRevenue(revenue)
 }
 
-/** Adds a property to the current request's automatic event (64 at most); outside a request, counted as `unattached`. */
+/** Adds a property (a string, a finite number or a boolean, kept with its type) to the current request's automatic event (64 at most); outside a request, counted as `unattached`. */
 export function addAnalyticsProperty (key: string, value: PropertyValue): void {
   current('addAnalyticsProperty')?.addProperty(key, value)
 }
