@@ -71,17 +71,19 @@ export function unstorable (event: Readonly<AnalyticsEvent>, time: TimeRange): s
  */
 export function propertiesJSON (properties: Readonly<Record<string, PropertyValue>>): string {
   let clean: Record<string, PropertyValue> | undefined
+  // A null-prototype copy: a key cleaned into `__proto__` is then stored as data, not lost to a prototype setter.
+  const copy = (): Record<string, PropertyValue> => Object.assign(Object.create(null) as Record<string, PropertyValue>, properties)
   for (const key in properties) {
     const value = properties[key]
     const cleanKey = cleanText(key)
     const cleanValue = typeof value === 'string' ? cleanText(value) : propertyValue(value)
     if (cleanValue === undefined) {
-      clean ??= { ...properties }
+      clean ??= copy()
       delete clean[key]
       continue
     }
     if (cleanKey !== key || cleanValue !== value) {
-      clean ??= { ...properties }
+      clean ??= copy()
       delete clean[key]
       clean[cleanKey] = cleanValue
     }
