@@ -114,7 +114,9 @@ export function segmentRules (options: SegmentRulesOptions): (request: ReceivedR
             if (!isScalarOrJson(value)) violations.push(`${at}.properties.${key} is not a JSON value`)
           }
           const p = properties as Record<string, unknown>
-          if (p.revenue !== undefined && typeof p.revenue !== 'number') violations.push(`${at}.properties.revenue must be a number`)
+          // Segment's e-commerce spec: revenue in the currency's major unit, a number (an app's own
+          // `revenue` property without a currency is its business: Segment accepts any JSON).
+          if (p.currency !== undefined && typeof p.revenue !== 'number') violations.push(`${at}.properties.revenue must be a number beside currency`)
           if (p.currency !== undefined && (typeof p.currency !== 'string' || !/^[A-Z]{3}$/.test(p.currency))) violations.push(`${at}.properties.currency must be an ISO 4217 code`)
         }
       }
