@@ -23,8 +23,10 @@ const PAYLOAD_FIELDS = new Set(['website', 'hostname', 'language', 'referrer', '
 const FORMULA_TRIGGER = /^[=+\-@\t\r]/
 const FORBIDDEN_DATA_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const CONTROL = /[\x00-\x1f\x7f]/
-// What isbot matches first of all: no User-Agent, or a library's one-word one.
+// What isbot matches, roughly: no User-Agent, a library's one-word one, a crawler's.
 const BOT_LIKE = /^$|^[\w.-]+(\/[\w.-]+)?$|bot|crawl|spider|undici|node|curl/i
+// Not the visitor's User-Agent but this server's (an HTTP library's): never to be sent.
+const LIBRARY_UA = /^$|^(undici|node|node-fetch|axios|got)\b/i
 
 function urlChecks (field: string, value: unknown, violations: string[]): void {
   if (typeof value !== 'string') { violations.push(`${field} must be a string`); return }
@@ -54,7 +56,7 @@ export function umamiRules (options: UmamiRulesOptions): (request: ReceivedReque
       if (CONTROL.test(request.rawHeaders[i + 1])) violations.push(`header ${request.rawHeaders[i]} has a control character`)
     }
     const userAgent = request.headers['user-agent']
-    if (typeof userAgent !== 'string' || BOT_LIKE.test(userAgent)) violations.push(`User-Agent ${JSON.stringify(userAgent)} is not a browser's (Umami drops it as a bot)`)
+    if (typeof userAgent !== 'string' || LIBRARY_UA.test(userAgent)) violations.push(`User-Agent ${JSON.stringify(userAgent)} is not the visitor's (Umami drops it as a bot)`)
     const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
     if (contentType !== 'application/json') violations.push(`Content-Type ${JSON.stringify(request.headers['content-type'])}, expected application/json`)
     // A header Umami reads before ours would win over the visitor's IP.
