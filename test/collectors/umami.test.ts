@@ -112,7 +112,7 @@ test('limits: url 500, referrer 500, hostname 100, language 35, name 50 and no l
   const many: Record<string, string> = {}
   for (let i = 0; i < 60; i++) many[`k${i}`] = 'v'.repeat(600)
   many['x'.repeat(120)] = 'long key'
-  many.__proto__ = 'refused key'
+  Object.defineProperty(many, '__proto__', { value: 'refused key', enumerable: true })
   h.collect(event({
     url: `https://shop.example/${'p'.repeat(600)}?${'q'.repeat(600)}`,
     referrer: `https://ref.example/${'r'.repeat(600)}`,
@@ -136,7 +136,7 @@ test('limits: url 500, referrer 500, hostname 100, language 35, name 50 and no l
 
 test('url: relative and odd URLs become a path Umami reads as one', async (t) => {
   const cases: Array<[Partial<AnalyticsEvent>, string]> = [
-    [{ url: '' , path: '/from-a-job' }, '/from-a-job'],
+    [{ url: '', path: '/from-a-job' }, '/from-a-job'],
     [{ url: '/relative?page=2', path: '/relative' }, '/relative?page=2'],
     [{ url: 'https://shop.example//evil.example/x', path: '//evil.example/x' }, '/evil.example/x'],
     [{ url: 'https://shop.example', path: '/' }, '/'],
