@@ -369,3 +369,15 @@ for (const type of [EventType.PageView, EventType.Action, EventType.Custom]) {
     t.same(Object.keys(SDK_ONLY).filter((path) => !theirLeaves.has(path)), [], 'every listed difference is real (the SDK still sends it)')
   })
 }
+
+test('fastify-analytics/segment exports only the public API: the collector, its factory, the documented defaults and limits', async (t) => {
+  const segmentPublic = await import('../../lib/collectors/segment.js')
+  t.same(Object.keys(segmentPublic).sort(), [
+    'DEFAULT_SEGMENT_BATCH_SIZE', 'DEFAULT_SEGMENT_CONCURRENCY', 'DEFAULT_SEGMENT_ENDPOINT', 'DEFAULT_SEGMENT_FLUSH_INTERVAL_MS',
+    'DEFAULT_SEGMENT_NAME', 'SEGMENT_MAX_BATCH_BYTES', 'SEGMENT_MAX_BATCH_MESSAGES', 'SEGMENT_MAX_MESSAGE_BYTES',
+    'SegmentCollector', 'segmentCollector'
+  ].sort())
+  t.same([segmentPublic.DEFAULT_SEGMENT_ENDPOINT, segmentPublic.DEFAULT_SEGMENT_BATCH_SIZE, segmentPublic.DEFAULT_SEGMENT_FLUSH_INTERVAL_MS, segmentPublic.DEFAULT_SEGMENT_CONCURRENCY],
+    ['https://api.segment.io', 100, 1000, 2])
+  t.same([segmentPublic.SEGMENT_MAX_MESSAGE_BYTES, segmentPublic.SEGMENT_MAX_BATCH_BYTES, segmentPublic.SEGMENT_MAX_BATCH_MESSAGES], [32 * 1024, 500 * 1024, 2500])
+})
