@@ -1,5 +1,6 @@
 // The Fastify app under test. Config from argv[2]:
 //   bare | discard | discard-noctx | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
+//   | segment-plugin (the plugin's Segment collector, beside `segment`, the SDK) | umami
 //   (diagnosis: ga4 | webhook alone; requestcontext = bare + the @fastify/request-context the plugin registers)
 // Sink URLs come from BENCH_SINKS (JSON). The orchestrator talks to it over IPC:
 //   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
@@ -60,6 +61,14 @@ async function collectors (names) {
       const { webhookCollector } = await import('fastify-analytics/webhook')
       list.push(webhookCollector({ url: sinks.webhook }))
     }
+    if (name === 'segment') {
+      const { segmentCollector } = await import('fastify-analytics/segment')
+      list.push(segmentCollector({ writeKey: 'bench', endpoint: sinks.segment }))
+    }
+    if (name === 'umami') {
+      const { umamiCollector } = await import('fastify-analytics/umami')
+      list.push(umamiCollector({ websiteId: '6a0f3c1e-2b4d-4e5f-8a9b-0c1d2e3f4a5b', baseUrl: sinks.umami }))
+    }
   }
   return list
 }
@@ -72,7 +81,10 @@ const PLUGIN_CONFIGS = {
   four: ['stdout', 'ga4', 'plausible', 'webhook'],
   plausible: ['plausible'],
   ga4: ['ga4'],
-  webhook: ['webhook']
+  webhook: ['webhook'],
+  // Issue 25: the plugin's collectors beside the vendors' SDKs doing the same job (`segment` is the SDK).
+  'segment-plugin': ['segment'],
+  umami: ['umami']
 }
 
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.

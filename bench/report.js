@@ -14,6 +14,8 @@ const LABEL = {
   requestcontext: 'bare + @fastify/request-context only (what the plugin registers)',
   posthog: 'posthog-node, capture() per request',
   segment: '@segment/analytics-node, page() per request',
+  'segment-plugin': 'plugin + Segment collector',
+  umami: 'plugin + Umami collector',
   'three-worker': 'plugin + stdout, GA4, webhook, delivery: worker',
   'four-worker': 'plugin + stdout, GA4, Plausible, webhook, delivery: worker',
   'four-noctx': 'plugin (requestContext: false) + stdout, GA4, Plausible, webhook',
@@ -33,6 +35,9 @@ const PROFILE_WHY = {
   'four-json': 'Explains the no-event target (four-json ≥ 0.94× bare-json, ≤ 1.5 µs added per request): what a request that yields no event pays.',
   'four-worker': 'Explains the worker-mode targets (main-thread capacity ≥ 0.85× bare at saturation; added main-thread CPU ≤ 8 µs per request at 2000 req/s, ≤ 4 at 8000): what stays on the request thread.'
 }
+
+// Issue 25: the plugin's collectors and the vendor SDK doing the same job (none for Umami), in one run.
+const VENDOR_PAIRS = { 'segment-plugin': { collector: 'segment', sdk: 'segment' }, umami: { collector: 'umami', sdk: undefined } }
 
 const otherDrops = (c) => Object.entries(c.dropped ?? {}).reduce((n, [reason, v]) => n + (reason === 'queueFull' ? 0 : v), 0)
 
@@ -80,6 +85,27 @@ export function render (results, machine) {
     })
   }
   const lossCheck = (lost) => (lost.every((v) => v === 0) ? 'met' : 'MISSED')
+
+  // The plugin's collector against the vendor's SDK in the same rounds: throughput (issue 25: ≥ 3×),
+  // CPU per event, and loss: the collector's only drops are counted ones, the SDK's are not.
+  function vendorRows (section, runs, at) {
+    for (const [config, { collector, sdk }] of Object.entries(VENDOR_PAIRS)) {
+      if (runs[config] === undefined) continue
+      const bare = bareOf(runs, config)
+      row(section, `${config}${at}: CPU µs per event (${config} − bare, per request with one event)`, stat(runs[config].map((r, i) => r.cpuPerRequestUs - bare[i].cpuPerRequestUs)), 2)
+      if (sdk !== undefined && runs[sdk] !== undefined) {
+        if (section === '1') {
+          const ratio = stat(runs[config].map((r, i) => r.rps / runs[sdk][i].rps))
+          row(section, `${config}: throughput × ${sdk}'s (the vendor's SDK, same rounds)`, ratio, 2, '≥ 3', verdict(ratio, '≥', 3))
+        }
+        row(section, `${sdk}${at}: CPU µs per event (SDK − bare)`, stat(runs[sdk].map((r, i) => r.cpuPerRequestUs - bare[i].cpuPerRequestUs)), 2)
+      }
+      const c = runs[config].map((r) => r.collectors[collector])
+      row(section, `${config}${at}: events dropped and counted (queueFull, …)`, stat(c.map((x) => Object.values(x.dropped).reduce((a, b) => a + b, 0))), 0)
+      const uncounted = c.map((x) => Math.abs(x.unaccounted) + Math.abs(x.delivered - x.sinkEvents))
+      row(section, `${config}${at}: events lost uncounted (|accepted − delivered − dropped| + |delivered − sink|)`, stat(uncounted), 0, '0', lossCheck(uncounted))
+    }
+  }
 
   const sat = results.saturation
   if (sat !== undefined) {
@@ -168,6 +194,7 @@ export function render (results, machine) {
       if (sat[config] === undefined) continue
       row('1', `${config}: events lost (captured − received by sink)`, stat(sat[config].map((r) => r.collectors[config].lost)), 0)
     }
+    vendorRows('1', sat, '')
   }
 
   // One table per rate (BENCH_RATES): issue 22's worker targets are at 2 000 and 8 000 req/s.
@@ -218,6 +245,7 @@ export function render (results, machine) {
       if (fixed[config] === undefined) continue
       row('2', `${config}${at}: events lost (captured − received by sink)`, stat(fixed[config].map((r) => r.collectors[config].lost)), 0)
     }
+    vendorRows('2', fixed, at)
   }
 
   const delivery = results.delivery

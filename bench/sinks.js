@@ -1,5 +1,5 @@
 // Local HTTP sinks standing in for the destinations: GA4 /mp/collect (204), Plausible /api/event
-// (202), the webhook (200), PostHog /batch/ and Segment /v1/batch. Each counts the requests and
+// (202), the webhook (200), PostHog /batch/, Segment /v1/batch (the SDK and the plugin's collector) and Umami /api/send. Each counts the requests and
 // events it received. An admin server (GET /counts, POST /reset, POST /mode/ok|hang) lets any
 // benchmark process read and steer them. Run standalone: prints one JSON line with the URLs.
 import { createServer } from 'node:http'
@@ -42,6 +42,13 @@ const KINDS = {
     status: 200,
     reply: '{}',
     count: (body) => JSON.parse(body).batch.length
+  },
+  umami: {
+    path: '/api/send',
+    status: 200,
+    reply: '{"cache":"bench"}',
+    count: () => 1,
+    parse: (body) => { const b = JSON.parse(body); return b.type === 'event' && typeof b.payload?.website === 'string' ? 1 : 0 }
   }
 }
 
