@@ -204,7 +204,7 @@ test('batching: 2000 events a request at most, 2 MB uncompressed at most', async
   const h = await harness(t, { maxBatchSize: 4500, flushIntervalMs: 200 })
   for (let i = 0; i < 4500; i++) h.collect(anEvent())
   await h.finish()
-  t.same(h.sink.requests.map((r) => events(r).length), [2000, 2000, 500])
+  t.same(h.sink.requests.map((r) => events(r).length).sort((a, b) => a - b), [500, 2000, 2000])
   const big = await harness(t, { flushIntervalMs: 200 })
   const value = 'v'.repeat(1000)
   const props = Object.assign(Object.create(null), Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`p${i}`, value]))) as Record<string, string>

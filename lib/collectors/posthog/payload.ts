@@ -41,7 +41,9 @@ export function posthogEvent (event: Readonly<AnalyticsEvent>, ipPolicy: IpPolic
     $lib_version: LIBRARY_VERSION,
     // Anonymous events make no person profile (cheaper, and nothing to merge later): only an event
     // with a user id creates or updates one.
-    $process_person_profile: userId !== ''
+    $process_person_profile: userId !== '',
+    // As PostHog's server SDKs mark their events: sent by a server, not a browser.
+    $is_server: true
   }
   const ip = collectorIp(event, ipPolicy)
   if (ip !== '' && !ip.includes('%')) {
