@@ -1,5 +1,6 @@
 // The Fastify app under test. Config from argv[2]:
 //   bare | discard | discard-noctx | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
+//   | mixpanel | posthog-collector (the plugin's collectors) | mixpanel-sdk (the `mixpanel` SDK, import() per request)
 //   (diagnosis: ga4 | webhook alone; requestcontext = bare + the @fastify/request-context the plugin registers)
 // Sink URLs come from BENCH_SINKS (JSON). The orchestrator talks to it over IPC:
 //   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
@@ -60,6 +61,14 @@ async function collectors (names) {
       const { webhookCollector } = await import('fastify-analytics/webhook')
       list.push(webhookCollector({ url: sinks.webhook }))
     }
+    if (name === 'mixpanel') {
+      const { mixpanelCollector } = await import('fastify-analytics/mixpanel')
+      list.push(mixpanelCollector({ projectToken: 'bench-token', endpoint: sinks.mixpanel }))
+    }
+    if (name === 'posthog') {
+      const { posthogCollector } = await import('fastify-analytics/posthog')
+      list.push(posthogCollector({ apiKey: 'phc_bench', host: sinks.posthog }))
+    }
   }
   return list
 }
@@ -72,7 +81,9 @@ const PLUGIN_CONFIGS = {
   four: ['stdout', 'ga4', 'plausible', 'webhook'],
   plausible: ['plausible'],
   ga4: ['ga4'],
-  webhook: ['webhook']
+  webhook: ['webhook'],
+  mixpanel: ['mixpanel'],
+  'posthog-collector': ['posthog']
 }
 
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
@@ -106,6 +117,31 @@ if (pluginConfig !== undefined) {
         duration_ms: reply.elapsedTime
       }
     })
+    done()
+  })
+} else if (config === 'mixpanel-sdk') {
+  // One import() per request in onResponse (the SDK has no batching for single events), its defaults
+  // but the host; /import needs credentials, and an api key is the one it sends over plain HTTP.
+  const { default: Mixpanel } = await import('mixpanel')
+  const url = new URL(sinks.mixpanel)
+  const quiet = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
+  const client = Mixpanel.init('bench-token', { host: url.hostname, port: url.port, protocol: 'http', key: 'bench-key', logger: quiet })
+  let pending = 0
+  let drained
+  thirdParty = () => pending === 0 ? undefined : new Promise((resolve) => { drained = resolve; setTimeout(resolve, shutdownTimeoutMs).unref() })
+  const settle = () => { if (--pending === 0) drained?.() }
+  app.addHook('onResponse', function mixpanelOnResponse (request, reply, done) {
+    generated++
+    pending++
+    client.import('$mp_web_page_view', Date.now(), {
+      distinct_id: request.ip,
+      $insert_id: `bench-${generated}`,
+      ip: request.ip,
+      $current_url: `${request.protocol}://${request.host}${request.url}`,
+      $referrer: request.headers.referer,
+      status: reply.statusCode,
+      duration_ms: reply.elapsedTime
+    }, settle)
     done()
   })
 } else if (config === 'segment') {
