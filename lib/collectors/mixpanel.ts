@@ -10,7 +10,7 @@ import { normalizeMixpanelOptions, type MixpanelCollectorOptions } from './mixpa
 import { mixpanelEvent } from './mixpanel/payload.js'
 import { interpretMixpanelResponse } from './mixpanel/response.js'
 
-export type { MixpanelCollectorOptions, MixpanelServiceAccount } from './mixpanel/options.js'
+export type { MixpanelCollectorOptions, MixpanelBaseOptions, MixpanelServiceAccount } from './mixpanel/options.js'
 export type { MixpanelEvent } from './mixpanel/payload.js'
 export {
   DEFAULT_MIXPANEL_NAME, DEFAULT_MIXPANEL_BATCH_SIZE, DEFAULT_MIXPANEL_FLUSH_INTERVAL_MS, DEFAULT_MIXPANEL_CONCURRENCY, MIXPANEL_ORIGINS

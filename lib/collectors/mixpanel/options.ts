@@ -13,13 +13,10 @@ export interface MixpanelServiceAccount {
   projectId: string | number
 }
 
-export interface MixpanelCollectorOptions extends BatchingOptions {
+/** The options every Mixpanel collector takes, whatever authenticates it. */
+export interface MixpanelBaseOptions extends BatchingOptions {
   /** The project token (Project Settings > Access Keys). Sent in every event; alone, it also authenticates `/import`. */
   projectToken: string
-  /** A service account: `/import` is authenticated with it (Basic auth) and the project id. Never logged. */
-  serviceAccount?: MixpanelServiceAccount
-  /** The project's API secret (legacy authentication, Basic auth). Never logged. Give this or `serviceAccount`, not both. */
-  apiSecret?: string
   /** The data residency of the project: `'us'` (default) api.mixpanel.com, `'eu'` api-eu.mixpanel.com, `'in'` api-in.mixpanel.com. */
   region?: 'us' | 'eu' | 'in'
   /** An origin (`scheme://host[:port]`, with an optional path prefix) that replaces Mixpanel's: a proxy, or a test server. */
@@ -34,6 +31,23 @@ export interface MixpanelCollectorOptions extends BatchingOptions {
    */
   ip?: IpPolicy
 }
+
+/**
+ * `/import` is authenticated by a service account (recommended), the project's API secret (legacy),
+ * or, with neither, the project token: at most one of the first two.
+ */
+export type MixpanelCollectorOptions = MixpanelBaseOptions & (
+  | {
+    /** A service account: `/import` is authenticated with it (Basic auth) and the project id. Never logged. */
+    serviceAccount?: MixpanelServiceAccount
+    apiSecret?: never
+  }
+  | {
+    /** The project's API secret (legacy authentication, Basic auth). Never logged. */
+    apiSecret?: string
+    serviceAccount?: never
+  }
+)
 
 export const DEFAULT_MIXPANEL_NAME = 'mixpanel'
 export const MIXPANEL_ORIGINS = {
