@@ -3,8 +3,10 @@
 import { gunzipSync } from 'node:zlib'
 import { inspect } from 'node:util'
 import { test } from 'tap'
+import Fastify from 'fastify'
+import analytics from '../../lib/index.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 import Mixpanel from 'mixpanel'
-import type { TapTest } from '../helpers/collectors.js'
 import { createEvent, EventType, type AnalyticsEvent, type EventType as EventTypeValue, type Visit } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import { defaultInterpret } from '../../lib/batch/verdict.js'
@@ -340,4 +342,32 @@ test('oracle: the mixpanel SDK\'s /import event for the same event has no field 
   t.equal(ours.properties.mp_lib, 'fastify-analytics')
   t.equal(theirs.properties.mp_lib, 'node')
   t.equal(ours.properties.time, event.timestamp.getTime(), 'time in ms, as the SDK sends it')
+})
+
+test('end to end through the plugin: identity and campaign from the real request, user id from the app, accounting in stats()', async (t) => {
+  const rules = { token: TOKEN, authorization: TOKEN_AUTH }
+  const sink = await startSink({ validate: mixpanelRules(rules), policy: mixpanelAnswer(rules) })
+  const app = Fastify()
+  t.teardown(async () => { await app.close(); await sink.close() })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [mixpanelCollector({ projectToken: TOKEN, endpoint: sink.origin, flushIntervalMs: 5 })] })
+  app.get('/products/:id', async () => 'ok')
+  app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
+    request.analytics.setUserId('user-7')
+    request.analytics.setRevenue(Money.fromMinor(2999, 'GBP'))
+    return 'ok'
+  })
+  const headers = { 'user-agent': UA, 'accept-language': 'en-GB' }
+  await app.inject({ method: 'GET', url: '/products/7?utm_source=newsletter&utm_medium=email&utm_campaign=winter', headers })
+  await app.inject({ method: 'POST', url: '/checkout', headers })
+  await app.close()
+  t.same(sink.violations, [])
+  const [view, checkout] = allEvents(sink).sort((a, b) => a.properties.time - b.properties.time)
+  t.match(view.properties.distinct_id, /^[0-9a-f]{32}$/, 'the cookieless visitor id')
+  t.equal(view.properties.$device_id, view.properties.distinct_id)
+  t.same([view.properties.utm_source, view.properties.utm_medium, view.properties.utm_campaign], ['newsletter', 'email', 'winter'])
+  t.same([checkout.event, checkout.properties.distinct_id, checkout.properties.$user_id, checkout.properties.$device_id], ['checkout', 'user-7', 'user-7', view.properties.$device_id])
+  t.equal(checkout.properties.utm_campaign, 'winter', 'the visit\'s campaign on its later events too')
+  t.same([checkout.properties.revenue, checkout.properties.currency], [29.99, 'GBP'])
+  const stats = app.analytics.stats().collectors.mixpanel
+  t.same([stats.accepted, stats.delivered, stats.queued + stats.inFlight], [2, 2, 0])
 })

@@ -3,8 +3,10 @@
 import { gunzipSync } from 'node:zlib'
 import { inspect } from 'node:util'
 import { test } from 'tap'
+import Fastify from 'fastify'
+import analytics from '../../lib/index.js'
+import { COUNT_EVERYTHING, type TapTest } from '../helpers/collectors.js'
 import { PostHog } from 'posthog-node'
-import type { TapTest } from '../helpers/collectors.js'
 import { createEvent, EventType, type AnalyticsEvent, type EventType as EventTypeValue, type Visit } from '../../lib/event.js'
 import { Money } from '../../lib/money.js'
 import { posthogCollector, DEFAULT_POSTHOG_HOST, type PosthogCollector, type PosthogCollectorOptions } from '../../lib/collectors/posthog.js'
@@ -276,4 +278,31 @@ test('oracle: posthog-node\'s /batch/ body for the same event has no field the c
   }
   t.same([their.properties.$lib, their.properties.$geoip_disable], ['posthog-node', true])
   t.same([our.properties.$lib, our.properties.$geoip_disable], ['fastify-analytics', false])
+})
+
+test('end to end through the plugin: identity, session and campaign from the real request; person profiles only with a user id', async (t) => {
+  const sink = await startSink({ validate: posthogRules({ apiKey: KEY }), policy: posthogAnswer({ apiKey: KEY }) })
+  const app = Fastify()
+  t.teardown(async () => { await app.close(); await sink.close() })
+  await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [posthogCollector({ apiKey: KEY, host: sink.origin, flushIntervalMs: 5 })] })
+  app.get('/products/:id', async () => 'ok')
+  app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (request) => {
+    request.analytics.setUserId('user-7')
+    return 'ok'
+  })
+  const headers = { 'user-agent': UA, referer: 'https://www.bing.com/' }
+  await app.inject({ method: 'GET', url: '/products/7', headers })
+  await app.inject({ method: 'POST', url: '/checkout', headers })
+  await app.close()
+  t.same(sink.violations, [])
+  const [view, checkout] = allEvents(sink).sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+  t.match(view.distinct_id, /^[0-9a-f]{32}$/, 'the cookieless visitor id')
+  t.same([view.event, view.properties.$process_person_profile, view.properties.$device_id], ['$pageview', false, view.distinct_id])
+  t.match(view.properties.$session_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/, 'the visit id, a UUIDv7')
+  t.equal(checkout.properties.$session_id, view.properties.$session_id, 'one visit, one session')
+  t.same([view.properties.utm_source, view.properties.utm_medium], ['Bing', 'organic'])
+  t.same([checkout.event, checkout.distinct_id, checkout.properties.$process_person_profile], ['checkout', 'user-7', true])
+  t.equal(view.uuid.length, 36)
+  const stats = app.analytics.stats().collectors.posthog
+  t.same([stats.accepted, stats.delivered, stats.queued + stats.inFlight], [2, 2, 0])
 })
