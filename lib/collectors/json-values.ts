@@ -21,8 +21,12 @@ export function jsonPropertyValue (value: unknown): JsonPropertyValue {
  */
 export function copyProperties (target: Record<string, unknown>, properties: Readonly<Record<string, unknown>>): void {
   for (const key in properties) {
-    if (key in target) continue
-    target[key] = jsonPropertyValue(properties[key])
+    // Own keys only: `constructor` or `toString` are properties like any other, not the target's inherited members.
+    if (Object.hasOwn(target, key)) continue
+    const value = jsonPropertyValue(properties[key])
+    // `target.__proto__ = 'x'` would be ignored (a primitive is no prototype): define it as data.
+    if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+    else target[key] = value
   }
 }
 

@@ -89,7 +89,7 @@ test('the rules server refuses what PostHog refuses (so a passing test means som
   t.match(validate(request({ api_key: KEY, batch: [{ ...good, uuid: 'nope' }] })), [/uuid/])
   t.match(validate(request({ api_key: KEY, batch: [{ ...good, timestamp: 'yesterday' }] })), [/timestamp/])
   t.match(validate(request({ api_key: KEY, batch: [{ ...good, properties: { big: 'x'.repeat(1000 * 1000) } }] })), [/^413/])
-  t.match(validate(request({ api_key: KEY, batch: [{ ...good, distinct_id: 'd'.repeat(201) }] })), [/200 characters/])
+  t.match(validate(request({ api_key: KEY, batch: [{ ...good, distinct_id: 'd'.repeat(201) }] })), [/200 bytes/])
 })
 
 test('a page view: $pageview with uuid, distinct_id, page, $ip, session, client and campaign fields; gzipped; person profiles off', async (t) => {
@@ -305,4 +305,24 @@ test('end to end through the plugin: identity, session and campaign from the rea
   t.equal(view.uuid.length, 36)
   const stats = app.analytics.stats().collectors.posthog
   t.same([stats.accepted, stats.delivered, stats.queued + stats.inFlight], [2, 2, 0])
+})
+
+test('properties named like Object members (__proto__, constructor, toString) are sent as data, to both JSON-typed destinations', async (t) => {
+  const names = Object.assign(Object.create(null), { constructor: 'c', toString: 't', hasOwnProperty: 'h' }) as Record<string, string>
+  Object.defineProperty(names, '__proto__', { value: 'p', enumerable: true, writable: true, configurable: true })
+  const h = await harness(t)
+  h.collect(anEvent({ properties: names }))
+  await h.finish()
+  const properties = allEvents(h.sink)[0].properties
+  t.same(['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map((key) => String(Object.getOwnPropertyDescriptor(properties, key)?.value)), ['p', 'c', 't', 'h'])
+  t.ok(Object.hasOwn(properties, '__proto__'), '__proto__ arrived as a key')
+})
+
+test('a long user id is cut to 200 UTF-8 bytes on a character boundary', async (t) => {
+  const h = await harness(t)
+  h.collect(anEvent({ userId: '😀'.repeat(120) }))
+  h.collect(anEvent({ userId: 'u'.repeat(300) }))
+  await h.finish()
+  const ids = allEvents(h.sink).map((e) => e.distinct_id).sort()
+  t.same(ids, ['u'.repeat(200), '😀'.repeat(50)])
 })

@@ -47,7 +47,8 @@ function check (request: ReceivedRequest, options: PosthogRulesOptions): Checked
     if (event === null || typeof event !== 'object') return error(400, 'invalid_payload', `event ${index} is not an object`)
     if (typeof event.event !== 'string' || event.event === '') return error(400, 'invalid_payload', 'Invalid payload: All events must have the event name field "event"!')
     if (typeof event.distinct_id !== 'string' || event.distinct_id === '') return error(400, 'invalid_payload', `event ${index}: missing distinct_id`)
-    if (event.distinct_id.length > 200) warnings.push(`event ${index}: distinct_id longer than 200 characters is cut by PostHog`)
+    // Whether the service counts bytes or characters, 200 bytes is within it.
+    if (Buffer.byteLength(event.distinct_id) > 200) warnings.push(`event ${index}: distinct_id longer than 200 bytes may be cut by PostHog`)
     if (event.uuid !== undefined && (typeof event.uuid !== 'string' || !UUID.test(event.uuid))) return error(400, 'invalid_payload', `event ${index}: uuid is not a UUID`)
     if (event.timestamp !== undefined && (typeof event.timestamp !== 'string' || !ISO.test(event.timestamp))) return error(400, 'invalid_payload', `event ${index}: timestamp is not ISO 8601`)
     if (event.properties !== undefined && (event.properties === null || typeof event.properties !== 'object' || Array.isArray(event.properties))) {

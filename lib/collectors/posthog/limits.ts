@@ -6,5 +6,5 @@
 export const POSTHOG_MAX_REQUEST_BYTES = 20 * 1000 * 1000
 /** One event, serialised. */
 export const POSTHOG_MAX_EVENT_BYTES = 1000 * 1000
-/** `distinct_id`: the capture service cuts longer ones to 200 characters; the plugin cuts first, knowingly. */
+/** `distinct_id`: the capture service cuts longer ones to 200; the plugin cuts first, to 200 UTF-8 bytes (so also 200 characters). */
 export const POSTHOG_MAX_DISTINCT_ID_LENGTH = 200

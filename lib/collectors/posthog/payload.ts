@@ -1,7 +1,8 @@
-import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
+import { EventType, type AnalyticsEvent } from '../../event.js'
 import { collectorIp, type IpPolicy } from '../../privacy/index.js'
 import { campaignProperties, copyProperties, referringDomain } from '../json-values.js'
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../library.js'
+import { truncateUtf8 } from '../text.js'
 import { POSTHOG_MAX_DISTINCT_ID_LENGTH } from './limits.js'
 
 /** One event in a `/batch/` body. */
@@ -35,7 +36,8 @@ export function posthogEvent (event: Readonly<AnalyticsEvent>, ipPolicy: IpPolic
   const time = event.timestamp.getTime()
   if (!Number.isFinite(time)) return 'an invalid timestamp'
   const userId = event.userId
-  const distinctId = truncateCodePoints(userId !== '' ? userId : event.visitorId !== '' ? event.visitorId : event.id, POSTHOG_MAX_DISTINCT_ID_LENGTH)
+  // Cut in UTF-8 bytes on a code-point boundary: within 200 whether the capture service counts bytes or characters.
+  const distinctId = truncateUtf8(userId !== '' ? userId : event.visitorId !== '' ? event.visitorId : event.id, POSTHOG_MAX_DISTINCT_ID_LENGTH)
   const properties: Record<string, unknown> = {
     $lib: LIBRARY_NAME,
     $lib_version: LIBRARY_VERSION,
