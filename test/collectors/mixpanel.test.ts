@@ -357,12 +357,13 @@ test('end to end through the plugin: identity and campaign from the real request
     return 'ok'
   })
   const headers = { 'user-agent': UA, 'accept-language': 'en-GB' }
-  await app.inject({ method: 'GET', url: '/products/7?utm_source=newsletter&utm_medium=email&utm_campaign=winter', headers })
+  await app.inject({ method: 'GET', url: '/products/7?utm_source=newsletter&utm_medium=email&utm_campaign=winter&reset_token=s3cr3t', headers })
   await app.inject({ method: 'POST', url: '/checkout', headers })
   await app.close()
   t.same(sink.violations, [])
   const [view, checkout] = allEvents(sink).sort((a, b) => a.properties.time - b.properties.time)
   t.match(view.properties.distinct_id, /^[0-9a-f]{32}$/, 'the cookieless visitor id')
+  t.notMatch(view.properties.$current_url, /s3cr3t/, 'the URL as the privacy rules left it: no query parameter outside the allow-list')
   t.equal(view.properties.$device_id, view.properties.distinct_id)
   t.same([view.properties.utm_source, view.properties.utm_medium, view.properties.utm_campaign], ['newsletter', 'email', 'winter'])
   t.same([checkout.event, checkout.properties.distinct_id, checkout.properties.$user_id, checkout.properties.$device_id], ['checkout', 'user-7', 'user-7', view.properties.$device_id])
