@@ -22,6 +22,8 @@ const TOKEN_AUTH = `Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 3 }
 const VISITOR = '0123456789abcdef0123456789abcdef'
+// The SDK warns (on stderr) that api_key auth is deprecated: the oracle uses it only to reach a plain-HTTP server.
+const QUIET = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
 
 function visit (overrides: Partial<Visit> = {}): Visit {
   return {
@@ -307,7 +309,7 @@ test('oracle: the mixpanel SDK\'s /import event for the same event has no field 
   t.teardown(() => sdkSink.close())
   const event = anEvent({ userId: 'user-42', referrer: 'https://news.example/a', properties: Object.assign(Object.create(null), { plan: 'annual', seats: '3' }) })
   // What an app using the SDK beside the plugin would write for this event.
-  const sdk = Mixpanel.init(TOKEN, { host: '127.0.0.1', port: sdkSink.port, protocol: 'http', key: 'sdk-api-key', keepAlive: false } as unknown as Mixpanel.InitConfig)
+  const sdk = Mixpanel.init(TOKEN, { host: '127.0.0.1', port: sdkSink.port, protocol: 'http', key: 'sdk-api-key', keepAlive: false, logger: QUIET } as unknown as Mixpanel.InitConfig)
   await new Promise<void>((resolve, reject) => {
     sdk.import(event.actionName !== '' ? event.actionName : '$mp_web_page_view', event.timestamp, {
       distinct_id: event.userId,
@@ -371,4 +373,16 @@ test('end to end through the plugin: identity and campaign from the real request
   t.same([checkout.properties.revenue, checkout.properties.currency], [29.99, 'GBP'])
   const stats = app.analytics.stats().collectors.mixpanel
   t.same([stats.accepted, stats.delivered, stats.queued + stats.inFlight], [2, 2, 0])
+})
+
+test('an event over 1 MB (a caller that built its own event) is refused as invalid, never sent; values of other types go as strings', async (t) => {
+  const h = await harness(t)
+  h.collect(anEvent({ properties: Object.assign(Object.create(null), { big: 'x'.repeat(1024 * 1024) }) }))
+  const odd = Object.assign(Object.create(null), { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, list: ['a', 'b'] }) as unknown as Record<string, string>
+  h.collect(anEvent({ properties: odd }))
+  const report = await h.finish()
+  t.same([report.dropped.invalid, report.delivered], [1, 1])
+  t.match(h.logs.text(), /larger than Mixpanel takes/)
+  const { nan, inf, list } = allEvents(h.sink)[0].properties
+  t.same([nan, inf, list], ['NaN', 'Infinity', 'a,b'], 'a JSON value Mixpanel takes, never null or a nested value')
 })

@@ -326,3 +326,12 @@ test('a long user id is cut to 200 UTF-8 bytes on a character boundary', async (
   const ids = allEvents(h.sink).map((e) => e.distinct_id).sort()
   t.same(ids, ['u'.repeat(200), '😀'.repeat(50)])
 })
+
+test('an event over 1 MB (a caller that built its own event) is refused as invalid, never sent', async (t) => {
+  const h = await harness(t)
+  h.collect(anEvent({ properties: Object.assign(Object.create(null), { big: 'é'.repeat(600_000) }) }))
+  h.collect(anEvent())
+  const report = await h.finish()
+  t.same([report.dropped.invalid, report.delivered], [1, 1])
+  t.match(h.logs.text(), /larger than PostHog takes/)
+})
