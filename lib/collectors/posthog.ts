@@ -18,7 +18,7 @@ export {
 export { POSTHOG_MAX_REQUEST_BYTES, POSTHOG_MAX_EVENT_BYTES } from './posthog/limits.js'
 
 /**
- * Wraps a batch of event JSON texts in `{"api_key":…,"batch":[…],"sent_at":…}` bodies within
+ * Wraps a batch of event JSON texts in `{"api_key":…,"batch":[…]}` bodies within
  * PostHog's 20 MB, gzipped off the event loop. The key lives in this private field and the bodies.
  */
 class PosthogAdapter implements DeliveryAdapter<string> {
@@ -31,9 +31,10 @@ class PosthogAdapter implements DeliveryAdapter<string> {
   }
 
   prepare (items: string[]): Promise<PreparedBatch> {
-    // `sent_at` lets PostHog correct the events' timestamps for this server's clock skew. Set once,
-    // at the first attempt's encoding: a retry re-sends the same bytes.
-    const head = `{"api_key":${this.#keyJson},"sent_at":"${new Date(Date.now()).toISOString()}","batch":[`
+    // No `sent_at` (posthog-node sends one): PostHog would shift every timestamp by now − sent_at,
+    // which a browser's wrong clock needs, but a retry re-sends the same bytes, so a batch retried
+    // after a 30 s Retry-After would land 30 s late. A server's clock is NTP's: its timestamps stand.
+    const head = `{"api_key":${this.#keyJson},"batch":[`
     const bytes = new Array<number>(items.length)
     const runs = splitRuns(items, bytes, items.length, POSTHOG_MAX_REQUEST_BYTES, Buffer.byteLength(head) + 2)
     const requests: OutgoingRequest[] = runs.map(([start, end]) => ({
