@@ -14,6 +14,9 @@ const LABEL = {
   requestcontext: 'bare + @fastify/request-context only (what the plugin registers)',
   posthog: 'posthog-node, capture() per request',
   segment: '@segment/analytics-node, page() per request',
+  'mixpanel-sdk': 'mixpanel SDK, import() per request',
+  mixpanel: 'plugin + Mixpanel',
+  'posthog-collector': 'plugin + PostHog',
   'segment-plugin': 'plugin + Segment collector',
   umami: 'plugin + Umami collector',
   'three-worker': 'plugin + stdout, GA4, webhook, delivery: worker',
@@ -24,6 +27,10 @@ const LABEL = {
   'four-json': 'plugin + stdout, GA4, Plausible, webhook, JSON route (no event: the common request)',
   'four-ctx': 'plugin (requestContext: true) + stdout, GA4, Plausible, webhook'
 }
+
+// Section 3: the vendor SDK each new collector is measured beside.
+const SDK_OF = { mixpanel: 'mixpanel-sdk', posthog: 'posthog-node' }
+const sum = (dropped) => Object.values(dropped ?? {}).reduce((a, b) => a + b, 0)
 
 // Targets on throughput × bare: issue 4 set 0.95 for the discarding collector; issue 10 set 0.40 for
 // stdout + GA4 + webhook inline (issue 4's 0.70 proved out of reach on one thread, see issue 10).
@@ -190,7 +197,7 @@ export function render (results, machine) {
       const off = p.map((c) => Math.abs(c.unaccounted) + Math.abs(c.delivered - c.sinkEvents) + otherDrops(c))
       row('1', `${config}: Plausible |accepted − delivered − dropped| + |delivered − sink| + drops other than queueFull`, stat(off), 0, '0', lossCheck(off))
     }
-    for (const config of ['posthog', 'segment']) {
+    for (const config of ['posthog', 'segment', 'mixpanel-sdk']) {
       if (sat[config] === undefined) continue
       row('1', `${config}: events lost (captured − received by sink)`, stat(sat[config].map((r) => r.collectors[config].lost)), 0)
     }
@@ -241,7 +248,7 @@ export function render (results, machine) {
         row('2', `${config}${at}: ${name} lost (generated − delivered at sink)`, stat(lost.map((v, i) => Math.max(v, drops[i]))), 0, '0', lossCheck(lost.map((v, i) => Math.max(v, drops[i]))))
       }
     }
-    for (const config of ['posthog', 'segment']) {
+    for (const config of ['posthog', 'segment', 'mixpanel-sdk']) {
       if (fixed[config] === undefined) continue
       row('2', `${config}${at}: events lost (captured − received by sink)`, stat(fixed[config].map((r) => r.collectors[config].lost)), 0)
     }
@@ -258,6 +265,22 @@ export function render (results, machine) {
     for (const [kind, d] of Object.entries(delivery)) {
       const s = stat(d.runs.map((r) => r.cpuPerEventUs))
       row('3', `${kind}: app CPU µs per delivered event (track + encode + HTTP)`, s, 1, kind === 'plausible' ? '≤ 30' : '', kind === 'plausible' ? verdict(s, '≤', 30) : '')
+    }
+    // Issue 25: each new collector beside its vendor's SDK doing the same job, in the same run: ≥ 3× the
+    // SDK's throughput, and nothing lost that is not counted (the SDKs count nothing: what their sink
+    // did not get is lost).
+    for (const [kind, sdk] of Object.entries(SDK_OF)) {
+      const ours = delivery[kind]
+      const theirs = delivery[sdk]
+      if (ours !== undefined) {
+        const off = ours.runs.map((r) => Math.abs(r.produced - r.delivered - sum(r.dropped)) + Math.abs(r.delivered - r.sinkEvents))
+        row('3', `${kind}: events lost uncounted (|fed − delivered − Σ dropped| + |delivered − sink|)`, stat(off), 0, '0', lossCheck(off))
+      }
+      if (theirs !== undefined) row('3', `${sdk}: events lost uncounted (fed − received by sink)`, stat(theirs.runs.map((r) => r.lost)), 0)
+      if (ours !== undefined && theirs !== undefined) {
+        const ratio = stat(ours.runs.map((r, i) => r.eventsPerSec / (theirs.runs[i]?.eventsPerSec ?? NaN)))
+        row('3', `${kind} ÷ ${sdk}: events/s delivered`, ratio, 1, '≥ 3', verdict(ratio, '≥', 3))
+      }
     }
   }
 

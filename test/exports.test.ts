@@ -28,6 +28,8 @@ test('every subpath resolves to its factory', async (t) => {
   t.type((await import('fastify-analytics/testing')).memoryCollector, 'function')
   t.type((await import('fastify-analytics/ga4')).ga4Collector, 'function')
   t.type((await import('fastify-analytics/plausible')).plausibleCollector, 'function')
+  t.type((await import('fastify-analytics/mixpanel')).mixpanelCollector, 'function')
+  t.type((await import('fastify-analytics/posthog')).posthogCollector, 'function')
   t.type((await import('fastify-analytics/segment')).segmentCollector, 'function')
   t.type((await import('fastify-analytics/umami')).umamiCollector, 'function')
   t.type((await import('fastify-analytics/webhook')).webhookCollector, 'function')

@@ -13,6 +13,8 @@ const DISPLAY_NAMES: Record<string, string> = {
   stdout: 'stdout',
   ga4: 'GA4',
   plausible: 'Plausible',
+  mixpanel: 'Mixpanel',
+  posthog: 'PostHog',
   segment: 'Segment',
   umami: 'Umami',
   webhook: 'webhook',
