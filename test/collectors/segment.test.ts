@@ -137,6 +137,18 @@ test('actions and custom events are track calls; revenue is Segment\'s revenue a
   t.same(signup.properties, { revenue: 'app-set', ratio: 0.5, statusCode: 200, durationMs: 3.25 }, 'without revenue, an app property of that name is kept')
 })
 
+test('an app\'s own revenue and currency properties never pass for the spec\'s: moved to x_revenue and x_currency where they would', async (t) => {
+  const h = await harness(t)
+  h.collect(event({ eventName: 'a', properties: props({ currency: 'gbp!' }) }, EventType.Custom))
+  h.collect(event({ eventName: 'b', properties: props({ revenue: 12.5, currency: 'EUR' }) }, EventType.Custom))
+  h.collect(event({ eventName: 'c', revenue: Money.fromMinor(500, 'JPY'), properties: props({ revenue: 'app', currency: 'USD' }) }, EventType.Custom))
+  await h.finish()
+  const [a, b, c] = messages(h.sink.requests).sort((x, y) => x.event.localeCompare(y.event))
+  t.same(a.properties, { x_currency: 'gbp!', statusCode: 200, durationMs: 3.25 }, 'a currency beside no numeric revenue is not Segment\'s')
+  t.same(b.properties, { revenue: 12.5, currency: 'EUR', statusCode: 200, durationMs: 3.25 }, 'a valid pair the app set is kept as Segment\'s spec reads it')
+  t.same(c.properties, { x_revenue: 'app', x_currency: 'USD', statusCode: 200, durationMs: 3.25, revenue: 500, currency: 'JPY' }, 'the event\'s Money wins; the app\'s values are kept aside')
+})
+
 test('without a visitor id: the user id alone, or the event\'s own id as anonymousId', async (t) => {
   const h = await harness(t)
   h.collect(event({ visitorId: '', visit: null, userId: 'job-user' }, EventType.PageView))

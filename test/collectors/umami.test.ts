@@ -137,6 +137,25 @@ test('limits: url 500, referrer 500, hostname 100, language 35, name 50 and no l
   t.equal(payload.data['x'.repeat(100)], 'long key', 'a long key is cut to 100 characters')
 })
 
+test('limits count JavaScript length as Umami\'s schema does: emoji and non-ASCII text stay within them, never half a pair', async (t) => {
+  const h = await harness(t)
+  const emoji = '😀'.repeat(400) // 400 code points, 800 UTF-16 units
+  h.collect(event({
+    eventName: '🛒'.repeat(40),
+    hostname: 'é'.repeat(60) + '😀'.repeat(40),
+    url: `https://shop.example/${'ü'.repeat(400)}`,
+    properties: props({ ['k😀'.repeat(60)]: emoji })
+  }, EventType.Custom))
+  const report = await h.finish()
+  t.equal(report.delivered, 1, 'accepted by the schema check (the harness asserts no violation)')
+  const payload = sent(h.sink).payload
+  t.ok(payload.name.length <= 50 && payload.hostname.length <= 100 && payload.url.length <= 500)
+  const [key, value] = Object.entries(payload.data as Record<string, string>)[0]
+  t.ok(key.length <= 100 && value.length <= 500)
+  for (const text of [payload.name, payload.hostname, key, value]) t.equal(text, text.toWellFormed(), 'no lone surrogate')
+  t.match(payload.url, /^\/(%C3%BC)+$/, 'the path goes out percent-encoded, as Umami measures it')
+})
+
 test('url: relative and odd URLs become a path Umami reads as one', async (t) => {
   const cases: Array<[Partial<AnalyticsEvent>, string]> = [
     [{ url: '', path: '/from-a-job' }, '/from-a-job'],

@@ -95,11 +95,27 @@ function segmentProperties (event: Readonly<AnalyticsEvent>, page: SegmentPage |
   if (event.statusCode !== 0 && !('statusCode' in properties)) properties.statusCode = event.statusCode
   if (event.durationMs !== 0 && !('durationMs' in properties)) properties.durationMs = event.durationMs
   if (event.revenue !== undefined) {
+    // The event's Money is the revenue: an app's own properties of those names move aside, not lost.
+    moveAside(properties, 'revenue')
+    moveAside(properties, 'currency')
     // Segment's `revenue` is a number in the currency's major unit (its e-commerce spec's `Order Completed`).
     properties.revenue = event.revenue.toNumber()
     properties.currency = event.revenue.currency
+  } else if ('currency' in properties && !(typeof properties.revenue === 'number' && ISO_CURRENCY.test(String(properties.currency)))) {
+    // Segment's destinations read `currency` as the ISO 4217 code of a numeric `revenue`: an app
+    // property that is not one would be taken for revenue data. It goes as `x_currency`.
+    moveAside(properties, 'currency')
   }
   return properties
+}
+
+const ISO_CURRENCY = /^[A-Z]{3}$/
+
+/** Renames an app property that would be read as one of Segment's spec fields to `x_<name>` (GA4's `items` rule). */
+function moveAside (properties: Record<string, JsonScalar>, key: string): void {
+  if (!(key in properties)) return
+  properties[`x_${key}`] = properties[key]
+  delete properties[key]
 }
 
 /** The name of a track call: the action's name for actions, the event's name otherwise. */

@@ -1,9 +1,10 @@
-import { EventType, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
+import { EventType, type AnalyticsEvent } from '../../event.js'
+import { wellFormed } from '../../text.js'
 import type { OutgoingRequest } from '../../batch/types.js'
 import { collectorIp } from '../../privacy/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
 import { jsonScalar, type JsonScalar } from '../json-values.js'
-import { sanitizeHeaderValue } from '../text.js'
+import { sanitizeHeaderValue, truncateUtf16 } from '../text.js'
 import {
   UMAMI_MAX_DATA_KEY_LENGTH, UMAMI_MAX_DATA_PROPERTIES, UMAMI_MAX_DATA_STRING_LENGTH, UMAMI_MAX_HOSTNAME_LENGTH,
   UMAMI_MAX_LANGUAGE_LENGTH, UMAMI_MAX_NAME_LENGTH, UMAMI_MAX_REFERRER_LENGTH, UMAMI_MAX_URL_LENGTH
@@ -34,9 +35,15 @@ const FORMULA_TRIGGERS = /^[=+\-@\t\r]+/
 // Keys the newest schema refuses in event data.
 const FORBIDDEN_DATA_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
-/** Cuts at `max` code points, without leaving half a percent-escape at the end. */
+/**
+ * Umami's schema is zod: its limits count JavaScript length (an emoji is two), and it checks the
+ * path of the URL it parses, where every non-ASCII character becomes a percent-escape. The URL goes
+ * out encoded as that parse would (so the length sent is the length checked), cut at `max` units
+ * without leaving half a percent-escape at the end.
+ */
 function cutUrl (url: string, max: number): string {
-  const cut = truncateCodePoints(url, max)
+  const encoded = encodeURI(wellFormed(url).replace(/%(?![0-9a-f]{2})/gi, '%25')).replace(/%25([0-9a-f]{2})/gi, '%$1')
+  const cut = truncateUtf16(encoded, max)
   if (cut.length === url.length) return cut
   const percent = cut.lastIndexOf('%', cut.length - 1)
   return percent !== -1 && percent >= cut.length - 2 ? cut.slice(0, percent) : cut
@@ -60,7 +67,7 @@ export function umamiUrl (event: Readonly<AnalyticsEvent>): string {
 export function umamiName (event: Readonly<AnalyticsEvent>): string {
   if (event.type === EventType.PageView) return ''
   const name = event.type === EventType.Action && event.actionName !== '' ? event.actionName : event.eventName
-  return truncateCodePoints(name.replace(FORMULA_TRIGGERS, '').trim(), UMAMI_MAX_NAME_LENGTH)
+  return truncateUtf16(name.replace(FORMULA_TRIGGERS, '').trim(), UMAMI_MAX_NAME_LENGTH).trim()
 }
 
 /**
@@ -77,8 +84,8 @@ export function umamiData (event: Readonly<AnalyticsEvent>): Record<string, Json
     if (count === room) break
     let value = jsonScalar(own[key])
     if (value === undefined || FORBIDDEN_DATA_KEYS.has(key)) continue
-    if (typeof value === 'string') value = truncateCodePoints(value, UMAMI_MAX_DATA_STRING_LENGTH)
-    const cutKey = truncateCodePoints(key, UMAMI_MAX_DATA_KEY_LENGTH)
+    if (typeof value === 'string') value = truncateUtf16(value, UMAMI_MAX_DATA_STRING_LENGTH)
+    const cutKey = truncateUtf16(key, UMAMI_MAX_DATA_KEY_LENGTH)
     data ??= Object.create(null) as Record<string, JsonScalar>
     // Two long keys that share their first 100 characters: the first one wins.
     if (cutKey in data) continue
@@ -96,8 +103,8 @@ export function umamiData (event: Readonly<AnalyticsEvent>): Record<string, Json
 /** The body of `POST /api/send` for one event, or why it cannot be sent. */
 export function umamiBody (event: Readonly<AnalyticsEvent>, websiteId: string): UmamiBody | string {
   const payload: UmamiPayload = { website: websiteId, url: umamiUrl(event) }
-  if (event.hostname !== '') payload.hostname = truncateCodePoints(event.hostname, UMAMI_MAX_HOSTNAME_LENGTH)
-  if (event.locale !== '') payload.language = truncateCodePoints(event.locale, UMAMI_MAX_LANGUAGE_LENGTH)
+  if (event.hostname !== '') payload.hostname = truncateUtf16(event.hostname, UMAMI_MAX_HOSTNAME_LENGTH)
+  if (event.locale !== '') payload.language = truncateUtf16(event.locale, UMAMI_MAX_LANGUAGE_LENGTH)
   // Umami parses the referrer as a URL: only an http(s) one, cut to its limit.
   if (ABSOLUTE_HTTP_URL.test(event.referrer)) payload.referrer = cutUrl(event.referrer, UMAMI_MAX_REFERRER_LENGTH)
   if (event.type !== EventType.PageView) {
