@@ -1,5 +1,7 @@
 // The Fastify app under test. Config from argv[2]:
 //   bare | discard | discard-noctx | stdout | three (stdout + GA4 + webhook) | four (+ Plausible) | plausible | posthog | segment
+//   | segment-plugin (the plugin's Segment collector, beside `segment`, the SDK) | umami
+//   | mixpanel | posthog-collector (the plugin's collectors) | mixpanel-sdk (the `mixpanel` SDK, import() per request)
 //   (diagnosis: ga4 | webhook alone; requestcontext = bare + the @fastify/request-context the plugin registers)
 // Sink URLs come from BENCH_SINKS (JSON). The orchestrator talks to it over IPC:
 //   { cmd: 'snapshot' } → CPU time, memory, requests handled, app.analytics.stats()
@@ -60,6 +62,22 @@ async function collectors (names) {
       const { webhookCollector } = await import('fastify-analytics/webhook')
       list.push(webhookCollector({ url: sinks.webhook }))
     }
+    if (name === 'mixpanel') {
+      const { mixpanelCollector } = await import('fastify-analytics/mixpanel')
+      list.push(mixpanelCollector({ projectToken: 'bench-token', endpoint: sinks.mixpanel }))
+    }
+    if (name === 'posthog') {
+      const { posthogCollector } = await import('fastify-analytics/posthog')
+      list.push(posthogCollector({ apiKey: 'phc_bench', host: sinks.posthog }))
+    }
+    if (name === 'segment') {
+      const { segmentCollector } = await import('fastify-analytics/segment')
+      list.push(segmentCollector({ writeKey: 'bench', endpoint: sinks.segment }))
+    }
+    if (name === 'umami') {
+      const { umamiCollector } = await import('fastify-analytics/umami')
+      list.push(umamiCollector({ websiteId: '6a0f3c1e-2b4d-4e5f-8a9b-0c1d2e3f4a5b', baseUrl: sinks.umami }))
+    }
   }
   return list
 }
@@ -72,7 +90,12 @@ const PLUGIN_CONFIGS = {
   four: ['stdout', 'ga4', 'plausible', 'webhook'],
   plausible: ['plausible'],
   ga4: ['ga4'],
-  webhook: ['webhook']
+  webhook: ['webhook'],
+  mixpanel: ['mixpanel'],
+  'posthog-collector': ['posthog'],
+  // Issue 25: the plugin's collectors beside the vendors' SDKs doing the same job (`segment` is the SDK).
+  'segment-plugin': ['segment'],
+  umami: ['umami']
 }
 
 // `<config>-noctx`: any plugin config without @fastify/request-context (requestContext: false), to show its share.
@@ -106,6 +129,31 @@ if (pluginConfig !== undefined) {
         duration_ms: reply.elapsedTime
       }
     })
+    done()
+  })
+} else if (config === 'mixpanel-sdk') {
+  // One import() per request in onResponse (the SDK has no batching for single events), its defaults
+  // but the host; /import needs credentials, and an api key is the one it sends over plain HTTP.
+  const { default: Mixpanel } = await import('mixpanel')
+  const url = new URL(sinks.mixpanel)
+  const quiet = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
+  const client = Mixpanel.init('bench-token', { host: url.hostname, port: url.port, protocol: 'http', key: 'bench-key', logger: quiet })
+  let pending = 0
+  let drained
+  thirdParty = () => pending === 0 ? undefined : new Promise((resolve) => { drained = resolve; setTimeout(resolve, shutdownTimeoutMs).unref() })
+  const settle = () => { if (--pending === 0) drained?.() }
+  app.addHook('onResponse', function mixpanelOnResponse (request, reply, done) {
+    generated++
+    pending++
+    client.import('$mp_web_page_view', Date.now(), {
+      distinct_id: request.ip,
+      $insert_id: `bench-${generated}`,
+      ip: request.ip,
+      $current_url: `${request.protocol}://${request.host}${request.url}`,
+      $referrer: request.headers.referer,
+      status: reply.statusCode,
+      duration_ms: reply.elapsedTime
+    }, settle)
     done()
   })
 } else if (config === 'segment') {

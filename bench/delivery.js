@@ -6,6 +6,8 @@ import analytics from 'fastify-analytics'
 import { ga4Collector } from 'fastify-analytics/ga4'
 import { plausibleCollector } from 'fastify-analytics/plausible'
 import { webhookCollector } from 'fastify-analytics/webhook'
+import { mixpanelCollector } from 'fastify-analytics/mixpanel'
+import { posthogCollector } from 'fastify-analytics/posthog'
 import { redisSessionStore } from 'fastify-analytics/redis'
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -35,13 +37,20 @@ const CASES = {
     sink: 'ga4',
     make: () => ga4Collector({ name: 'ga4-redis', measurementId: 'G-BENCH01', apiSecret: 'bench-secret', endpoint: sinks.ga4, sessions: redisSessionStore({ url: redisUrl }) })
   },
-  plausible: { events: 10_000, make: () => plausibleCollector({ domain: 'bench.example', baseUrl: sinks.plausible }) }
+  plausible: { events: 10_000, make: () => plausibleCollector({ domain: 'bench.example', baseUrl: sinks.plausible }) },
+  mixpanel: { events: 80_000, make: () => mixpanelCollector({ projectToken: 'bench-token', endpoint: sinks.mixpanel }) },
+  posthog: { events: 80_000, make: () => posthogCollector({ apiKey: 'phc_bench', host: sinks.posthog }) },
+  // The vendors' SDKs doing the same job beside them (issue 25): fed the same events at the same pace,
+  // each with its defaults but the host; lost = fed − received by the sink, which nothing counts.
+  'posthog-node': { events: 20_000, sdk: 'posthog', sdkRun: posthogNode },
+  'mixpanel-sdk': { events: 5_000, sdk: 'mixpanel', sdkRun: mixpanelSdk }
 }
 
 // Built once: the loop measures the collector, not the construction of event inputs.
 const EVENTS = Array.from({ length: 1000 }, (_, i) => trackedEvent(i))
 
 async function measure (kind, total) {
+  if (CASES[kind].sdkRun !== undefined) return await measureSdk(kind, total)
   const app = Fastify({ logger: false })
   await app.register(analytics, { collectors: [CASES[kind].make()] })
   await app.ready()
@@ -94,13 +103,87 @@ async function measure (kind, total) {
   }
 }
 
+/**
+ * An SDK fed like the collectors (chunks of CHUNK, a tick between) until `total`, then shut down or
+ * drained within the time limit. It reports nothing the app could count: what the sink did not get is lost.
+ */
+async function measureSdk (kind, total) {
+  await admin.reset()
+  const cpu0 = process.cpuUsage()
+  const started = performance.now()
+  const deadline = started + limitMs
+  const client = await CASES[kind].sdkRun()
+  let produced = 0
+  while (produced < total && performance.now() < deadline) {
+    for (let i = 0; i < CHUNK; i++) client.send(EVENTS[(produced + i) % EVENTS.length])
+    produced += CHUNK
+    await tick()
+  }
+  await client.finish(Math.max(1, deadline - performance.now()))
+  const elapsedMs = performance.now() - started
+  const cpu = process.cpuUsage(cpu0)
+  const { counts } = await admin.counts()
+  const received = counts[CASES[kind].sdk].events
+  return {
+    kind,
+    produced,
+    delivered: received,
+    eventsPerSec: received / (elapsedMs / 1000),
+    cpuPerEventUs: (cpu.user + cpu.system) / received,
+    elapsedMs,
+    complete: received === produced,
+    dropped: {},
+    lost: produced - received,
+    sinkEvents: received,
+    sinkRequests: counts[CASES[kind].sdk].requests,
+    sinkMismatches: counts[CASES[kind].sdk].mismatches
+  }
+}
+
+// The SDK calls mirror bench/app.js's `posthog` and `mixpanel-sdk` configs.
+async function posthogNode () {
+  const { PostHog } = await import('posthog-node')
+  const client = new PostHog('phc_bench', { host: sinks.posthog })
+  return {
+    send: (e) => client.capture({
+      distinctId: e.clientIP,
+      event: '$pageview',
+      properties: { $current_url: e.url, $pathname: e.path, $referrer: e.referrer, $ip: e.clientIP, $raw_user_agent: e.userAgent, status: e.statusCode, duration_ms: e.durationMs }
+    }),
+    finish: (ms) => client.shutdown(ms)
+  }
+}
+
+async function mixpanelSdk () {
+  const { default: Mixpanel } = await import('mixpanel')
+  const url = new URL(sinks.mixpanel)
+  // /import needs credentials; an api key goes over plain HTTP (a secret or service account needs HTTPS).
+  // Its deprecation warning for api_key is silenced: the bench's output is its table.
+  const quiet = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
+  const client = Mixpanel.init('bench-token', { host: url.hostname, port: url.port, protocol: 'http', key: 'bench-key', logger: quiet })
+  let pending = 0
+  let sequence = 0
+  let settled
+  const done = () => { if (--pending === 0) settled?.() }
+  return {
+    send: (e) => {
+      pending++
+      client.import('$mp_web_page_view', Date.now(), {
+        distinct_id: e.clientIP, $insert_id: `bench-${++sequence}`, ip: e.clientIP, $current_url: e.url, $referrer: e.referrer, status: e.statusCode, duration_ms: e.durationMs
+      }, done)
+    },
+    // One request per event, no queue: done when every callback has run.
+    finish: (ms) => pending === 0 ? Promise.resolve() : Promise.race([new Promise((resolve) => { settled = resolve }), sleep(ms)])
+  }
+}
+
 function sum (dropped) {
   let n = 0
   for (const v of Object.values(dropped)) n += v
   return n
 }
 
-let kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,ga4-redis,plausible').split(',')
+let kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,ga4-redis,plausible,mixpanel,mixpanel-sdk,posthog,posthog-node').split(',')
 const redis = kinds.includes('ga4-redis') ? await startRedis() : undefined
 if (kinds.includes('ga4-redis') && redis === undefined) kinds = kinds.filter((kind) => kind !== 'ga4-redis')
 // A short warm-up per collector: JIT and connection pools as a running app would have them.

@@ -14,6 +14,11 @@ const LABEL = {
   requestcontext: 'bare + @fastify/request-context only (what the plugin registers)',
   posthog: 'posthog-node, capture() per request',
   segment: '@segment/analytics-node, page() per request',
+  'mixpanel-sdk': 'mixpanel SDK, import() per request',
+  mixpanel: 'plugin + Mixpanel',
+  'posthog-collector': 'plugin + PostHog',
+  'segment-plugin': 'plugin + Segment collector',
+  umami: 'plugin + Umami collector',
   'three-worker': 'plugin + stdout, GA4, webhook, delivery: worker',
   'four-worker': 'plugin + stdout, GA4, Plausible, webhook, delivery: worker',
   'four-noctx': 'plugin (requestContext: false) + stdout, GA4, Plausible, webhook',
@@ -22,6 +27,10 @@ const LABEL = {
   'four-json': 'plugin + stdout, GA4, Plausible, webhook, JSON route (no event: the common request)',
   'four-ctx': 'plugin (requestContext: true) + stdout, GA4, Plausible, webhook'
 }
+
+// Section 3: the vendor SDK each new collector is measured beside.
+const SDK_OF = { mixpanel: 'mixpanel-sdk', posthog: 'posthog-node' }
+const sum = (dropped) => Object.values(dropped ?? {}).reduce((a, b) => a + b, 0)
 
 // Targets on throughput × bare: issue 4 set 0.95 for the discarding collector; issue 10 set 0.40 for
 // stdout + GA4 + webhook inline (issue 4's 0.70 proved out of reach on one thread, see issue 10).
@@ -33,6 +42,9 @@ const PROFILE_WHY = {
   'four-json': 'Explains the no-event target (four-json ≥ 0.94× bare-json, ≤ 1.5 µs added per request): what a request that yields no event pays.',
   'four-worker': 'Explains the worker-mode targets (main-thread capacity ≥ 0.85× bare at saturation; added main-thread CPU ≤ 8 µs per request at 2000 req/s, ≤ 4 at 8000): what stays on the request thread.'
 }
+
+// Issue 25: the plugin's collectors and the vendor SDK doing the same job (none for Umami), in one run.
+const VENDOR_PAIRS = { 'segment-plugin': { collector: 'segment', sdk: 'segment' }, umami: { collector: 'umami', sdk: undefined } }
 
 const otherDrops = (c) => Object.entries(c.dropped ?? {}).reduce((n, [reason, v]) => n + (reason === 'queueFull' ? 0 : v), 0)
 
@@ -80,6 +92,27 @@ export function render (results, machine) {
     })
   }
   const lossCheck = (lost) => (lost.every((v) => v === 0) ? 'met' : 'MISSED')
+
+  // The plugin's collector against the vendor's SDK in the same rounds: throughput (issue 25: ≥ 3×),
+  // CPU per event, and loss: the collector's only drops are counted ones, the SDK's are not.
+  function vendorRows (section, runs, at) {
+    for (const [config, { collector, sdk }] of Object.entries(VENDOR_PAIRS)) {
+      if (runs[config] === undefined) continue
+      const bare = bareOf(runs, config)
+      row(section, `${config}${at}: CPU µs per event (${config} − bare, per request with one event)`, stat(runs[config].map((r, i) => r.cpuPerRequestUs - bare[i].cpuPerRequestUs)), 2)
+      if (sdk !== undefined && runs[sdk] !== undefined) {
+        if (section === '1') {
+          const ratio = stat(runs[config].map((r, i) => r.rps / runs[sdk][i].rps))
+          row(section, `${config}: throughput × ${sdk}'s (the vendor's SDK, same rounds)`, ratio, 2, '≥ 3', verdict(ratio, '≥', 3))
+        }
+        row(section, `${sdk}${at}: CPU µs per event (SDK − bare)`, stat(runs[sdk].map((r, i) => r.cpuPerRequestUs - bare[i].cpuPerRequestUs)), 2)
+      }
+      const c = runs[config].map((r) => r.collectors[collector])
+      row(section, `${config}${at}: events dropped and counted (queueFull, …)`, stat(c.map((x) => Object.values(x.dropped).reduce((a, b) => a + b, 0))), 0)
+      const uncounted = c.map((x) => Math.abs(x.unaccounted) + Math.abs(x.delivered - x.sinkEvents))
+      row(section, `${config}${at}: events lost uncounted (|accepted − delivered − dropped| + |delivered − sink|)`, stat(uncounted), 0, '0', lossCheck(uncounted))
+    }
+  }
 
   const sat = results.saturation
   if (sat !== undefined) {
@@ -164,10 +197,11 @@ export function render (results, machine) {
       const off = p.map((c) => Math.abs(c.unaccounted) + Math.abs(c.delivered - c.sinkEvents) + otherDrops(c))
       row('1', `${config}: Plausible |accepted − delivered − dropped| + |delivered − sink| + drops other than queueFull`, stat(off), 0, '0', lossCheck(off))
     }
-    for (const config of ['posthog', 'segment']) {
+    for (const config of ['posthog', 'segment', 'mixpanel-sdk']) {
       if (sat[config] === undefined) continue
       row('1', `${config}: events lost (captured − received by sink)`, stat(sat[config].map((r) => r.collectors[config].lost)), 0)
     }
+    vendorRows('1', sat, '')
   }
 
   // One table per rate (BENCH_RATES): issue 22's worker targets are at 2 000 and 8 000 req/s.
@@ -214,10 +248,11 @@ export function render (results, machine) {
         row('2', `${config}${at}: ${name} lost (generated − delivered at sink)`, stat(lost.map((v, i) => Math.max(v, drops[i]))), 0, '0', lossCheck(lost.map((v, i) => Math.max(v, drops[i]))))
       }
     }
-    for (const config of ['posthog', 'segment']) {
+    for (const config of ['posthog', 'segment', 'mixpanel-sdk']) {
       if (fixed[config] === undefined) continue
       row('2', `${config}${at}: events lost (captured − received by sink)`, stat(fixed[config].map((r) => r.collectors[config].lost)), 0)
     }
+    vendorRows('2', fixed, at)
   }
 
   const delivery = results.delivery
@@ -230,6 +265,22 @@ export function render (results, machine) {
     for (const [kind, d] of Object.entries(delivery)) {
       const s = stat(d.runs.map((r) => r.cpuPerEventUs))
       row('3', `${kind}: app CPU µs per delivered event (track + encode + HTTP)`, s, 1, kind === 'plausible' ? '≤ 30' : '', kind === 'plausible' ? verdict(s, '≤', 30) : '')
+    }
+    // Issue 25: each new collector beside its vendor's SDK doing the same job, in the same run: ≥ 3× the
+    // SDK's throughput, and nothing lost that is not counted (the SDKs count nothing: what their sink
+    // did not get is lost).
+    for (const [kind, sdk] of Object.entries(SDK_OF)) {
+      const ours = delivery[kind]
+      const theirs = delivery[sdk]
+      if (ours !== undefined) {
+        const off = ours.runs.map((r) => Math.abs(r.produced - r.delivered - sum(r.dropped)) + Math.abs(r.delivered - r.sinkEvents))
+        row('3', `${kind}: events lost uncounted (|fed − delivered − Σ dropped| + |delivered − sink|)`, stat(off), 0, '0', lossCheck(off))
+      }
+      if (theirs !== undefined) row('3', `${sdk}: events lost uncounted (fed − received by sink)`, stat(theirs.runs.map((r) => r.lost)), 0)
+      if (ours !== undefined && theirs !== undefined) {
+        const ratio = stat(ours.runs.map((r, i) => r.eventsPerSec / (theirs.runs[i]?.eventsPerSec ?? NaN)))
+        row('3', `${kind} ÷ ${sdk}: events/s delivered`, ratio, 1, '≥ 3', verdict(ratio, '≥', 3))
+      }
     }
   }
 

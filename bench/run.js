@@ -238,9 +238,10 @@ async function measuredRun (config, { seconds, rate }) {
       foreign,
       collectors
     }
-    if (config === 'posthog' || config === 'segment') {
-      run.collectors[config] = { accepted: final.generated, delivered: counts[config].events, sinkEvents: counts[config].events, sinkRequests: counts[config].requests, unaccounted: 0, dropped: {} }
-      run.collectors[config].lost = final.generated - counts[config].events
+    if (config === 'posthog' || config === 'segment' || config === 'mixpanel-sdk') {
+      const sink = counts[config === 'mixpanel-sdk' ? 'mixpanel' : config]
+      run.collectors[config] = { accepted: final.generated, delivered: sink.events, sinkEvents: sink.events, sinkRequests: sink.requests, unaccounted: 0, dropped: {} }
+      run.collectors[config].lost = final.generated - sink.events
     }
     return run
   } finally {

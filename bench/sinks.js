@@ -1,5 +1,5 @@
 // Local HTTP sinks standing in for the destinations: GA4 /mp/collect (204), Plausible /api/event
-// (202), the webhook (200), PostHog /batch/ and Segment /v1/batch. Each counts the requests and
+// (202), the webhook (200), PostHog /batch/, Mixpanel /import, Segment /v1/batch (the SDK and the plugin's collector) and Umami /api/send. Each counts the requests and
 // events it received. An admin server (GET /counts, POST /reset, POST /mode/ok|hang) lets any
 // benchmark process read and steer them. Run standalone: prints one JSON line with the URLs.
 import { createServer } from 'node:http'
@@ -37,11 +37,31 @@ const KINDS = {
     reply: '{"status":"Ok"}',
     count: (body) => JSON.parse(body).batch.length
   },
+  // Mixpanel /import: the collector POSTs a (gzipped) JSON array; the `mixpanel` SDK GETs one event
+  // base64-encoded in `data=` and reads a body of "1" as success.
+  mixpanel: {
+    path: '/import',
+    status: 200,
+    reply: '1',
+    count: (body, url) => {
+      const data = new URL(url, 'http://sink').searchParams.get('data')
+      if (data === null) return JSON.parse(body).length
+      const decoded = JSON.parse(Buffer.from(data, 'base64').toString('utf8'))
+      return Array.isArray(decoded) ? decoded.length : 1
+    }
+  },
   segment: {
     path: '/v1/batch',
     status: 200,
     reply: '{}',
     count: (body) => JSON.parse(body).batch.length
+  },
+  umami: {
+    path: '/api/send',
+    status: 200,
+    reply: '{"cache":"bench"}',
+    count: () => 1,
+    parse: (body) => { const b = JSON.parse(body); return b.type === 'event' && typeof b.payload?.website === 'string' ? 1 : 0 }
   }
 }
 
@@ -87,10 +107,10 @@ export async function startSinks () {
         c.bytes += body.length
         try {
           if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
-          const events = spec.count(body)
+          const events = spec.count(body, req.url)
           c.events += events
           if (spec.parse !== undefined && c.requests % VALIDATE_EVERY === 1 && spec.parse(body.toString()) !== events) c.mismatches++
-          res.writeHead(spec.status, spec.reply === undefined ? {} : { 'content-type': 'application/json' })
+          res.writeHead(spec.status, spec.reply === undefined ? {} : { 'content-type': spec.reply === '1' ? 'text/plain' : 'application/json' })
           res.end(spec.status === 204 ? undefined : spec.reply ?? '')
         } catch {
           c.errors++

@@ -1,5 +1,6 @@
 // GA4 collector against a local receiver standing in for www.google-analytics.com.
-// Sends: a page_view of /products/red-shoes (an HTML page) and a "checkout" action with its revenue.
+// Sends: a page_view of /products/red-shoes (an HTML page) and the "checkout" action with its revenue,
+// which GA4 gets as a purchase (transaction_id, value, currency).
 // npm run build && node examples/ga4.js
 import Fastify from 'fastify'
 import analytics, { Money } from 'fastify-analytics'

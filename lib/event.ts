@@ -72,8 +72,15 @@ export interface VisitJSON extends Attribution {
   landingPath: string
 }
 
-/** Property values as stored: strings only. Keys live on a null-prototype object, so `__proto__` is data. */
-export type EventProperties = Record<string, string>
+/**
+ * A property value, as given and as stored: a string (at most {@link MAX_PROPERTY_VALUE_LENGTH}
+ * code points), a finite number, or a boolean. Each collector sends the type its destination
+ * takes (GA4 numbers as numbers, Plausible everything as text, the warehouses and JSON as is).
+ */
+export type PropertyValue = string | number | boolean
+
+/** Property values as stored, with their type. Keys live on a null-prototype object, so `__proto__` is data. */
+export type EventProperties = Record<string, PropertyValue>
 
 /**
  * One analytics event, as every collector receives it. Strings that are unknown are empty,
@@ -147,9 +154,6 @@ export interface AnalyticsEvent {
   /** ISO 3166-1 alpha-2 country of the client, upper case; `''` when unknown or with `geo: false`. */
   country: string
 }
-
-/** A property value as callers may give it; numbers and booleans are converted to strings. */
-export type PropertyValue = string | number | boolean
 
 /**
  * What `track()` accepts: a type, and any fields to set explicitly (enrichment fills the rest). A
@@ -284,19 +288,33 @@ export function createEvent (type: EventType, timestamp: Date, properties?: Even
   }
 }
 
-/** Converts a property value to its stored string, or undefined when the type is not allowed. */
-export function propertyString (value: unknown): string | undefined {
+/**
+ * A property value as it is stored, or undefined when it is not allowed: strings and booleans as
+ * given; numbers when finite, `-0` stored as `0` (JSON, SQL and every destination write it so, and
+ * `Object.is` would otherwise tell two equal values apart); NaN, ±Infinity, bigint and everything
+ * else refused (the caller counts it dropped). A bigint is not silently made a float: the app picks
+ * `Number(n)` or `String(n)`.
+ */
+export function propertyValue (value: unknown): PropertyValue | undefined {
   switch (typeof value) {
     case 'string': return value
-    case 'number': return Number.isFinite(value) ? String(value) : undefined
-    case 'boolean': return value ? 'true' : 'false'
+    case 'number': return Number.isFinite(value) ? value + 0 : undefined
+    case 'boolean': return value
     default: return undefined
   }
 }
 
 /**
- * Adds one property under the 64-key cap. Returns false when it was dropped (bad value,
- * or a new key beyond the cap); overwriting an existing key always works. The key and the value
+ * A stored property value as text, for destinations that take text only (Plausible props) and for
+ * text rules (email redaction): `String` of a number (`1.5`, `1e+21`), `'true'`/`'false'`.
+ */
+export function propertyText (value: PropertyValue): string {
+  return typeof value === 'string' ? value : String(value)
+}
+
+/**
+ * Adds one property under the 64-key cap, keeping its type. Returns false when it was dropped (a
+ * value {@link propertyValue} refuses, or a new key beyond the cap); overwriting an existing key always works. The key and the value
  * are bounded like every event string (cuts reported to `cuts`): a key cut to the same first
  * 256 code points as another overwrites it.
  */
@@ -304,15 +322,16 @@ export function setProperty (properties: EventProperties, rawKey: unknown, value
   if (typeof rawKey !== 'string') return false
   const key = boundText(rawKey, MAX_PROPERTY_KEY_LENGTH, 'property key', cuts)
   if (key === '') return false
-  const text = propertyString(value)
-  if (text === undefined) return false
+  const stored = propertyValue(value)
+  if (stored === undefined) return false
   if (!(key in properties)) {
     // Counting keys is O(n) on a 64-entry object: cheaper than keeping a counter in sync.
     let count = 0
     for (const _ in properties) count++
     if (count >= MAX_PROPERTIES) return false
   }
-  properties[key] = boundText(text, MAX_PROPERTY_VALUE_LENGTH, 'property value', cuts)
+  // Only text is bounded: a number or a boolean is at most 24 characters in any form.
+  properties[key] = typeof stored === 'string' ? boundText(stored, MAX_PROPERTY_VALUE_LENGTH, 'property value', cuts) : stored
   return true
 }
 
@@ -399,6 +418,13 @@ export function normalizeEventInput (input: unknown, now: Date, cuts: TextCuts =
   }
   event.clientIP = withoutZone(event.clientIP)
   if (event.type === EventType.Custom && event.eventName === '') return 'a custom event needs an eventName'
+  // The types refuse these (PageViewEventInput, ActionEventInput); JavaScript callers get the same rule
+  // rather than a name no destination would show: a named page view is a custom event.
+  // Empty names pass: an event the plugin built (what `beforeSend` returns) carries them as ''.
+  if (event.type !== EventType.Custom && event.eventName !== '') {
+    return `a ${event.type} event takes no eventName: track({ type: 'custom', eventName }) names an event`
+  }
+  if (event.type === EventType.PageView && event.actionName !== '') return 'a pageview event takes no actionName'
   for (const field of ['durationMs', 'statusCode'] as const) {
     const value = source[field]
     if (value === undefined || value === null) continue

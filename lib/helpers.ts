@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { FastifyRequest } from 'fastify'
-import { requestContext } from '@fastify/request-context'
 import type { AnalyticsEventInput, PropertyValue } from './event.js'
 import type { Money } from './money.js'
 import type { RequestAnalyticsApi } from './request-analytics.js'
@@ -32,11 +31,22 @@ export interface RegistrationStats {
 }
 export const unattachedSinks = new Set<UnattachedSink>()
 
+/** The app's @fastify/request-context store, once a registration found that plugin registered first. */
+let appRequestContext: { getStore: () => unknown } | undefined
+
+/**
+ * Loaded only when the app registered @fastify/request-context (it is then in memory already): an
+ * app without it does not pay for the import at start.
+ */
+export async function useAppRequestContext (): Promise<void> {
+  appRequestContext ??= (await import('@fastify/request-context')).requestContext
+}
+
 function current (helper: string): RequestAnalyticsApi | undefined {
   const own = analyticsStorage.getStore()
   if (own !== undefined) return own.analytics
   // A store exists only inside a request that @fastify/request-context is tracking.
-  const store = requestContext.getStore() as Record<string, unknown> | undefined
+  const store = appRequestContext?.getStore() as Record<string, unknown> | undefined
   const request = store?.[CONTEXT_KEY] as FastifyRequest | undefined
   if (request !== undefined) return request.analytics
   for (const sink of unattachedSinks) sink.unattached(helper)
@@ -58,7 +68,7 @@ export function setAnalyticsRevenue (revenue: Money): void {
   current('setAnalyticsRevenue')?.setRevenue(revenue)
 }
 
-/** Adds a property to the current request's automatic event (64 at most); outside a request, counted as `unattached`. */
+/** Adds a property (a string, a finite number or a boolean, kept with its type) to the current request's automatic event (64 at most); outside a request, counted as `unattached`. */
 export function addAnalyticsProperty (key: string, value: PropertyValue): void {
   current('addAnalyticsProperty')?.addProperty(key, value)
 }

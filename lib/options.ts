@@ -109,7 +109,7 @@ export interface AnalyticsOptions {
   /** Deadline for flushing and closing every collector at `onClose`, in ms. Default {@link DEFAULT_SHUTDOWN_TIMEOUT_MS}. */
   shutdownTimeoutMs?: number
   /**
-   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, webhook, PostgreSQL, ClickHouse) in one worker thread:
+   * `'worker'` runs the built-in collectors (stdout, GA4, Plausible, Mixpanel, PostHog, Segment, Umami, webhook, PostgreSQL, ClickHouse) in one worker thread:
    * the request thread only encodes each event once and hands it over. Collectors whose options
    * cannot cross a thread (a `dispatcher`, a function, a stream) and custom collectors run inline.
    * Default {@link DEFAULT_DELIVERY}.

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { unfinishedStatus } from './abandon.js'
 import { FST_ANALYTICS_ALREADY_REGISTERED, FST_ANALYTICS_INVALID_OPTION } from './errors.js'
 import type { AnalyticsEventInput } from './event.js'
-import { analyticsStorage, CONTEXT_KEY, unattachedSinks } from './helpers.js'
+import { analyticsStorage, CONTEXT_KEY, unattachedSinks, useAppRequestContext } from './helpers.js'
 import type { Logger } from './log.js'
 import { normalizeOptions, routeDescriptor, type AnalyticsOptions, type NormalizedOptions, type RouteAnalyticsConfig } from './options.js'
 import type { PipelineSettings } from './pipeline/index.js'
@@ -11,7 +11,6 @@ import { checkCountryDatabase } from './geo/country.js'
 import { INERT_REQUEST_ANALYTICS, RequestAnalytics, type RequestAnalyticsApi } from './request-analytics.js'
 import { childLoggerOptions, emptyEventCounters, Tracker, type AnalyticsStats } from './tracker.js'
 import { rootInstance } from './scope.js'
-import { planDelivery } from './worker/plan.js'
 import { VISITS_OFF } from './visits/index.js'
 
 /** `app.analytics`. */
@@ -98,12 +97,17 @@ async function fastifyAnalytics (fastify: FastifyInstance, rawOptions: Analytics
     }
   }
   const log = fastify.log as Logger
-  const plan = planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger, portablePipeline(options))
+  // The worker's modules (its host, codecs, snapshot) load only for worker delivery: an inline app's
+  // cold start does not pay for them.
+  const plan = options.delivery === 'inline'
+    ? { collectors: options.collectors, pipeline: undefined }
+    : (await import('./worker/plan.js')).planDelivery(options.collectors, options.delivery, log.child({ plugin: 'analytics' }, childLoggerOptions(options)) as Logger, portablePipeline(options))
   const tracker = new Tracker({ ...options, collectors: plan.collectors }, log, plan.pipeline)
   const { shutdownTimeoutMs } = options
   // Reuse the app's @fastify/request-context when it was registered first (one AsyncLocalStorage
   // instead of two); otherwise the plugin's own store (see analyticsStorage for why not register it).
   const appContext = fastify.hasPlugin('@fastify/request-context')
+  if (appContext) await useAppRequestContext()
   const ownContext = !appContext && options.requestContext
 
   // Declared where the hooks run (so those requests have the slot from birth), read through a getter

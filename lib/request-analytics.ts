@@ -11,7 +11,10 @@ import type { RequestState, Tracker } from './tracker.js'
 export interface RequestAnalyticsApi {
   /** Attaches revenue to this request's automatic event (last call wins). */
   setRevenue (revenue: Money): void
-  /** Adds a property to the automatic event; beyond 64 distinct keys it is dropped (overwrites still work). */
+  /**
+   * Adds a property to the automatic event, kept with its type (a string, a finite number or a boolean;
+   * anything else is dropped and counted); beyond 64 distinct keys it is dropped (overwrites still work).
+   */
   addProperty (key: string, value: PropertyValue): void
   /** Promotes this request's automatic event to a custom event with this name (no second event). */
   setEventName (name: string): void

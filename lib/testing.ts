@@ -14,7 +14,7 @@ export interface MemoryCollectorOptions {
 
 /** A collector for your own tests: it keeps every event it receives, as JSON snapshots. */
 export interface MemoryCollector extends AnalyticsCollector {
-  /** The events received so far, oldest first (snapshots: no request, revenue as `{ amount, currency }`). */
+  /** The events received so far, oldest first (snapshots: no request, revenue as `{ amount, currency }`, properties with their types). */
   readonly events: AnalyticsEventJSON[]
   /** Lifecycle calls seen, in order: 'start', 'flush', 'close'. */
   readonly calls: string[]

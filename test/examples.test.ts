@@ -35,12 +35,12 @@ const delivered = (received: Received[]): Received[] => received.filter((request
 const described = (event: { type: string, eventName: string, actionName: string, path: string }): string =>
   `${event.type} ${event.eventName || event.actionName || event.path}`
 
-t.test('examples/ga4.js: the page view and the checkout action with its revenue reach the GA4 stand-in', async (t) => {
+t.test('examples/ga4.js: the page view and the checkout action with its revenue, as a purchase, reach the GA4 stand-in', async (t) => {
   const { received, stderr } = await runExample('ga4')
   const events = delivered(received).flatMap((request) => (JSON.parse(request.body) as { events: Array<{ name: string, params: Record<string, unknown> }> }).events)
-  t.same(events.map((event) => event.name), ['page_view', 'checkout'])
+  t.same(events.map((event) => event.name), ['page_view', 'purchase'])
   t.match(events[0].params, { page_location: /\/products\/red-shoes$/ })
-  t.match(events[1].params, { currency: 'EUR', value: 49.99 })
+  t.match(events[1].params, { currency: 'EUR', value: 49.99, transaction_id: /^[0-9a-f]{8}-[0-9a-f]{4}-7/ })
   t.ok(received.every((request) => request.path.startsWith('/mp/collect?')), 'to the Measurement Protocol path')
   t.notMatch(stderr, /"level":(50|60)/, 'no error logged')
 })

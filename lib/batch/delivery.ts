@@ -1,4 +1,7 @@
-import { redactPath, redactText, secretValues, type OutgoingRequest } from '../http/index.js'
+// The modules themselves, not the http index: a collector that sends nothing over HTTP (stdout) does
+// not load the transport at start.
+import { redactPath, redactText, secretValues } from '../http/redact.js'
+import type { OutgoingRequest } from '../http/types.js'
 import { noop } from '../util.js'
 import type { Settings } from './settings.js'
 import type { PreparedBatch } from './types.js'

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import { FST_ANALYTICS_INVALID_OPTION } from '../errors.js'
-import { parseHttpUrl } from '../http/index.js'
+import { parseHttpUrl } from '../http/url.js'
 import { MAX_TIMER_MS } from '../util.js'
 import type { DeliveryAdapter, DeliveryTransport } from './types.js'
 

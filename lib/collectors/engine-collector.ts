@@ -97,4 +97,13 @@ export abstract class EngineCollector<T> implements AnalyticsCollector {
     this.#engine.drop('invalid')
     this.#log.warn(key, fields, message)
   }
+
+  /**
+   * Counts an event the destination's published rules refuse (a message over its size limit) as
+   * `rejected`, without sending it: sent, it would only come back refused, with its batch.
+   */
+  protected reject (key: string, fields: Record<string, unknown>, message: string): void {
+    this.#engine.drop('rejected')
+    this.#log.warn(key, fields, message)
+  }
 }

@@ -11,7 +11,8 @@ import { EngineCollector } from './engine-collector.js'
 import { ClientIdHasher } from './ga4/client-id.js'
 import { readGaCookies, sessionCookieName, type GaCookies } from './ga4/cookies.js'
 import { collectPath, normalizeGa4Options, type Ga4CollectorOptions } from './ga4/options.js'
-import { MAX_EVENT_AGE_MS, buildCampaignDetails, buildGa4Event, encodeGa4Batch, ga4Device, ga4UserId, type Ga4Event, type Ga4Item } from './ga4/payload.js'
+import { eventName } from './ga4/names.js'
+import { MAX_EVENT_AGE_MS, buildCampaignDetails, buildGa4Event, encodeGa4Batch, ga4WireName, ga4Device, ga4UserId, type Ga4Event, type Ga4Item } from './ga4/payload.js'
 import { sessionStart } from './ga4/session.js'
 import { interpretGa4DebugResponse } from './ga4/response.js'
 import { SessionResolver, type Ga4SessionStats } from './ga4/session-store.js'
@@ -82,6 +83,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
   readonly #sessionCookie: string
   readonly #ip: IpPolicy
   readonly #clientId: ((event: Readonly<AnalyticsEvent>) => string | undefined) | undefined
+  readonly #eventNames: ((event: Readonly<AnalyticsEvent>) => string | null | undefined) | undefined
   #emailUserIds = 0
 
   constructor (options: Ga4CollectorOptions) {
@@ -98,6 +100,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
     this.#sessionCookie = sessionCookieName(normalized.measurementId)
     this.#ip = normalized.ip
     this.#clientId = normalized.clientId
+    this.#eventNames = normalized.eventNames
   }
 
   /**
@@ -152,7 +155,7 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
       atMs,
       sessionPending: sessionId === undefined,
       campaign,
-      event: buildGa4Event(event, sessionId ?? 0, atMs)
+      event: buildGa4Event(event, sessionId ?? 0, atMs, ga4WireName(event, this.#mappedName(event)))
     })
   }
 
@@ -205,6 +208,26 @@ export class Ga4Collector extends EngineCollector<Ga4Item> {
         'Counted in privacyStats().emailUserIds; logged once')
     }
     return ''
+  }
+
+  /** The `eventNames` option's name for the event, made valid; undefined for the default (also when it threw). */
+  #mappedName (event: Readonly<AnalyticsEvent>): string | undefined {
+    const map = this.#eventNames
+    if (map === undefined) return undefined
+    let name: unknown
+    try {
+      name = map(event)
+    } catch (error) {
+      this.log.warn('event-names', { error: errorText(error) }, 'GA4 eventNames option threw; using the default event name')
+      return undefined
+    }
+    if (name === undefined || name === null) return undefined
+    const valid = typeof name === 'string' ? eventName(name, '') : ''
+    if (valid === '') {
+      this.log.warn('event-names-unusable', { type: typeof name }, 'GA4 eventNames option returned no usable name (a string with a letter or digit); using the default event name')
+      return undefined
+    }
+    return valid
   }
 
   #customClientId (event: Readonly<AnalyticsEvent>): string | undefined {

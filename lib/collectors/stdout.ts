@@ -1,4 +1,5 @@
-import pino, { type DestinationStream, type Level } from 'pino'
+import { createRequire } from 'node:module'
+import type { DestinationStream, Level } from 'pino'
 import type { LedgerObserver } from '../batch/ledger.js'
 import { DEFAULT_MAX_QUEUE_BYTES } from '../batch/settings.js'
 import type { AnalyticsCollector, CollectorContext, DeliveryReport } from '../collector.js'
@@ -9,6 +10,7 @@ import { eventToJSON, type AnalyticsEvent } from '../event.js'
 import { eventJSONString } from '../event-json.js'
 import { collectorIp, type IpPolicy } from '../privacy/index.js'
 import { MAX_TIMER_MS } from '../util.js'
+import { libPath } from '../location.js'
 import { portableCollector } from './portable.js'
 import { checkCollectorOptions, eventsFilter, EVERY_EVENT, ipPolicyOption, optionErrors, type CollectorEventsOption } from './options.js'
 
@@ -47,7 +49,12 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 1000
 // Lines wait for at most this much before a write (it was sonic-boom's limit on minLength, below its 16 KiB maxWrite).
 const MAX_BUFFER_BYTES = 16_383
 
-const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+// pino's level numbers (pino.levels.values): fixed by its line format, which log tooling reads.
+// Spelled here so the collector does not load pino to write lines (see streamSend).
+const LEVEL_VALUES: Readonly<Record<Level, number>> = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10 }
+const LEVELS = new Set<string>(Object.keys(LEVEL_VALUES))
+// pino.symbols.needsMetadataGsym: a global symbol, so it is known without loading pino.
+const PINO_METADATA = Symbol.for('pino.metadata')
 const MESSAGE = 'analytics event'
 // The end of the line pino writes for `logger[level]({ event }, MESSAGE)` with messageKey 'msg'.
 const LINE_END = `,"msg":${JSON.stringify(MESSAGE)}}\n`
@@ -89,7 +96,7 @@ export function stdoutCollector (options: StdoutCollectorOptions = {}): Analytic
   // The line pino would write (no pid/hostname base fields: the event carries its own `hostname`, and
   // these lines are data), assembled here around the event's shared JSON string: pino would serialise
   // the event again, and it has no raw-JSON field before JSON.rawJSON (Node 21).
-  const linePrefix = `{"level":${pino.levels.values[level]},"time":`
+  const linePrefix = `{"level":${LEVEL_VALUES[level]},"time":`
   const line = (event: Readonly<AnalyticsEvent>): string =>
     linePrefix + Date.now() + ',"event":' + eventJSONString(event, ip) + LINE_END
   let log = new RateLimitedLog(silentLogger)
@@ -141,8 +148,10 @@ function streamSend (stream: AppStream, level: Level, line: (event: Readonly<Ana
   // pino.multistream routes by the level pino records on the stream before each write: such a stream
   // gets its lines from pino itself. The logger's level is the lines' level, so pino's level filter
   // never drops one.
-  if (Reflect.get(stream, pino.symbols.needsMetadataGsym) === true) {
-    const logger = pino({ level, base: undefined, messageKey: 'msg' }, stream)
+  if (Reflect.get(stream, PINO_METADATA) === true) {
+    // Loaded only here: importing pino costs an app about 20 ms of start, and only a multistream needs it.
+    const pino = createRequire(libPath('collectors/stdout.js'))('pino') as typeof import('pino')
+    const logger = pino.pino({ level, base: undefined, messageKey: 'msg' }, stream)
     return (event) => {
       const json = eventToJSON(event)
       json.clientIP = collectorIp(event, ip)

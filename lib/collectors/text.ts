@@ -1,6 +1,17 @@
-// String helpers the HTTP collectors share. `truncateCodePoints` (lib/event.ts) counts code
-// points and `redactText` (lib/http/redact.ts) makes text safe to log; these two do what neither
-// does: cut to a UTF-8 byte budget, and make a value sendable as an HTTP header.
+// String helpers the HTTP collectors share. `truncateCodePoints` (lib/text.ts) counts code
+// points and `redactText` (lib/http/redact.ts) makes text safe to log; these do what neither
+// does: cut to a UTF-8 byte budget or a JavaScript length, and make a value sendable as an HTTP header.
+
+/**
+ * Cuts a string to at most `max` UTF-16 units without splitting a surrogate pair: the length a
+ * destination written in JavaScript checks (`string.length`, zod's `.max()`), where an emoji counts two.
+ */
+export function truncateUtf16 (value: string, max: number): string {
+  if (value.length <= max) return value
+  const last = value.charCodeAt(max - 1)
+  // A high surrogate at the edge would leave half a pair: cut before it.
+  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
+}
 
 /**
  * Cuts a string to at most `maxBytes` of UTF-8 without splitting a code point.

@@ -120,6 +120,8 @@ export class UrlCleaner {
     const properties = event.properties
     for (const key in properties) {
       const value = properties[key]
+      // Only text can hold an address; numbers and booleans keep their type.
+      if (typeof value !== 'string') continue
       const redacted = redactEmails(value)
       if (redacted !== value) properties[key] = redacted
     }

@@ -1,4 +1,4 @@
-import type { AnalyticsEvent, EventProperties } from '../event.js'
+import type { AnalyticsEvent, EventProperties, PropertyValue } from '../event.js'
 import { NO_REQUEST_HEADERS } from '../event.js'
 import { Money } from '../money.js'
 import type { RequestFacts } from '../pipeline/facts.js'
@@ -32,8 +32,11 @@ function pushFacts (wire: WireValue[], facts: RequestFacts): void {
   pushPairs(wire, facts.headers)
 }
 
-/** A count, then name, value pairs; -1 for none at all. */
-function pushPairs (wire: WireValue[], pairs: Readonly<Record<string, string>> | undefined): void {
+/**
+ * A count, then name, value pairs; -1 for none at all. Values cross as they are: structured clone
+ * keeps a property's number or boolean a number or a boolean.
+ */
+function pushPairs (wire: WireValue[], pairs: Readonly<Record<string, string | number | boolean>> | undefined): void {
   if (pairs === undefined) {
     wire.push(-1)
     return
@@ -63,13 +66,13 @@ class WireReader {
   }
 
   /** Pairs into a null-prototype object (a `__proto__` key stays data); undefined when written as none. */
-  pairs (): Record<string, string> | undefined {
+  pairs<V extends WireValue = string> (): Record<string, V> | undefined {
     const count = this.next() as number
     if (count < 0) return undefined
-    const result = Object.create(null) as Record<string, string>
+    const result = Object.create(null) as Record<string, V>
     for (let i = 0; i < count; i++) {
       const key = this.next() as string
-      result[key] = this.next() as string
+      result[key] = this.next() as V
     }
     return result
   }
@@ -102,7 +105,7 @@ export function decodeCapture (wire: readonly WireValue[]): AutomaticCapture {
   const currency = reader.next()
   // From minor units: a Money made from a bigint can have more digits than fromDecimal accepts.
   capture.revenue = minor === null ? undefined : Money.fromMinor(minor as bigint, currency as string)
-  capture.properties = reader.pairs() as EventProperties | undefined
+  capture.properties = reader.pairs<PropertyValue>() as EventProperties | undefined
   capture.facts = reader.facts()
   return capture as unknown as AutomaticCapture
 }

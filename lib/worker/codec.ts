@@ -1,6 +1,6 @@
 import type { ClientInfo } from '../client.js'
 import type { CrawlerInfo } from '../crawlers/types.js'
-import { NO_REQUEST_HEADERS, type AnalyticsEvent, type AnalyticsEventJSON, type EventProperties, type Visit } from '../event.js'
+import { NO_REQUEST_HEADERS, type AnalyticsEvent, type AnalyticsEventJSON, type EventProperties, type PropertyValue, type Visit } from '../event.js'
 import { Money } from '../money.js'
 
 /** One value of a {@link WireEvent}: only primitives, which structured clone copies cheaply. */
@@ -130,7 +130,8 @@ export function decodeEvent (wire: WireEvent): AnalyticsEvent {
   event.requestHeaders = headers
   // Plain assignment on a null-prototype object: a `__proto__` key stays data.
   const properties = Object.create(null) as EventProperties
-  for (let i = propertiesAt; i < wire.length; i += 2) properties[wire[i] as string] = wire[i + 1] as string
+  // Values keep their type: a number or a boolean crossed as one.
+  for (let i = propertiesAt; i < wire.length; i += 2) properties[wire[i] as string] = wire[i + 1] as PropertyValue
   event.properties = properties
   return event as unknown as AnalyticsEvent
 }

@@ -770,7 +770,8 @@ test('end to end through the plugin: cookies from the real request, accounting i
   const bodies = sink.requests.map((r) => JSON.parse(r.body.toString('utf8')) as Ga4Body)
   t.same(sink.violations, [])
   t.equal(bodies[0].client_id, '111.1700000000')
-  t.same(bodies[0].events.map((e) => [e.name, e.params.session_id]), [['page_view', 1700009999], ['checkout', 1700009999]])
+  // The checkout carries revenue and `checkout` is no GA4 ecommerce event: it goes as a purchase.
+  t.same(bodies[0].events.map((e) => [e.name, e.params.session_id]), [['page_view', 1700009999], ['purchase', 1700009999]])
   t.match(bodies[0].events[0].params.page_location, /^http:\/\/localhost(:80)?\/products\/7$/, 'inject sends Host: localhost:80')
   t.equal(bodies[0].events[0].params.language, 'en-GB')
   t.same([bodies[0].events[1].params.value, bodies[0].events[1].params.currency, bodies[0].events[1].params.plan], [29.99, 'GBP', 'annual'])

@@ -3,6 +3,8 @@ import { stdoutCollector } from '../../lib/collectors/stdout.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
+import { mixpanelCollector } from '../../lib/collectors/mixpanel.js'
+import { posthogCollector } from '../../lib/collectors/posthog.js'
 
 // Every built-in collector refuses a misspelt option (it would otherwise be silently ignored) with
 // the same message shape: `<factory>: <what is wrong>`, the factory named so the user finds the call.
@@ -10,7 +12,9 @@ const misspelt: Array<[string, () => unknown]> = [
   ['stdoutCollector', () => stdoutCollector({ dest: 2 } as never)],
   ['ga4Collector', () => ga4Collector({ measurementId: 'G-TEST123', apiSecret: 'not-a-real-secret', region: 'eu', endpont: 'x' } as never)],
   ['plausibleCollector', () => plausibleCollector({ domain: 'example.com', baseURL: 'https://plausible.example' } as never)],
-  ['webhookCollector', () => webhookCollector({ url: 'https://hooks.example/analytics', secrets: 'x' } as never)]
+  ['webhookCollector', () => webhookCollector({ url: 'https://hooks.example/analytics', secrets: 'x' } as never)],
+  ['mixpanelCollector', () => mixpanelCollector({ projectToken: 'token', secret: 'x' } as never)],
+  ['posthogCollector', () => posthogCollector({ apiKey: 'phc_key', api_host: 'https://eu.i.posthog.com' } as never)]
 ]
 
 for (const [factory, create] of misspelt) {

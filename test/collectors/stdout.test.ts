@@ -2,6 +2,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
+import pino from 'pino'
 import { join } from 'node:path'
 import analytics, { EventType, Money } from '../../lib/index.js'
 import { stdoutCollector } from '../../lib/collectors/stdout.js'
@@ -44,6 +45,20 @@ test('a stream the app owns gets the lines and is not closed; level and name are
   t.match(capture.lines[0], { level: 20, event: { type: 'pageview', path: '/' } })
   t.notOk(capture.stream.destroyed)
   t.ok(app.analytics.stats().collectors['dev-log'])
+})
+
+test('every level writes the number pino gives it (the collector spells them without loading pino)', async (t) => {
+  const levels = Object.keys(pino.levels.values) as Array<keyof typeof pino.levels.values>
+  t.ok(levels.length >= 6)
+  for (const level of levels) {
+    const capture = logCapture()
+    const app = Fastify()
+    await app.register(analytics, { ...COUNT_EVERYTHING, collectors: [stdoutCollector({ destination: capture.stream, level: level as 'info' })] })
+    app.get('/', async () => 'ok')
+    await app.inject('/')
+    await app.close()
+    t.equal(capture.lines[0]?.level, pino.levels.values[level], `level ${level}`)
+  }
 })
 
 test('bad options throw FST_ANALYTICS_INVALID_OPTION', async (t) => {

@@ -48,7 +48,7 @@ async function harness (t: TapTest, options: Partial<WebhookCollectorOptions> = 
   'every body matches the shipped schema (and verifies when signed)')
 }
 
-test('a batch is one POST of { id, schema: 2, sentAt, events } with each event in its JSON form', async (t) => {
+test('a batch is one POST of { id, schema: 3, sentAt, events } with each event in its JSON form', async (t) => {
   const h = await harness(t)
   const events = [
     anEvent(),
@@ -62,7 +62,7 @@ test('a batch is one POST of { id, schema: 2, sentAt, events } with each event i
   t.equal(report.delivered, 3)
   t.equal(h.sink.requests.length, 1)
   const body = bodyOf(h.sink, 0)
-  t.match(body, { schema: 2, id: /^[0-9a-f-]{36}$/ })
+  t.match(body, { schema: 3, id: /^[0-9a-f-]{36}$/ })
   t.ok(Math.abs(Date.parse(body.sentAt) - Date.now()) < 10_000, 'sentAt is when it was sent')
   t.same(body.events, JSON.parse(JSON.stringify(expected)))
   t.equal(body.events[1].revenue?.amount, '29.99')
@@ -295,13 +295,15 @@ test('bad options are refused at construction', async (t) => {
 
 test('the shipped schema refuses what it should', async (t) => {
   const validate = webhookBodyValidator()
-  const good = { id: '6f1c2a4e-3b5d-4c7e-9f10-112233445566', schema: 2, sentAt: '2026-11-27T10:00:00.000Z', events: [eventToJSON(anEvent())] }
+  const good = { id: '6f1c2a4e-3b5d-4c7e-9f10-112233445566', schema: 3, sentAt: '2026-11-27T10:00:00.000Z', events: [eventToJSON(anEvent())] }
   t.ok(validate(good), 'a real body passes')
-  t.notOk(validate({ ...good, schema: 1 }), 'the previous schema number')
+  t.notOk(validate({ ...good, schema: 2 }), 'the previous schema number')
   t.notOk(validate({ ...good, events: [] }), 'no events')
   t.notOk(validate({ ...good, extra: true }), 'an unknown top-level field')
   t.notOk(validate({ ...good, events: [{ ...good.events[0], revenue: { amount: 29.99, currency: 'GBP' } }] }), 'revenue amount as a float')
-  t.notOk(validate({ ...good, events: [{ ...good.events[0], properties: { n: 1 } }] }), 'a non-string property')
+  t.ok(validate({ ...good, events: [{ ...good.events[0], properties: { s: 'a', n: 1.5, b: false } }] }), 'string, number and boolean properties')
+  t.notOk(validate({ ...good, events: [{ ...good.events[0], properties: { n: null } }] }), 'a null property (what JSON makes of NaN)')
+  t.notOk(validate({ ...good, events: [{ ...good.events[0], properties: { n: [1] } }] }), 'an array property')
   t.notOk(validate({ ...good, events: [{ ...good.events[0], type: 'click' }] }), 'an unknown event type')
 })
 

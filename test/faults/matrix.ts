@@ -1,4 +1,4 @@
-// The fault matrix: every HTTP collector (GA4, Plausible, webhook), through the plugin, against a
+// The fault matrix: every HTTP collector (GA4, Plausible, webhook, Mixpanel, PostHog, Segment, Umami), through the plugin, against a
 // real local server that misbehaves on command. One test per (collector, fault); each runs three
 // phases and checks, in every phase, that the app keeps serving, that queued + in-flight events
 // never exceed maxQueueSize + concurrency × maxBatchSize, and that the destination's published rules
@@ -22,6 +22,10 @@ import type { DropReason } from '../../lib/collector.js'
 import { ga4Collector } from '../../lib/collectors/ga4.js'
 import { plausibleCollector } from '../../lib/collectors/plausible.js'
 import { webhookCollector } from '../../lib/collectors/webhook.js'
+import { mixpanelCollector } from '../../lib/collectors/mixpanel.js'
+import { posthogCollector } from '../../lib/collectors/posthog.js'
+import { segmentCollector } from '../../lib/collectors/segment.js'
+import { umamiCollector } from '../../lib/collectors/umami.js'
 import { logCapture, type TapTest, COUNT_EVERYTHING } from '../helpers/collectors.js'
 import { TEST_DELIVERY } from '../helpers/delivery.js'
 import { SCHEDULING_SLACK_MS } from '../helpers/timing.js'
@@ -29,8 +33,12 @@ import { startSink, type ReceivedRequest, type Sink, type SinkBehaviour } from '
 import { validateGa4Request } from '../servers/ga4-rules.js'
 import { plausibleRules } from '../servers/plausible-rules.js'
 import { webhookRules } from '../servers/webhook-rules.js'
+import { mixpanelRules } from '../servers/mixpanel-rules.js'
+import { posthogRules } from '../servers/posthog-rules.js'
+import { segmentRules } from '../servers/segment-rules.js'
+import { umamiRules } from '../servers/umami-rules.js'
 
-export type CollectorKind = 'ga4' | 'plausible' | 'webhook'
+export type CollectorKind = 'ga4' | 'plausible' | 'webhook' | 'mixpanel' | 'posthog' | 'segment' | 'umami'
 
 // Small numbers keep every row well under two seconds.
 export const TIMEOUT_MS = 200
@@ -55,6 +63,13 @@ const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY.toString('base64')}`
 const WEBHOOK_TOKEN = 'hookTokenFAULTmatrix77'
 const DOMAIN = 'shop.example'
 const WEBHOOK_PATH = '/hooks/analytics?tenant=9'
+const MIXPANEL_TOKEN = 'mpTokenFAULTmatrix'
+const MIXPANEL_USER = 'fault-matrix.sa'
+const MIXPANEL_SECRET = 'mpServiceSecretFAULTmatrix31'
+const MIXPANEL_AUTH = `Basic ${Buffer.from(`${MIXPANEL_USER}:${MIXPANEL_SECRET}`).toString('base64')}`
+const POSTHOG_KEY = 'phc_FAULTmatrixProjectKey55'
+const SEGMENT_WRITE_KEY = 'segWriteKeyFAULTmatrix31'
+const UMAMI_WEBSITE = '5c1d0f6e-8a2b-4c3d-9e4f-a1b2c3d4e5f6'
 
 interface Target {
   path: string
@@ -97,6 +112,39 @@ const TARGETS: Record<CollectorKind, Target> = {
       ...extra
     })
   },
+  mixpanel: {
+    path: '/import?strict=1&project_id=4242',
+    validate: mixpanelRules({ token: MIXPANEL_TOKEN, authorization: MIXPANEL_AUTH, path: '/import?strict=1&project_id=4242' }),
+    maxBatchSize: 5,
+    secrets: [MIXPANEL_SECRET, MIXPANEL_AUTH.slice('Basic '.length)],
+    make: (origin, extra) => mixpanelCollector({
+      projectToken: MIXPANEL_TOKEN,
+      serviceAccount: { username: MIXPANEL_USER, secret: MIXPANEL_SECRET, projectId: 4242 },
+      endpoint: origin,
+      maxQueueSize: MAX_QUEUE_SIZE,
+      maxBatchSize: 5,
+      flushIntervalMs: 10,
+      concurrency: CONCURRENCY,
+      timeoutMs: TIMEOUT_MS,
+      ...extra
+    })
+  },
+  posthog: {
+    path: '/batch/',
+    validate: posthogRules({ apiKey: POSTHOG_KEY }),
+    maxBatchSize: 5,
+    secrets: [POSTHOG_KEY],
+    make: (origin, extra) => posthogCollector({
+      apiKey: POSTHOG_KEY,
+      host: origin,
+      maxQueueSize: MAX_QUEUE_SIZE,
+      maxBatchSize: 5,
+      flushIntervalMs: 10,
+      concurrency: CONCURRENCY,
+      timeoutMs: TIMEOUT_MS,
+      ...extra
+    })
+  },
   webhook: {
     path: WEBHOOK_PATH,
     validate: webhookRules({ path: WEBHOOK_PATH, secret: WEBHOOK_SECRET }),
@@ -109,6 +157,36 @@ const TARGETS: Record<CollectorKind, Target> = {
       maxQueueSize: MAX_QUEUE_SIZE,
       maxBatchSize: 5,
       flushIntervalMs: 10,
+      concurrency: CONCURRENCY,
+      timeoutMs: TIMEOUT_MS,
+      ...extra
+    })
+  },
+  segment: {
+    path: '/v1/batch',
+    validate: segmentRules({ writeKey: SEGMENT_WRITE_KEY }),
+    maxBatchSize: 5,
+    secrets: [SEGMENT_WRITE_KEY, Buffer.from(`${SEGMENT_WRITE_KEY}:`).toString('base64')],
+    make: (origin, extra) => segmentCollector({
+      writeKey: SEGMENT_WRITE_KEY,
+      endpoint: origin,
+      maxQueueSize: MAX_QUEUE_SIZE,
+      maxBatchSize: 5,
+      flushIntervalMs: 10,
+      concurrency: CONCURRENCY,
+      timeoutMs: TIMEOUT_MS,
+      ...extra
+    })
+  },
+  umami: {
+    path: '/api/send',
+    validate: umamiRules({ websiteId: UMAMI_WEBSITE }),
+    maxBatchSize: 1,
+    secrets: [],
+    make: (origin, extra) => umamiCollector({
+      websiteId: UMAMI_WEBSITE,
+      baseUrl: origin,
+      maxQueueSize: MAX_QUEUE_SIZE,
       concurrency: CONCURRENCY,
       timeoutMs: TIMEOUT_MS,
       ...extra

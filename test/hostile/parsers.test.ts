@@ -49,7 +49,7 @@ test('every event the normaliser accepts serialises to the shipped webhook schem
     const normalized = normalizeEventInput(input, new Date())
     if (typeof normalized === 'string') return true
     accepted++
-    const body = { id: '6f1c1c1e-8a8a-4b4b-9c9c-0d0d0d0d0d0d', schema: 2, sentAt: new Date().toISOString(), events: [eventToJSON(normalized.event)] }
+    const body = { id: '6f1c1c1e-8a8a-4b4b-9c9c-0d0d0d0d0d0d', schema: 3, sentAt: new Date().toISOString(), events: [eventToJSON(normalized.event)] }
     // JSON round trip: what a receiver parses.
     return validate(JSON.parse(JSON.stringify(body))) === true
   }), { numRuns: 500 })

@@ -42,7 +42,7 @@ test('revenue and properties land on the automatic event', async (t) => {
     type: 'action',
     actionName: 'checkout',
     revenue: { amount: '29.99', currency: 'GBP' },
-    properties: { plan: 'annual', seats: '3', trial: 'false' }
+    properties: { plan: 'annual', seats: 3, trial: false }
   })
 })
 
@@ -63,16 +63,16 @@ test('64 properties at most; overwriting at the cap works; drops are counted', a
   t.equal(app.analytics.stats().events.propertiesDropped, 7)
 })
 
-test('track keeps the first 64 properties and converts numbers and booleans', async (t) => {
+test('track keeps the first 64 properties, numbers and booleans with their type', async (t) => {
   const { app, collector } = await build(t)
   const properties: Record<string, unknown> = {}
   for (let i = 0; i < 70; i++) properties[`p${i}`] = i % 2 === 0 ? i : true
   properties.bad = () => 1
-  app.analytics.track({ type: EventType.Custom, eventName: 'bulk', properties: properties as Record<string, string> })
+  app.analytics.track({ type: EventType.Custom, eventName: 'bulk', properties: properties as Record<string, number> })
   const kept = collector.events[0].properties
   t.equal(Object.keys(kept).length, 64)
-  t.equal(kept.p0, '0')
-  t.equal(kept.p1, 'true')
+  t.equal(kept.p0, 0)
+  t.equal(kept.p1, true)
   t.notOk('p64' in kept)
   t.equal(app.analytics.stats().events.propertiesDropped, 7)
 })
@@ -202,6 +202,10 @@ test('bad input at request time is dropped, counted and never thrown into the ha
     request.analytics.track({ type: EventType.Custom, eventName: 'x', timestamp: new Date('nope') })
     request.analytics.track({ type: EventType.Custom, eventName: 'x', revenue: { amount: 1 } } as never)
     request.analytics.track({ type: EventType.Custom, eventName: 'x', durationMs: -1 })
+    // What the types refuse, refused at run time too (a JavaScript caller gets the same rule).
+    request.analytics.track({ type: EventType.PageView, eventName: 'signup' } as never)
+    request.analytics.track({ type: EventType.Action, eventName: 'signup' } as never)
+    request.analytics.track({ type: EventType.PageView, actionName: 'signup' } as never)
     request.analytics.setRevenue(2999 as never)
     request.analytics.setEventName('' as never)
     request.analytics.setUserId({} as never)
@@ -211,7 +215,7 @@ test('bad input at request time is dropped, counted and never thrown into the ha
   t.equal(response.statusCode, 200)
   t.equal(collector.events.length, 1, 'only the automatic event')
   t.equal(collector.events[0].type, 'pageview')
-  t.equal(app.analytics.stats().events.invalid, 10)
+  t.equal(app.analytics.stats().events.invalid, 13)
 })
 
 test('with no collectors the plugin is inert and the API stays callable', async (t) => {

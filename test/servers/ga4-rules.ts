@@ -25,6 +25,48 @@ const MAX_PARAMS = 25
 const MAX_BODY = 130_000
 const WINDOW_US = 72 * 3600 * 1e6
 
+// The GA4 events reference's ecommerce events (retail): their parameters follow its table.
+// `purchase` and `refund` need a transaction_id; `value` needs a `currency` (ISO 4217). `items` is
+// required by the reference for most of them but optional here: the plugin has no items to send,
+// and GA4 computes purchase revenue from value and currency alone.
+const ECOMMERCE_EVENTS = new Set([
+  'add_payment_info', 'add_shipping_info', 'add_to_cart', 'add_to_wishlist', 'begin_checkout', 'purchase',
+  'refund', 'remove_from_cart', 'select_item', 'select_promotion', 'view_cart', 'view_item', 'view_item_list', 'view_promotion'
+])
+const TRANSACTION_EVENTS = new Set(['purchase', 'refund'])
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
+const MAX_ITEMS = 200
+
+/** The ecommerce parameter rules of one event named `name` (an ecommerce event). */
+function ecommerceViolations (at: string, name: string, event: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  const params = event.params as Record<string, unknown>
+  if (params.value !== undefined) {
+    if (typeof params.value !== 'number' || !Number.isFinite(params.value)) problems.push(`${at}.params.value of ${name} must be a finite number`)
+    if (typeof params.currency !== 'string' || !CURRENCIES.has(params.currency)) {
+      problems.push(`${at}.params.currency of ${name} must be an ISO 4217 code when value is set, got ${JSON.stringify(params.currency)}`)
+    }
+  } else if (params.currency !== undefined && (typeof params.currency !== 'string' || !CURRENCIES.has(params.currency))) {
+    problems.push(`${at}.params.currency of ${name} must be an ISO 4217 code`)
+  }
+  if (name === 'purchase' && params.value === undefined) problems.push(`${at}: purchase without value`)
+  if (TRANSACTION_EVENTS.has(name)) {
+    const id = params.transaction_id
+    if (typeof id !== 'string' || id === '') problems.push(`${at}: ${name} without a transaction_id string`)
+  }
+  const items = params.items
+  if (items !== undefined) {
+    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_ITEMS) problems.push(`${at}.params.items must be an array of 1 to ${MAX_ITEMS} items`)
+    else {
+      items.forEach((item: unknown, i: number) => {
+        if (!isObject(item)) problems.push(`${at}.params.items[${i}] is not an object`)
+        else if (typeof item.item_id !== 'string' && typeof item.item_name !== 'string') problems.push(`${at}.params.items[${i}] needs item_id or item_name`)
+      })
+    }
+  }
+  return problems
+}
+
 function reservedPrefix (name: string): boolean {
   const lower = name.toLowerCase()
   return RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix))
@@ -104,6 +146,8 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
       if (typeof value === 'string') {
         const cap = VALUE_CAPS[key] ?? MAX_VALUE
         if (codePoints(value) > cap) problems.push(`${at}.params.${key} is ${codePoints(value)} characters, at most ${cap}`)
+      } else if (key === 'items' && Array.isArray(value)) {
+        // Checked with the ecommerce rules below.
       } else if (typeof value !== 'number' || !Number.isFinite(value)) {
         problems.push(`${at}.params.${key} must be a string or a finite number`)
       }
@@ -119,6 +163,8 @@ export function validateGa4Request (req: ReceivedRequest): string[] {
         problems.push(`${at}.params.currency must be 3 uppercase letters when value is set`)
       }
     }
+    if (typeof name === 'string' && ECOMMERCE_EVENTS.has(name)) problems.push(...ecommerceViolations(at, name, event))
+    else if (params.items !== undefined) problems.push(`${at}: items on ${String(name)}, which is not an ecommerce event`)
   })
   return problems
 }

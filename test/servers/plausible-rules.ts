@@ -118,6 +118,8 @@ export function plausibleRules (options: PlausibleRulesOptions): (request: Recei
           if (Buffer.byteLength(key) > 300) violations.push(`prop key of ${Buffer.byteLength(key)} bytes (max 300)`)
           if (isBlank(key)) violations.push('blank prop key')
           if (value === null || typeof value === 'object') violations.push(`prop ${key.slice(0, 20)} has an object/list value`)
+          // The Events API documents props as string → string (the server stringifies other scalars itself).
+          else if (typeof value !== 'string') violations.push(`prop ${key.slice(0, 20)} is a ${typeof value}, the Events API documents strings`)
           else {
             const text = String(value)
             if (isBlank(text)) violations.push(`prop ${key.slice(0, 20)} has a blank value`)

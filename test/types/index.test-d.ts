@@ -39,7 +39,8 @@ app.post('/checkout', { config: { analytics: { action: 'checkout' } } }, async (
   request.analytics.setEventName('checkout.completed')
   request.analytics.setUserId(7)
   request.analytics.skip()
-  request.analytics.track({ type: EventType.Custom, eventName: 'coupon.applied', properties: { code: 'X' } })
+  request.analytics.track({ type: EventType.Custom, eventName: 'coupon.applied', properties: { code: 'X', percent: 10, stackable: false } })
+  expectError(request.analytics.track({ type: EventType.Custom, eventName: 'x', properties: { big: 10n } }))
   expectError(request.analytics.track({ type: 'other' }))
   expectError(request.analytics.setRevenue(29.99))
   return { ok: true }
@@ -52,6 +53,11 @@ expectType<void>(trackAnalyticsEvent({ type: 'custom', eventName: 'x' }))
 setAnalyticsRevenue(Money.fromDecimal('1.00', 'USD'))
 addAnalyticsProperty('k', true)
 setAnalyticsEventName('n')
+
+// Property values keep their type: whoever reads them gets the union, not a string.
+const readEvent = {} as AnalyticsEvent
+expectType<string | number | boolean>(readEvent.properties.seats)
+expectType<string | number | boolean>(memoryCollector().events[0].properties.seats)
 
 expectType<AnalyticsStats>(app.analytics.stats())
 expectType<CollectorStats>(app.analytics.stats().collectors.stdout)

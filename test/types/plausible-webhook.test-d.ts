@@ -27,7 +27,7 @@ expectNotAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/'
 expectAssignable<WebhookCollectorOptions>({ url: 'https://hooks.example.com/', name: 'audit' })
 
 declare const body: WebhookBody
-expectType<2>(body.schema)
+expectType<3>(body.schema)
 expectType<string>(body.events[0].timestamp)
 
 const app = Fastify()

@@ -53,3 +53,10 @@ plausibleCollector({ domain: 'example.com', ip: 'truncate' })
 webhookCollector({ url: 'https://hooks.example', ip: 'none' })
 expectError(stdoutCollector({ ip: 'partial' }))
 expectError(webhookCollector({ url: 'https://hooks.example', ip: true }))
+
+// GA4's eventNames: an object of names, or a function of the event returning a name or nothing.
+ga4Collector({ measurementId: 'G-X', apiSecret: 's', eventNames: { 'order.paid': 'purchase' } })
+ga4Collector({ measurementId: 'G-X', apiSecret: 's', eventNames: (event) => event.eventName === 'x' ? 'purchase' : undefined })
+ga4Collector({ measurementId: 'G-X', apiSecret: 's', eventNames: () => null })
+expectError(ga4Collector({ measurementId: 'G-X', apiSecret: 's', eventNames: { 'order.paid': 1 } }))
+expectError(ga4Collector({ measurementId: 'G-X', apiSecret: 's', eventNames: () => 1 }))

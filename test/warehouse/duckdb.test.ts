@@ -288,3 +288,19 @@ test('without createTable, a missing table is rejected with the fix in the log',
   t.equal(report.retries, 0)
   t.match(logs.text(), /createTable: true/)
 })
+
+test('typed properties: the JSON in the properties column keeps numbers and booleans, so DuckDB reads them as numbers', async (t) => {
+  const path = tempFile(t)
+  const app = Fastify()
+  await app.register(analytics, { collectors: [duckdbCollector({ path, flushIntervalMs: 10 })] })
+  await app.ready()
+  app.analytics.track({ type: 'custom', eventName: 'order', properties: { qty: 3, price: 19.5, gift: true, plan: 'annual' } })
+  app.analytics.track({ type: 'custom', eventName: 'order', properties: { qty: 4, price: 0.5, gift: false, plan: '7' } })
+  await app.close()
+  t.equal(app.analytics.stats().collectors.duckdb.delivered, 2)
+  const types = await query(path, `SELECT DISTINCT json_type(properties, '$.qty') AS qty, json_type(properties, '$.gift') AS gift,
+    json_type(properties, '$.plan') AS plan FROM analytics_events`)
+  t.same(types.map((row) => ({ ...row })), [{ qty: 'UBIGINT', gift: 'BOOLEAN', plan: 'VARCHAR' }])
+  const [sums] = await query(path, 'SELECT sum(CAST(json_extract(properties, \'$.qty\') AS INTEGER)) AS qty FROM analytics_events')
+  t.equal(Number(sums.qty), 7)
+})

@@ -339,3 +339,26 @@ test('without createTable, a table of the previous release is logged at start wi
   t.ok(logs.lines.some((line) => /lacks columns/.test(String(line.msg)) && String(line.missing).includes('visitor_id')), 'the start check names the missing columns')
   t.match(logs.text(), /42703.*createTable: true/, 'each refusal carries the fix')
 })
+
+test('typed properties: numbers and booleans are jsonb numbers and booleans, so SQL sums them without a cast from text', { skip: server === undefined }, async (t) => {
+  const db = server as PostgresServer
+  const table = newTable()
+  const app = Fastify()
+  await app.register(analytics, { collectors: [postgresCollector({ connectionString: db.url, table, createTable: true, flushIntervalMs: 10 })] })
+  await app.ready()
+  app.analytics.track({ type: 'custom', eventName: 'order', properties: { qty: 3, price: 19.5, gift: true, plan: 'annual', big: 1e21, neg: -0 } })
+  app.analytics.track({ type: 'custom', eventName: 'order', properties: { qty: 4, price: 0.5, gift: false, plan: '7' } })
+  await app.close()
+  t.equal(app.analytics.stats().collectors.postgres.delivered, 2)
+  const types = await db.query(`SELECT jsonb_typeof(properties->'qty') AS qty, jsonb_typeof(properties->'price') AS price,
+    jsonb_typeof(properties->'gift') AS gift, jsonb_typeof(properties->'plan') AS plan FROM ${table} ORDER BY id`)
+  t.same(types, [
+    { qty: 'number', price: 'number', gift: 'boolean', plan: 'string' },
+    { qty: 'number', price: 'number', gift: 'boolean', plan: 'string' }
+  ], 'each value keeps its JSON type in jsonb ("7" given as text stays text)')
+  const [sums] = await db.query(`SELECT sum((properties->>'qty')::int) AS qty, sum((properties->>'price')::numeric) AS price,
+    count(*) FILTER (WHERE (properties->'gift')::boolean) AS gifts FROM ${table}`)
+  t.same(sums, { qty: '7', price: '20.0', gifts: '1' })
+  const [first] = await db.query(`SELECT properties FROM ${table} WHERE properties->>'qty' = '3'`)
+  t.same(first.properties, { qty: 3, price: 19.5, gift: true, plan: 'annual', big: 1e21, neg: 0 }, '-0 is stored as 0')
+})

@@ -22,12 +22,32 @@ export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * GA4's ecommerce events (the "Retail / ecommerce" recommended events of the GA4 events reference,
+ * developers.google.com/analytics/devguides/collection/ga4/reference/events): an event already
+ * named one of these keeps its name when it carries revenue; any other is sent as `purchase`.
+ * `in_app_purchase` is left out: the Measurement Protocol reserves it (the app stores report it).
+ */
+export const ECOMMERCE_EVENT_NAMES: ReadonlySet<string> = new Set([
+  'add_payment_info', 'add_shipping_info', 'add_to_cart', 'add_to_wishlist', 'begin_checkout',
+  'purchase', 'refund', 'remove_from_cart', 'select_item', 'select_promotion', 'view_cart',
+  'view_item', 'view_item_list', 'view_promotion'
+])
+
+/** Ecommerce events GA4 requires a `transaction_id` on (a refund names the purchase it undoes). */
+export const TRANSACTION_EVENT_NAMES: ReadonlySet<string> = new Set(['purchase', 'refund'])
+
+/** The property an app sets to give its own `transaction_id` (an order number) instead of the event id. */
+export const TRANSACTION_ID_PROPERTY = 'transaction_id'
+
+/**
  * Parameter names a property may not take: the ones GA reserves, and the ones this collector sets
- * itself (a property named `value` would otherwise pose as revenue). Clashing properties are renamed.
+ * itself (a property named `value` would otherwise pose as revenue), and `items`. Clashing properties are renamed.
  */
 export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set([
   'session_id', 'session_number', 'engagement_time_msec', 'gclid', 'firebase_conversion',
-  'page_location', 'page_referrer', 'page_title', 'language', 'value', 'currency'
+  'page_location', 'page_referrer', 'page_title', 'language', 'value', 'currency',
+  // GA4 reads `items` as the ecommerce items array: a property's count or text there is not one.
+  'items'
 ])
 
 /** Prefixes reserved for Google's own event and parameter names. */

@@ -1,4 +1,4 @@
-import type { AnalyticsEvent } from '../../event.js'
+import { EventType, type AnalyticsEvent } from '../../event.js'
 import type { BatchingOptions } from '../../batch/types.js'
 import { parseHttpUrl } from '../../http/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
@@ -6,6 +6,7 @@ import type { EngineWiring } from '../engine-collector.js'
 import { BATCHING_OPTION_KEYS, checkCollectorOptions, eventsFilter, ipPolicyOption, NO_BOT_EVENTS, optionErrors, pickBatchingOptions, type CollectorEventsOption } from '../options.js'
 import type { Ga4SessionStore } from './session-store.js'
 import { SESSION_TIMEOUT_MS } from './session.js'
+import { RESERVED_EVENT_NAMES, toGa4Name } from './names.js'
 
 export interface Ga4CollectorOptions extends BatchingOptions, CollectorEventsOption {
   /** The web stream's measurement id, `G-XXXXXXXXXX` (Admin > Data streams). */
@@ -37,6 +38,17 @@ export interface Ga4CollectorOptions extends BatchingOptions, CollectorEventsOpt
   sessions?: Ga4SessionStore
   /** A session ends after this long without an event. Match the property's setting in GA (Admin > Data streams > Configure tag settings > Adjust session timeout). Default 30 minutes. */
   sessionTimeoutMs?: number
+  /**
+   * The GA4 event name for your events, e.g. `{ 'order.paid': 'purchase', 'POST /cart': 'add_to_cart' }`.
+   * Keys are a custom event's `eventName` or an action's `actionName`; values must be valid GA4 event
+   * names (letters, digits, `_`, starting with a letter, at most 40, not reserved). Or a function
+   * that returns the name (made valid like any name), or undefined/null for the default. An event
+   * with revenue that is not mapped, and whose own name is not a GA4 ecommerce event, goes as
+   * `purchase`; a mapped one keeps the mapped name (with `value` and `currency`). Not named `events`:
+   * that is every collector's routing option. A function keeps the collector on the request thread
+   * in worker delivery; an object crosses to the worker.
+   */
+  eventNames?: Readonly<Record<string, string>> | ((event: Readonly<AnalyticsEvent>) => string | null | undefined)
   /** The collector's name in logs and stats. Default {@link DEFAULT_NAME}. */
   name?: string
 }
@@ -67,7 +79,7 @@ const API_SECRET = /^[\x21-\x7e]{1,256}$/
 
 const OWN_OPTION_KEYS = new Set<string>([
   'measurementId', 'apiSecret', 'region', 'endpoint', 'debug', 'clientId', 'ip', 'ipOverride', 'name',
-  'sessions', 'sessionTimeoutMs',
+  'sessions', 'sessionTimeoutMs', 'eventNames',
   ...BATCHING_OPTION_KEYS
 ])
 
@@ -79,6 +91,8 @@ export interface NormalizedGa4Options extends EngineWiring {
   ip: IpPolicy
   sessions: Ga4SessionStore | undefined
   sessionTimeoutMs: number
+  /** The app's GA4 name for an event, or undefined for the default; may throw (the collector catches it). */
+  eventNames: ((event: Readonly<AnalyticsEvent>) => string | null | undefined) | undefined
 }
 
 /** Bounds of `sessionTimeoutMs`. GA's own setting ranges from 5 minutes to 7 h 55 min; 1 s is allowed for tests. */
@@ -90,7 +104,7 @@ const invalidOption = optionErrors('ga4Collector')
 /** Checks and completes the options once, at construction. Messages never include the secret. */
 export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa4Options {
   const name = checkCollectorOptions(options, OWN_OPTION_KEYS, DEFAULT_NAME, invalidOption, 'a measurementId and an apiSecret')
-  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride, sessions, sessionTimeoutMs } = options
+  const { measurementId, apiSecret, region, endpoint, debug, clientId, ip, ipOverride, sessions, sessionTimeoutMs, eventNames } = options
   if (typeof measurementId !== 'string' || !MEASUREMENT_ID.test(measurementId)) {
     throw invalidOption('measurementId must be a web stream measurement id like "G-XXXXXXXXXX"')
   }
@@ -120,11 +134,33 @@ export function normalizeGa4Options (options: Ga4CollectorOptions): NormalizedGa
     ip: ipOverride === false ? 'none' : ipPolicyOption(ip, 'full', invalidOption),
     sessions,
     sessionTimeoutMs: sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
+    eventNames: eventNamesOption(eventNames),
     batching: pickBatchingOptions(options),
     defaults: GA4_DEFAULTS,
     // No crawler's event by default: Google's terms and GA4's reports are about people.
     events: eventsFilter(options.events, NO_BOT_EVENTS, invalidOption)
   }
+}
+
+/**
+ * The `eventNames` option as one function: an object becomes a lookup by the event's own name
+ * (`eventName` of a custom event, `actionName` of an action; page views have none), its values
+ * checked here, once, so a typo fails at registration instead of renaming events at run time.
+ */
+function eventNamesOption (eventNames: Ga4CollectorOptions['eventNames']): NormalizedGa4Options['eventNames'] {
+  if (eventNames === undefined) return undefined
+  if (typeof eventNames === 'function') return eventNames
+  if (typeof eventNames !== 'object' || eventNames === null || Array.isArray(eventNames)) {
+    throw invalidOption('eventNames must be an object of event name → GA4 event name, or a function')
+  }
+  const names = new Map<string, string>()
+  for (const [from, to] of Object.entries(eventNames)) {
+    if (typeof to !== 'string' || toGa4Name(to, RESERVED_EVENT_NAMES) !== to) {
+      throw invalidOption(`eventNames[${JSON.stringify(from.slice(0, 64))}] must be a valid GA4 event name (letters, digits and _, starting with a letter, at most 40, not reserved)`)
+    }
+    names.set(from, to)
+  }
+  return (event) => names.get(event.type === EventType.Action ? event.actionName : event.type === EventType.Custom ? event.eventName : '')
 }
 
 /** The request path, secret included (the engine redacts `api_secret` wherever it logs a URL). */

@@ -1,8 +1,8 @@
-import { EventType, truncateCodePoints, type AnalyticsEvent, type Visit } from '../../event.js'
+import { EventType, truncateCodePoints, type AnalyticsEvent, type PropertyValue, type Visit } from '../../event.js'
 import type { OutgoingRequest, PreparedBatch } from '../../batch/types.js'
 import {
-  MAX_PAGE_LOCATION_LENGTH, MAX_PAGE_REFERRER_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_PARAMS_PER_EVENT,
-  eventName, paramName
+  ECOMMERCE_EVENT_NAMES, MAX_PAGE_LOCATION_LENGTH, MAX_PAGE_REFERRER_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_PARAMS_PER_EVENT,
+  TRANSACTION_EVENT_NAMES, TRANSACTION_ID_PROPERTY, eventName, paramName
 } from './names.js'
 
 /** Events per Measurement Protocol request. */
@@ -81,11 +81,60 @@ export function ga4EventName (event: Readonly<AnalyticsEvent>): string {
 }
 
 /**
- * Builds the wire event. The parameters this collector sets come first and always win; properties
- * follow, renamed when their name is not valid or belongs to a standard parameter, cut to 100
- * characters, until the event holds 25 parameters. Two properties that map to one name: the first wins.
+ * The event's revenue as GA4's `value`: major units as a number (Money's minor units over the
+ * currency's ISO 4217 exponent, from Intl: 2999 GBP → 29.99, 500 JPY → 500, 1500 KWD → 1.5);
+ * undefined without revenue, or for an amount too large for a float to hold.
  */
-export function buildGa4Event (event: Readonly<AnalyticsEvent>, sessionId: number, atMs: number): Ga4Event {
+function revenueValue (event: Readonly<AnalyticsEvent>): number | undefined {
+  const value = event.revenue?.toNumber()
+  return value !== undefined && Number.isFinite(value) ? value : undefined
+}
+
+/**
+ * The wire name: `mapped` (the collector's `eventNames` option, already made valid) when the app
+ * chose one; else, for an event with revenue whose own name is not a GA4 ecommerce event, `purchase`
+ * (the event GA4's Monetization reports count); else {@link ga4EventName}.
+ */
+export function ga4WireName (event: Readonly<AnalyticsEvent>, mapped?: string): string {
+  if (mapped !== undefined) return mapped
+  const name = ga4EventName(event)
+  return revenueValue(event) !== undefined && !ECOMMERCE_EVENT_NAMES.has(name) ? 'purchase' : name
+}
+
+/**
+ * A property value as a GA4 parameter: text cut to 100 characters; a finite number as a number (so
+ * a custom metric can sum it); a boolean as `'true'`/`'false'`, as gtag.js sends one (GA4 parameters
+ * are text or numbers). Undefined for anything else (a NaN `beforeSend` put there).
+ */
+function paramValue (value: PropertyValue): string | number | undefined {
+  switch (typeof value) {
+    case 'string': return truncateCodePoints(value, MAX_PARAM_VALUE_LENGTH)
+    case 'number': return Number.isFinite(value) ? value : undefined
+    case 'boolean': return value ? 'true' : 'false'
+    default: return undefined
+  }
+}
+
+/**
+ * `transaction_id` of a purchase or refund: the app's `transaction_id` property (its order number,
+ * which GA4 deduplicates purchases on) when it is text or a number, else the event's id (unique, and
+ * the same on every retry).
+ */
+function transactionId (event: Readonly<AnalyticsEvent>): string {
+  const own = event.properties[TRANSACTION_ID_PROPERTY]
+  if (typeof own === 'string' && own !== '') return truncateCodePoints(own, MAX_PARAM_VALUE_LENGTH)
+  if (typeof own === 'number' && Number.isFinite(own)) return String(own)
+  return event.id
+}
+
+/**
+ * Builds the wire event, named `name` (default {@link ga4WireName}). The parameters this collector
+ * sets come first and always win: session, page, language, then for an event with revenue `value`
+ * and `currency`, and for a `purchase` or `refund` its `transaction_id`. Properties follow, renamed
+ * when their name is not valid or belongs to a standard parameter, numbers kept numbers, text cut to
+ * 100 characters, until the event holds 25 parameters. Two properties that map to one name: the first wins.
+ */
+export function buildGa4Event (event: Readonly<AnalyticsEvent>, sessionId: number, atMs: number, name: string = ga4WireName(event)): Ga4Event {
   // A plain literal, not Object.create(null): V8 keeps it a fast object, for building and for
   // JSON.stringify. Names are made valid first, so `__proto__` can never be assigned.
   const params: Ga4Params = { session_id: sessionId, engagement_time_msec: ENGAGEMENT_TIME_MSEC }
@@ -93,25 +142,26 @@ export function buildGa4Event (event: Readonly<AnalyticsEvent>, sessionId: numbe
   if (event.url !== '') { params.page_location = truncateCodePoints(event.url, MAX_PAGE_LOCATION_LENGTH); count++ }
   if (event.referrer !== '') { params.page_referrer = truncateCodePoints(event.referrer, MAX_PAGE_REFERRER_LENGTH); count++ }
   if (event.locale !== '') { params.language = truncateCodePoints(event.locale, MAX_PARAM_VALUE_LENGTH); count++ }
-  const revenue = event.revenue
-  if (revenue !== undefined) {
-    const value = revenue.toNumber()
-    if (Number.isFinite(value)) {
-      params.value = value
-      params.currency = revenue.currency
-      count += 2
-    }
+  const value = revenueValue(event)
+  if (value !== undefined) {
+    // GA4 computes revenue only when `currency` comes with `value`: always both.
+    params.value = value
+    params.currency = (event.revenue as NonNullable<AnalyticsEvent['revenue']>).currency
+    count += 2
   }
+  if (TRANSACTION_EVENT_NAMES.has(name)) { params.transaction_id = transactionId(event); count++ }
   const properties = event.properties
   for (const key in properties) {
     if (count >= MAX_PARAMS_PER_EVENT) break
-    const name = paramName(key)
+    const param = paramName(key)
     // hasOwn, not `in`: `constructor` is a valid name that every plain object inherits.
-    if (name === '' || Object.hasOwn(params, name)) continue
-    params[name] = truncateCodePoints(properties[key], MAX_PARAM_VALUE_LENGTH)
+    if (param === '' || Object.hasOwn(params, param)) continue
+    const wire = paramValue(properties[key])
+    if (wire === undefined) continue
+    params[param] = wire
     count++
   }
-  return { name: ga4EventName(event), params, timestamp_micros: atMs * 1000 }
+  return { name, params, timestamp_micros: atMs * 1000 }
 }
 
 /** The Measurement Protocol's `device` object (MP reference, "device"). Key order is the JSON order. */

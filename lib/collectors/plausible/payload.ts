@@ -1,4 +1,4 @@
-import { EventType, MAX_HOSTNAME_LENGTH, truncateCodePoints, type AnalyticsEvent } from '../../event.js'
+import { EventType, MAX_HOSTNAME_LENGTH, propertyText, propertyValue, truncateCodePoints, type AnalyticsEvent, type PropertyValue } from '../../event.js'
 import type { OutgoingRequest } from '../../batch/types.js'
 import { collectorIp } from '../../privacy/index.js'
 import type { IpPolicy } from '../../privacy/ip.js'
@@ -119,13 +119,20 @@ export function isPlausibleBlank (value: string): boolean {
 /**
  * Plausible's props: the first 30 non-blank pairs in insertion order (Plausible itself keeps an
  * arbitrary 30), keys cut to 300 bytes and values to 2000 bytes (longer ones make it answer 400).
- * Returns undefined when nothing is left.
+ * Every value goes as text (a number as `String(n)`, a boolean as `true`/`false`): the Events API
+ * documents props as string → string, and its server stringifies whatever else it takes, so text
+ * sent by us reads the same in Plausible's filters and is not left to its formatting of floats. A
+ * value of no property type (a NaN `beforeSend` put there) is left out. Returns undefined when
+ * nothing is left.
  */
-export function plausibleProps (properties: Readonly<Record<string, string>>): Record<string, string> | undefined {
+export function plausibleProps (properties: Readonly<Record<string, PropertyValue>>): Record<string, string> | undefined {
   let props: Record<string, string> | undefined
   let count = 0
   for (const key in properties) {
-    const value = properties[key]
+    const raw = properties[key]
+    const typed = typeof raw === 'string' ? raw : propertyValue(raw)
+    if (typed === undefined) continue
+    const value = propertyText(typed)
     if (isPlausibleBlank(key) || isPlausibleBlank(value)) continue
     const cutKey = truncateUtf8(key, PLAUSIBLE_MAX_PROP_KEY_BYTES)
     props ??= Object.create(null) as Record<string, string>

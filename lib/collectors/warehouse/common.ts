@@ -1,5 +1,5 @@
 import { wellFormed } from '../../text.js'
-import type { AnalyticsEvent, Visit } from '../../event.js'
+import { propertyValue, type AnalyticsEvent, type PropertyValue, type Visit } from '../../event.js'
 import type { ClientInfo } from '../../client.js'
 import type { BatchingOptions, HttpResponse, Verdict } from '../../batch/types.js'
 import type { IpPolicy } from '../../privacy/ip.js'
@@ -63,18 +63,28 @@ export function unstorable (event: Readonly<AnalyticsEvent>, time: TimeRange): s
 }
 
 /**
- * Properties as JSON a database accepts: PostgreSQL's jsonb refuses `\u0000` and lone surrogates
- * (both valid in a JS string). The plugin bounds every string it builds (lib/text.ts); an event
- * handed to the collector directly gets the same rule here, through the same function.
+ * Properties as JSON a database accepts, each value with its type (a number stays a JSON number, so
+ * `(properties->>'qty')::int` in PostgreSQL and `JSONExtractFloat` in ClickHouse work): PostgreSQL's
+ * jsonb refuses `\u0000` and lone surrogates (both valid in a JS string). The plugin bounds every
+ * string it builds (lib/text.ts); an event handed to the collector directly gets the same rule here,
+ * through the same function. A value of no property type (a NaN or an object that `beforeSend` or a
+ * direct caller put there) is left out: JSON would write NaN as `null` and an object as a nested one.
  */
-export function propertiesJSON (properties: Readonly<Record<string, string>>): string {
-  let clean: Record<string, string> | undefined
+export function propertiesJSON (properties: Readonly<Record<string, PropertyValue>>): string {
+  let clean: Record<string, PropertyValue> | undefined
+  // A null-prototype copy: a key cleaned into `__proto__` is then stored as data, not lost to a prototype setter.
+  const copy = (): Record<string, PropertyValue> => Object.assign(Object.create(null) as Record<string, PropertyValue>, properties)
   for (const key in properties) {
     const value = properties[key]
     const cleanKey = cleanText(key)
-    const cleanValue = cleanText(value)
+    const cleanValue = typeof value === 'string' ? cleanText(value) : propertyValue(value)
+    if (cleanValue === undefined) {
+      clean ??= copy()
+      delete clean[key]
+      continue
+    }
     if (cleanKey !== key || cleanValue !== value) {
-      clean ??= { ...properties }
+      clean ??= copy()
       delete clean[key]
       clean[cleanKey] = cleanValue
     }

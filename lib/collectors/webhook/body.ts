@@ -7,13 +7,13 @@ import { signWebhook } from './sign.js'
 export interface WebhookBody {
   /** A random UUID per request; also the `webhook-id` header. The same on every retry. */
   id: string
-  schema: 2
+  schema: 3
   /** When the request was first sent (ISO 8601). */
   sentAt: string
   events: AnalyticsEventJSON[]
 }
 
-/** The bytes of a body around its events: `{"id":"<36>","schema":2,"sentAt":"<24>","events":[` … `]}` */
+/** The bytes of a body around its events: `{"id":"<36>","schema":3,"sentAt":"<24>","events":[` … `]}` */
 export const ENVELOPE_BYTES = 104
 
 /** Encodes batches of pre-serialised events (one JSON string each) into signed requests. */
@@ -60,7 +60,7 @@ export class WebhookAdapter implements DeliveryAdapter<string> {
     // Built once and re-sent byte for byte: the id (an idempotency key for receivers) and sentAt
     // stay those of the first attempt. The signature does not: see beforeAttempt.
     const id = randomUUID()
-    const head = `{"id":"${id}","schema":2,"sentAt":"${new Date(Date.now()).toISOString()}","events":[`
+    const head = `{"id":"${id}","schema":3,"sentAt":"${new Date(Date.now()).toISOString()}","events":[`
     // The head is ASCII; a comma between events, `]}` at the end.
     let total = head.length + 2 + (end - start - 1)
     for (let i = start; i < end; i++) total += bytes[i]
