@@ -49,12 +49,13 @@ t.test('the delivery option\'s docstring names every collector that can run in t
   for (const { name } of portable) t.match(doc, DISPLAY_NAMES[name] ?? name, `names ${name}`)
 })
 
-t.test('the version and docs/upgrading.md agree: the page upgrades from 0.1 to the version published', async (t) => {
+t.test('the version and docs/upgrading.md agree: the page upgrades to the version published, from the one before', async (t) => {
   const [major, minor] = pkg.version.split('.').map(Number)
   t.ok(major > 0 || minor > 1, `${pkg.version}: the changes listed in docs/upgrading.md change defaults, so it is past 0.1`)
   const page = read('docs/upgrading.md')
-  t.match(page, new RegExp(`from 0\\.1 to ${major}\\.${minor}\\b`, 'i'), 'the upgrading page names both versions')
-  t.match(read('README.md'), `[Upgrading](docs/upgrading.md) from 0.1 to ${major}.${minor}`, 'the README links it with both')
+  const previous = major > 0 && minor === 0 ? `${major - 1}\\.\\d+` : `${major}\\.${minor - 1}`
+  t.match(page, new RegExp(`^## From ${previous} to ${major}\\.${minor}$`, 'm'), 'the upgrading page has a section for this version')
+  t.match(read('README.md'), new RegExp(`\\[Upgrading\\]\\(docs/upgrading\\.md\\) from 0\\.1 to ${major}\\.${minor}\\b`), 'the README links it with both ends')
 })
 
 t.test('the README never suggests a module helper works without a request, and names app.analytics.track for that case (issue 26)', async (t) => {
