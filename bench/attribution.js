@@ -9,8 +9,8 @@
 // starts, as a parsed request has (a reused string would bring its cached hash; a concatenated
 // one would be flattened on first read). Bounded: ROUNDS × CALLS per figure;
 // the fastest and the median round are printed.
-import { attribute, isReferrerSpam } from '../dist/lib/attribution/index.js'
-import { CountryDatabase } from '../dist/lib/geo/country.js'
+import { attribute, isReferrerSpam } from '../dist/modules/lib/attribution/index.js'
+import { CountryDatabase } from '../dist/modules/lib/geo/country.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15)
 const CALLS = Number(process.env.CALLS ?? 20_000)

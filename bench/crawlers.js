@@ -4,8 +4,8 @@
 // the first 256 code points). Bounded: ROUNDS × CALLS calls per case. Run after `npm run build`:
 //
 //   node bench/crawlers.js
-import { ClientClassifier } from '../dist/lib/client.js'
-import { crawlerFor, identifyCrawler } from '../dist/lib/crawlers/index.js'
+import { ClientClassifier } from '../dist/modules/lib/client.js'
+import { crawlerFor, identifyCrawler } from '../dist/modules/lib/crawlers/index.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7)
 const CALLS = Number(process.env.CALLS ?? 2000)

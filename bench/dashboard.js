@@ -12,7 +12,7 @@ import { duckdbCollector } from 'fastify-analytics/duckdb'
 import { postgresCollector } from 'fastify-analytics/postgres'
 import { clickhouseCollector } from 'fastify-analytics/clickhouse'
 import { analyticsDashboard, DIMENSION_NAMES } from 'fastify-analytics/dashboard'
-import { createEvent } from '../dist/lib/event.js'
+import { createEvent } from '../dist/modules/lib/event.js'
 import { median, report, sleep } from './common.js'
 import { startClickHouse, startPostgres, treeCpuSeconds } from './servers.js'
 

@@ -8,6 +8,8 @@ import { plausibleCollector } from 'fastify-analytics/plausible'
 import { webhookCollector } from 'fastify-analytics/webhook'
 import { mixpanelCollector } from 'fastify-analytics/mixpanel'
 import { posthogCollector } from 'fastify-analytics/posthog'
+import { segmentCollector } from 'fastify-analytics/segment'
+import { umamiCollector } from 'fastify-analytics/umami'
 import { redisSessionStore } from 'fastify-analytics/redis'
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -40,10 +42,14 @@ const CASES = {
   plausible: { events: 10_000, make: () => plausibleCollector({ domain: 'bench.example', baseUrl: sinks.plausible }) },
   mixpanel: { events: 80_000, make: () => mixpanelCollector({ projectToken: 'bench-token', endpoint: sinks.mixpanel }) },
   posthog: { events: 80_000, make: () => posthogCollector({ apiKey: 'phc_bench', host: sinks.posthog }) },
+  segment: { events: 80_000, make: () => segmentCollector({ writeKey: 'bench', endpoint: sinks.segment }) },
+  // One request per event, as Plausible: Umami's API takes nothing else (no SDK to compare with).
+  umami: { events: 10_000, make: () => umamiCollector({ websiteId: '6a0f3c1e-2b4d-4e5f-8a9b-0c1d2e3f4a5b', baseUrl: sinks.umami }) },
   // The vendors' SDKs doing the same job beside them (issue 25): fed the same events at the same pace,
   // each with its defaults but the host; lost = fed − received by the sink, which nothing counts.
   'posthog-node': { events: 20_000, sdk: 'posthog', sdkRun: posthogNode },
-  'mixpanel-sdk': { events: 5_000, sdk: 'mixpanel', sdkRun: mixpanelSdk }
+  'mixpanel-sdk': { events: 5_000, sdk: 'mixpanel', sdkRun: mixpanelSdk },
+  'segment-sdk': { events: 20_000, sdk: 'segment', sdkRun: segmentSdk }
 }
 
 // Built once: the loop measures the collector, not the construction of event inputs.
@@ -140,7 +146,7 @@ async function measureSdk (kind, total) {
   }
 }
 
-// The SDK calls mirror bench/app.js's `posthog` and `mixpanel-sdk` configs.
+// The SDK calls mirror bench/app.js's `posthog`, `segment` and `mixpanel-sdk` configs.
 async function posthogNode () {
   const { PostHog } = await import('posthog-node')
   const client = new PostHog('phc_bench', { host: sinks.posthog })
@@ -151,6 +157,20 @@ async function posthogNode () {
       properties: { $current_url: e.url, $pathname: e.path, $referrer: e.referrer, $ip: e.clientIP, $raw_user_agent: e.userAgent, status: e.statusCode, duration_ms: e.durationMs }
     }),
     finish: (ms) => client.shutdown(ms)
+  }
+}
+
+async function segmentSdk () {
+  const { Analytics } = await import('@segment/analytics-node')
+  const client = new Analytics({ writeKey: 'bench', host: sinks.segment })
+  return {
+    send: (e) => client.page({
+      anonymousId: e.clientIP,
+      name: e.matchedPattern,
+      properties: { url: e.url, path: e.path, referrer: e.referrer, status: e.statusCode, durationMs: e.durationMs },
+      context: { ip: e.clientIP, userAgent: e.userAgent }
+    }),
+    finish: (ms) => client.closeAndFlush({ timeout: ms })
   }
 }
 
@@ -183,7 +203,7 @@ function sum (dropped) {
   return n
 }
 
-let kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,ga4-redis,plausible,mixpanel,mixpanel-sdk,posthog,posthog-node').split(',')
+let kinds = (process.env.BENCH_DELIVERY_CASES ?? 'webhook,ga4,ga4-redis,plausible,mixpanel,mixpanel-sdk,posthog,posthog-node,segment,segment-sdk,umami').split(',')
 const redis = kinds.includes('ga4-redis') ? await startRedis() : undefined
 if (kinds.includes('ga4-redis') && redis === undefined) kinds = kinds.filter((kind) => kind !== 'ga4-redis')
 // A short warm-up per collector: JIT and connection pools as a running app would have them.

@@ -13,11 +13,11 @@
 // Bounded: ROUNDS × EVENTS calls per case, and a 120 s ceiling.
 import Fastify from 'fastify'
 import pino from 'pino'
-import analytics from '../dist/lib/index.js'
-import { eventToJSON } from '../dist/lib/event.js'
-import { eventJSONString } from '../dist/lib/event-json.js'
-import { collectorIp } from '../dist/lib/privacy/index.js'
-import { stdoutCollector } from '../dist/lib/collectors/stdout.js'
+import analytics from '../dist/modules/lib/index.js'
+import { eventToJSON } from '../dist/modules/lib/event.js'
+import { eventJSONString } from '../dist/modules/lib/event-json.js'
+import { collectorIp } from '../dist/modules/lib/privacy/index.js'
+import { stdoutCollector } from '../dist/modules/lib/collectors/stdout.js'
 import { loadRequests, median } from './common.js'
 
 const ROUNDS = 7

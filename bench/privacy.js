@@ -3,7 +3,7 @@
 // stdout and webhook do per event by default. CPU time (process.cpuUsage), not wall-clock, so a busy
 // machine slows the figures less; still, compare them on one run.
 //   npm run build && node bench/privacy.js
-import { applyIpPolicy, normalizePrivacy, UrlCleaner } from '../dist/lib/privacy/index.js'
+import { applyIpPolicy, normalizePrivacy, UrlCleaner } from '../dist/modules/lib/privacy/index.js'
 import { BROWSER_HEADERS, median } from './common.js'
 
 const ROUNDS = 7

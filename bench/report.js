@@ -1,7 +1,7 @@
 // Turns run.js's raw results into the one summary table (stdout) and bench/RESULTS.md.
 import { median, range } from './common.js'
 // Events handed over to the delivery worker and not yet taken by it, at most (npm run bench builds dist/ first).
-import { MAX_CHANNEL_EVENTS } from '../dist/lib/worker/host.js'
+import { MAX_CHANNEL_EVENTS } from '../dist/modules/lib/worker/host.js'
 
 const LABEL = {
   bare: 'bare Fastify',
@@ -29,7 +29,7 @@ const LABEL = {
 }
 
 // Section 3: the vendor SDK each new collector is measured beside.
-const SDK_OF = { mixpanel: 'mixpanel-sdk', posthog: 'posthog-node' }
+const SDK_OF = { mixpanel: 'mixpanel-sdk', posthog: 'posthog-node', segment: 'segment-sdk', umami: undefined }
 const sum = (dropped) => Object.values(dropped ?? {}).reduce((a, b) => a + b, 0)
 
 // Targets on throughput × bare: issue 4 set 0.95 for the discarding collector; issue 10 set 0.40 for
@@ -271,7 +271,7 @@ export function render (results, machine) {
     // did not get is lost).
     for (const [kind, sdk] of Object.entries(SDK_OF)) {
       const ours = delivery[kind]
-      const theirs = delivery[sdk]
+      const theirs = sdk === undefined ? undefined : delivery[sdk]
       if (ours !== undefined) {
         const off = ours.runs.map((r) => Math.abs(r.produced - r.delivered - sum(r.dropped)) + Math.abs(r.delivered - r.sinkEvents))
         row('3', `${kind}: events lost uncounted (|fed − delivered − Σ dropped| + |delivered − sink|)`, stat(off), 0, '0', lossCheck(off))

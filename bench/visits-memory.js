@@ -2,9 +2,9 @@
 // with distinct visitors, heap after a full GC minus heap before, divided by the visitors held.
 // Run after `npm run build`:  node --expose-gc bench/visits-memory.js
 import { randomBytes } from 'node:crypto'
-import { DEFAULT_MAX_VISITORS, MemoryVisitStore } from '../dist/lib/visits/store.js'
-import { DEFAULT_ID_CACHE_SIZE, VisitorIdCache } from '../dist/lib/visits/visitor-id.js'
-import { attribute } from '../dist/lib/attribution/index.js'
+import { DEFAULT_MAX_VISITORS, MemoryVisitStore } from '../dist/modules/lib/visits/store.js'
+import { DEFAULT_ID_CACHE_SIZE, VisitorIdCache } from '../dist/modules/lib/visits/visitor-id.js'
+import { attribute } from '../dist/modules/lib/attribution/index.js'
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc')
 const gc = globalThis.gc

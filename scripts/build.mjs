@@ -85,6 +85,9 @@ async function bundleEsm () {
     .filter((target) => typeof target === 'string' && target.startsWith('./dist/lib/'))
   const entryPoints = [...targets.map((target) => target.slice('./dist/lib/'.length)), 'worker/worker.js']
     .map((file) => join(lib, file.replace(/\.js$/, '.ts')))
+  // tsc's one-file-per-module output stays in dist/modules (not published: package.json `files`):
+  // the benches time internal functions (attribution, privacy, encoding) by importing them.
+  cpSync(out, fileURLToPath(new URL('dist/modules/lib/', root)), { recursive: true })
   const result = await build({
     entryPoints,
     outbase: lib,

@@ -79,11 +79,17 @@ test('a CDN header value: two letters upper-cased; XX, T1 and anything else is u
   for (const [value, country] of cases) t.equal(countryFromHeader(value), country, JSON.stringify(value) ?? 'undefined')
 })
 
-test('both published builds find the shipped database (ESM in dist/lib, CommonJS in dist/cjs)', async (t) => {
+test('both published builds find the shipped database (ESM in dist/lib, bundled; CommonJS in dist/cjs)', async (t) => {
   const { execFileSync } = await import('node:child_process')
   const root = new URL('../../', import.meta.url)
-  const esm = execFileSync(process.execPath, ['--input-type=module', '-e',
-    "import { CountryDatabase } from './dist/lib/geo/country.js'; process.stdout.write(CountryDatabase.open().lookup('193.0.6.139'))"], { cwd: root, encoding: 'utf8' })
+  // The bundled ESM build through its public entries: its chunks resolve the database from where they land.
+  const esm = execFileSync(process.execPath, ['--input-type=module', '-e', [
+    "import Fastify from 'fastify'; import analytics from 'fastify-analytics'; import { memoryCollector } from 'fastify-analytics/testing'",
+    "const collector = memoryCollector(); const app = Fastify({ trustProxy: true })",
+    "await app.register(analytics, { collectors: [collector] }); app.get('/', (request, reply) => reply.type('text/html').send('<p>hi'))",
+    "await app.inject({ url: '/', headers: { 'x-forwarded-for': '193.0.6.139', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' } })",
+    'await app.close(); process.stdout.write(collector.events[0]?.country ?? \'(no event)\')'
+  ].join('\n')], { cwd: root, encoding: 'utf8' })
   const cjs = execFileSync(process.execPath, ['-e',
     "process.stdout.write(require('./dist/cjs/lib/geo/country.js').CountryDatabase.open().lookup('200.160.0.8'))"], { cwd: root, encoding: 'utf8' })
   t.equal(esm, 'NL')
