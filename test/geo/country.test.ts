@@ -85,7 +85,7 @@ test('both published builds find the shipped database (ESM in dist/lib, bundled;
   // The bundled ESM build through its public entries: its chunks resolve the database from where they land.
   const esm = execFileSync(process.execPath, ['--input-type=module', '-e', [
     "import Fastify from 'fastify'; import analytics from 'fastify-analytics'; import { memoryCollector } from 'fastify-analytics/testing'",
-    "const collector = memoryCollector(); const app = Fastify({ trustProxy: true })",
+    'const collector = memoryCollector(); const app = Fastify({ trustProxy: true })',
     "await app.register(analytics, { collectors: [collector] }); app.get('/', (request, reply) => reply.type('text/html').send('<p>hi'))",
     "await app.inject({ url: '/', headers: { 'x-forwarded-for': '193.0.6.139', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' } })",
     'await app.close(); process.stdout.write(collector.events[0]?.country ?? \'(no event)\')'
