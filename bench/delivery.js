@@ -47,9 +47,9 @@ const CASES = {
   umami: { events: 10_000, make: () => umamiCollector({ websiteId: '6a0f3c1e-2b4d-4e5f-8a9b-0c1d2e3f4a5b', baseUrl: sinks.umami }) },
   // The vendors' SDKs doing the same job beside them (issue 25): fed the same events at the same pace,
   // each with its defaults but the host; lost = fed − received by the sink, which nothing counts.
-  'posthog-node': { events: 20_000, sdk: 'posthog', sdkRun: posthogNode },
-  'mixpanel-sdk': { events: 5_000, sdk: 'mixpanel', sdkRun: mixpanelSdk },
-  'segment-sdk': { events: 20_000, sdk: 'segment', sdkRun: segmentSdk }
+  'posthog-node': { events: 20_000, sdk: 'posthog-sdk', sdkRun: posthogNode },
+  'mixpanel-sdk': { events: 5_000, sdk: 'mixpanel-sdk', sdkRun: mixpanelSdk },
+  'segment-sdk': { events: 20_000, sdk: 'segment-sdk', sdkRun: segmentSdk }
 }
 
 // Built once: the loop measures the collector, not the construction of event inputs.
@@ -149,7 +149,7 @@ async function measureSdk (kind, total) {
 // The SDK calls mirror bench/app.js's `posthog`, `segment` and `mixpanel-sdk` configs.
 async function posthogNode () {
   const { PostHog } = await import('posthog-node')
-  const client = new PostHog('phc_bench', { host: sinks.posthog })
+  const client = new PostHog('phc_bench', { host: sinks['posthog-sdk'] })
   return {
     send: (e) => client.capture({
       distinctId: e.clientIP,
@@ -162,7 +162,7 @@ async function posthogNode () {
 
 async function segmentSdk () {
   const { Analytics } = await import('@segment/analytics-node')
-  const client = new Analytics({ writeKey: 'bench', host: sinks.segment })
+  const client = new Analytics({ writeKey: 'bench', host: sinks['segment-sdk'] })
   return {
     send: (e) => client.page({
       anonymousId: e.clientIP,
@@ -176,7 +176,7 @@ async function segmentSdk () {
 
 async function mixpanelSdk () {
   const { default: Mixpanel } = await import('mixpanel')
-  const url = new URL(sinks.mixpanel)
+  const url = new URL(sinks['mixpanel-sdk'])
   // /import needs credentials; an api key goes over plain HTTP (a secret or service account needs HTTPS).
   // Its deprecation warning for api_key is silenced: the bench's output is its table.
   const quiet = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
