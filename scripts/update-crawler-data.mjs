@@ -61,7 +61,9 @@ const SOURCES = [
   { key: 'perplexity-user', operator: 'Perplexity', url: 'https://www.perplexity.com/perplexity-user.json' },
   { key: 'applebot', operator: 'Apple', url: 'https://search.developer.apple.com/applebot.json' },
   { key: 'duckduckbot', operator: 'DuckDuckGo', url: 'https://duckduckgo.com/duckduckbot.json' },
-  { key: 'commoncrawl', operator: 'Common Crawl', url: 'https://index.commoncrawl.org/ccbot.json' }
+  { key: 'commoncrawl', operator: 'Common Crawl', url: 'https://index.commoncrawl.org/ccbot.json' },
+  // One list for all of Anthropic's crawlers: it does not say which range is which bot.
+  { key: 'anthropic', operator: 'Anthropic', url: 'https://claude.com/crawling/bots.json' }
 ]
 
 // crawler-user-agents' tags, as the purposes of issue 24 (docs/crawlers.md). Tags with no purpose

@@ -117,8 +117,11 @@ test('crawlerFor: the request IP decides verified; no IP or an unparsable one le
   t.equal(crawlerFor(googlebot, '').verified, null)
   t.equal(crawlerFor(googlebot, 'not an ip').verified, null)
   t.equal(crawlerFor(googlebot, '66.249.66.1'), crawlerFor(googlebot, '66.249.66.2'), 'the same frozen answer: nothing allocated per request')
+  const yandex = identifyCrawler('Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)')
+  t.equal(crawlerFor(yandex, '66.249.66.1').verified, null, 'no published ranges: null whatever the IP')
   const claude = identifyCrawler('Mozilla/5.0 (compatible; ClaudeBot/1.0; +claudebot@anthropic.com)')
-  t.equal(crawlerFor(claude, '66.249.66.1').verified, null, 'no published ranges: null whatever the IP')
+  t.equal(crawlerFor(claude, '216.73.216.1').verified, true, 'inside Anthropic\'s published list')
+  t.equal(crawlerFor(claude, '66.249.66.1').verified, false, 'a Google address claiming to be ClaudeBot: a spoof')
 })
 
 test('the pattern index answers as a scan of the patterns in order would, for every example', async (t) => {
