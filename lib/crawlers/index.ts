@@ -15,8 +15,6 @@ export interface CrawlerIdentity {
   name: string
   operator: string
   purpose: CrawlerPurpose
-  /** Index of `name` in {@link crawlerNames}: what the counters are kept by. */
-  nameIndex: number
   /** The published ranges its requests come from; undefined when none are vendored. */
   ranges: readonly RangeSet[] | undefined
   /** `verified` null, true, false. */
@@ -45,9 +43,10 @@ export function crawlerNames (): readonly string[] {
   return names
 }
 
-function nameIndex (name: string): number {
-  crawlerNames()
-  return (nameIndexes as Map<string, number>).get(name) as number
+/** The index of `name` in {@link crawlerNames} (what the counters are kept by); a name not there counts as '' (the last). */
+export function crawlerNameIndex (name: string): number {
+  const all = crawlerNames()
+  return (nameIndexes as Map<string, number>).get(name) ?? all.length - 1
 }
 
 // Built at the first bot that the table does not name, never joined into one expression: V8 takes
@@ -113,7 +112,7 @@ function firstPattern (userAgent: string): number {
 
 function identity (name: string, operator: string, purpose: CrawlerPurpose, ranges: readonly RangeSet[] | undefined): CrawlerIdentity {
   const make = (verified: boolean | null): Readonly<CrawlerInfo> => Object.freeze({ name, operator, purpose, verified })
-  return { name, operator, purpose, nameIndex: nameIndex(name), ranges, unverified: make(null), inside: make(true), outside: make(false) }
+  return { name, operator, purpose, ranges, unverified: make(null), inside: make(true), outside: make(false) }
 }
 
 const notVendored = new Set(RANGES_NOT_VENDORED.map((list) => list.key))

@@ -3,7 +3,9 @@ import { PUBLISHED_RANGES, type PublishedRanges } from './data/ranges.js'
 
 /**
  * One published list as sorted, merged, disjoint ranges: IPv4 as 32-bit numbers, IPv6 as BigInt.
- * A lookup is a binary search (log2 of a few hundred ranges: under ten steps).
+ * A lookup is a binary search (log2 of a few hundred ranges: under ten steps). Hand-written rather
+ * than node's `net.BlockList`, which checks its rules one after another (Google's user-triggered
+ * list alone is 1 056 of them) behind a call into C++ per check.
  */
 export interface RangeSet {
   readonly v4Starts: Float64Array

@@ -1,4 +1,4 @@
-import { crawlerNames } from './index.js'
+import { crawlerNameIndex, crawlerNames } from './index.js'
 import { CRAWLER_PURPOSES, type CrawlerInfo, type CrawlerPurpose } from './types.js'
 
 /** `stats().events.crawlers`: every crawler request, kept or skipped (docs/crawlers.md). */
@@ -40,21 +40,15 @@ export function emptyCrawlerBlock (): Float64Array {
   return new Float64Array(crawlerBlockLength())
 }
 
-let nameIndex: Map<string, number> | undefined
-
 /** Counts one crawler request. */
 export function countCrawler (block: Float64Array, crawler: Readonly<CrawlerInfo>): void {
   purposeIndex ??= new Map(CRAWLER_PURPOSES.map((purpose, i) => [purpose, i]))
-  if (nameIndex === undefined) {
-    const names = crawlerNames()
-    nameIndex = new Map(names.map((name, i) => [name, i]))
-  }
   const names = PURPOSES + CRAWLER_PURPOSES.length
-  const name = nameIndex.get(crawler.name) ?? nameIndex.size - 1
+  const name = crawlerNameIndex(crawler.name)
   block[REQUESTS]++
   if (crawler.verified === false) {
     block[SPOOFED]++
-    block[names + nameIndex.size + name]++
+    block[names + crawlerNames().length + name]++
     return
   }
   block[PURPOSES + (purposeIndex.get(crawler.purpose) as number)]++
