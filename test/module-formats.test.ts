@@ -50,3 +50,12 @@ for (const [fixture, what] of [
     t.equal(result, '', `tsc -p test/module-formats/${fixture}`)
   })
 }
+
+t.test('worker delivery runs from both builds: the worker finds the collectors\' modules in the bundled ESM and in CommonJS', async (t) => {
+  for (const format of ['esm', 'cjs']) {
+    const { stdout } = await run(process.execPath, [new URL('worker-app.mjs', here).pathname, format], { timeout: 60_000 })
+    const result = JSON.parse(stdout) as { lines: string[], stdout: { accepted: number, delivered: number } }
+    t.same(result.lines, ['pageview', 'pageview', 'pageview'], `${format}: every page view written by the worker`)
+    t.match(result.stdout, { accepted: 3, delivered: 3 }, `${format}: counted as delivered`)
+  }
+})
