@@ -138,7 +138,15 @@ export const eventInput: fc.Arbitrary<unknown> = fc.oneof(
       statusCode: number,
       properties,
       revenue
-    }, { requiredKeys: ['type'] })
+    }, { requiredKeys: ['type'] }).chain((input) => fc.nat(3).map((roll) => {
+      // A page view or an action given a name is refused (the types' rule, held at run time too): keep
+      // such inputs one time in four, so most random inputs still reach the checks after that one.
+      if (roll === 0 || input.type === 'custom') return input
+      const { eventName: _name, ...rest } = input
+      if (input.type !== 'pageview') return rest
+      const { actionName: _action, ...pageview } = rest
+      return pageview
+    }))
   },
   { weight: 1, arbitrary: fc.anything() }
 )
