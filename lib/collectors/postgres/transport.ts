@@ -200,9 +200,15 @@ export class PostgresTransport implements DeliveryTransport {
   async close (signal: AbortSignal): Promise<void> {
     const pool = this.#pool
     if (pool === undefined) return
-    pool.removeListener('error', this.#onPoolError)
-    if (!this.#owned) return
+    if (!this.#owned) {
+      // The app's pool: its errors are the app's again.
+      pool.removeListener('error', this.#onPoolError)
+      return
+    }
     // end() waits for checked-out connections; attempts still running were aborted by the engine.
+    // The listener stays on our own pool: a connection end() has not closed yet (still checked out,
+    // or past the deadline) that the server then terminates (a restart) would otherwise emit an
+    // unhandled 'error' and crash the app after its analytics closed.
     await withSignal((pool as unknown as { end: () => Promise<void> }).end(), signal).catch(noop)
   }
 }
